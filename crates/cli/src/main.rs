@@ -1,0 +1,2 @@
+//! The `graduatorie` command.
+fn main() {}

@@ -1,0 +1,203 @@
+//! Identifiers: database ids as newtypes (so an application id cannot be passed where a facility id is
+//! expected), facility codes chosen by the municipality, and protocol numbers.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(i64);
+
+        impl $name {
+            /// Wraps a database id.
+            pub fn new(id: i64) -> Self {
+                Self(id)
+            }
+            /// The raw id, for storage.
+            pub fn get(self) -> i64 {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// An application (*domanda*), stable across its amended versions.
+    ApplicationId
+);
+id_type!(
+    /// One ranking run.
+    RankingId
+);
+id_type!(
+    /// A call (*bando*): one service, one school year.
+    CallId
+);
+
+/// A facility's code, chosen by the municipality and used in preferences and CSV files
+/// (`nido-girasole`, `N03`): 1–64 letters, digits, `-`, `_` or `.`.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct FacilityCode(String);
+
+/// Why a text is not a facility code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("facility code: must be 1 to 64 letters, digits, '-', '_' or '.'")]
+pub struct FacilityCodeError;
+
+impl FacilityCode {
+    /// Parses a facility code.
+    pub fn parse(input: &str) -> Result<Self, FacilityCodeError> {
+        let ok = (1..=64).contains(&input.len())
+            && input
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        if ok {
+            Ok(Self(input.to_owned()))
+        } else {
+            Err(FacilityCodeError)
+        }
+    }
+    /// The code as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for FacilityCode {
+    type Error = FacilityCodeError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<FacilityCode> for String {
+    fn from(c: FacilityCode) -> Self {
+        c.0
+    }
+}
+
+impl fmt::Display for FacilityCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for FacilityCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "FacilityCode({})", self.0)
+    }
+}
+
+/// A protocol number (*numero di protocollo*): progressive within an organisation and a calendar year,
+/// written `2026/000123`. It is the only identifier shown in published rankings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ProtocolNumber {
+    year: i16,
+    number: u32,
+}
+
+/// Why a text is not a protocol number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("protocol: must be YEAR/NUMBER, e.g. 2026/000123, with a number from 1 to 999999999")]
+pub struct ProtocolNumberError;
+
+impl ProtocolNumber {
+    /// A protocol number; numbering starts at 1 each year.
+    pub fn new(year: i16, number: u32) -> Result<Self, ProtocolNumberError> {
+        if (1900..=9999).contains(&year) && (1..=999_999_999).contains(&number) {
+            Ok(Self { year, number })
+        } else {
+            Err(ProtocolNumberError)
+        }
+    }
+    /// Parses `2026/123` or `2026/000123`.
+    pub fn parse(input: &str) -> Result<Self, ProtocolNumberError> {
+        let (y, n) = input.trim().split_once('/').ok_or(ProtocolNumberError)?;
+        let digits = |s: &str| !s.is_empty() && s.len() <= 9 && s.bytes().all(|b| b.is_ascii_digit());
+        if y.len() != 4 || !digits(y) || !digits(n) {
+            return Err(ProtocolNumberError);
+        }
+        let year = y.parse().map_err(|_| ProtocolNumberError)?;
+        let number = n.parse().map_err(|_| ProtocolNumberError)?;
+        Self::new(year, number)
+    }
+    /// Calendar year of registration.
+    pub fn year(self) -> i16 {
+        self.year
+    }
+    /// Progressive number within the year.
+    pub fn number(self) -> u32 {
+        self.number
+    }
+}
+
+impl fmt::Display for ProtocolNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{:06}", self.year, self.number)
+    }
+}
+
+impl TryFrom<String> for ProtocolNumber {
+    type Error = ProtocolNumberError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<ProtocolNumber> for String {
+    fn from(p: ProtocolNumber) -> Self {
+        p.to_string()
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn protocol_orders_by_year_then_number() {
+        let a = ProtocolNumber::parse("2025/999").unwrap();
+        let b = ProtocolNumber::parse("2026/1").unwrap();
+        assert!(a < b);
+        assert_eq!(b.to_string(), "2026/000001");
+        assert!(ProtocolNumber::parse("2026/0").is_err());
+        assert!(ProtocolNumber::parse("26/12").is_err());
+    }
+
+    #[test]
+    fn facility_codes() {
+        assert!(FacilityCode::parse("nido-girasole").is_ok());
+        assert!(FacilityCode::parse("").is_err());
+        assert!(FacilityCode::parse("nido girasole").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn protocol_round_trips(year in 1900i16..=9999, number in 1u32..=999_999_999) {
+            let p = ProtocolNumber::new(year, number).unwrap();
+            prop_assert_eq!(ProtocolNumber::parse(&p.to_string()).unwrap(), p);
+        }
+        #[test]
+        fn protocol_never_panics(s in "\\PC{0,20}") {
+            let _ = ProtocolNumber::parse(&s);
+        }
+        #[test]
+        fn facility_never_panics(s in "\\PC{0,80}") {
+            let _ = FacilityCode::parse(&s);
+        }
+    }
+}
