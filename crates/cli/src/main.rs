@@ -1,2 +1,51 @@
-//! The `graduatorie` command.
-fn main() {}
+//! The `graduatorie` command: one binary that serves, migrates, ranks offline, exports and verifies.
+//!
+//! Exit codes: 0 success; 1 the input was refused (a wrong rules file or application, with the located
+//! problems on stderr); 2 the command line itself was wrong (clap's usage errors).
+
+mod rules_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Online enrolment and automatic admission rankings for Italian municipalities.
+#[derive(Debug, Parser)]
+#[command(name = "graduatorie", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the version.
+    Version,
+    /// Check, explain and inspect regulation files (config/rules/*.toml).
+    #[command(subcommand)]
+    Rules(rules_cmd::RulesCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Version => {
+            println_out(&format!("graduatorie {}", env!("CARGO_PKG_VERSION")));
+            Ok(())
+        }
+        Command::Rules(cmd) => rules_cmd::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Writes a line to standard output (the one place the CLI prints results).
+#[expect(clippy::print_stdout, reason = "the CLI's output")]
+pub fn println_out(s: &str) {
+    println!("{s}");
+}

@@ -1,0 +1,457 @@
+//! Evaluating one application: eligibility, section, tiers, points per criterion, subtotals, tie-break
+//! values, and — for regulations whose points depend on the facility — all of it per preferred facility.
+//!
+//! [`Regulation::evaluate_into`] reuses the buffers of a previous [`Evaluation`], so a batch of a million
+//! applications allocates nothing per criterion; with `explain` it also records why each criterion gave
+//! its points, in words a family can read.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::Serialize;
+
+use crate::expr::Expr;
+use crate::expr::eval::{Env, EvalError};
+use crate::facts::Facts;
+use crate::model::*;
+use crate::value::Value;
+
+/// Whether an application enters the ranking.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[serde(tag = "status", content = "reasons", rename_all = "snake_case")]
+pub enum Eligibility {
+    /// Admitted.
+    #[default]
+    Eligible,
+    /// Admitted *con riserva*: ranked, but the reasons must be resolved before admission.
+    Reserve(Vec<String>),
+    /// Excluded, with the reasons.
+    Excluded(Vec<String>),
+}
+
+/// Points of one criterion for one application.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CriterionResult {
+    /// Index in [`Regulation::criteria`].
+    pub criterion: u16,
+    /// Points given (after multiplier, cap and rounding).
+    pub points: Decimal,
+    /// Why, line by line (only when explaining).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub why: Vec<String>,
+}
+
+/// Scores for one preferred facility, when points depend on the facility.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct FacilityScore {
+    /// Facility index in the batch's table.
+    pub facility: u32,
+    /// 1-based position in the family's preferences.
+    pub rank: u32,
+    /// Results of the facility-dependent criteria.
+    pub criteria: Vec<CriterionResult>,
+    /// Subtotals including those criteria.
+    pub subtotals: Vec<Decimal>,
+    /// Total including those criteria.
+    pub total: Decimal,
+    /// Tie-break values for this facility.
+    #[serde(skip)]
+    pub tie_keys: Vec<Value>,
+}
+
+/// Everything a regulation says about one application.
+#[derive(Debug, Clone, Default)]
+pub struct Evaluation {
+    /// Admitted, *con riserva*, or excluded.
+    pub eligibility: Eligibility,
+    /// Index of the age section, when the regulation has sections.
+    pub section: Option<u16>,
+    /// Group index for each tier level (0 = best).
+    pub tier: Vec<u16>,
+    /// Results of the criteria that do not depend on the facility.
+    pub criteria: Vec<CriterionResult>,
+    /// Subtotals of those criteria.
+    pub subtotals: Vec<Decimal>,
+    /// Total of those criteria.
+    pub total: Decimal,
+    /// Tie-break values (draw and protocol are filled in by the ranker).
+    pub tie_keys: Vec<Value>,
+    /// Per preferred facility, when the regulation is per facility.
+    pub facilities: Vec<FacilityScore>,
+    /// Derived values.
+    pub derived: Vec<Value>,
+}
+
+/// A failure while evaluating, naming what was being computed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what}: {error}")]
+pub struct EvaluationError {
+    /// Which criterion, derived value or rule.
+    pub what: String,
+    /// What went wrong.
+    pub error: EvalError,
+}
+
+impl Regulation {
+    /// Evaluates an application into a new [`Evaluation`] with explanations.
+    pub fn evaluate(&self, facts: &Facts) -> Result<Evaluation, EvaluationError> {
+        let mut out = Evaluation::default();
+        self.evaluate_into(facts, &mut out, true)?;
+        Ok(out)
+    }
+
+    /// Evaluates an application, reusing `out`'s buffers; `explain` adds the reasons of each criterion.
+    pub fn evaluate_into(
+        &self,
+        facts: &Facts,
+        out: &mut Evaluation,
+        explain: bool,
+    ) -> Result<(), EvaluationError> {
+        let mut rows = [0u32; 16];
+        let mut rows_vec;
+        let rows: &mut [u32] = if self.lists.len() <= rows.len() {
+            &mut rows
+        } else {
+            rows_vec = vec![0u32; self.lists.len()];
+            &mut rows_vec
+        };
+        out.derived.clear();
+        for d in &self.derived {
+            let mut env = Env {
+                facts,
+                derived: &out.derived,
+                rows,
+                facility: None,
+                subtotals: &[],
+                total: Decimal::ZERO,
+            };
+            let v = d.expr.eval(&mut env).map_err(|error| EvaluationError {
+                what: d.label.clone(),
+                error,
+            })?;
+            out.derived.push(v);
+        }
+        let mut env = Env {
+            facts,
+            derived: &out.derived,
+            rows,
+            facility: None,
+            subtotals: &[],
+            total: Decimal::ZERO,
+        };
+        out.section = self
+            .section_slot
+            .and_then(|s| match env.derived.get(usize::from(s)) {
+                Some(Value::Choice(i)) => Some(*i),
+                _ => None,
+            });
+        // Eligibility.
+        let mut excluded = Vec::new();
+        let mut reserve = Vec::new();
+        for rule in &self.eligibility {
+            let holds = rule
+                .condition
+                .eval(&mut env)
+                .map_err(|error| EvaluationError {
+                    what: rule.id.clone(),
+                    error,
+                })?
+                .truthy();
+            match (rule.reserve, holds) {
+                (false, false) => excluded.push(rule.reason.clone()),
+                (true, true) => reserve.push(rule.reason.clone()),
+                _ => {}
+            }
+        }
+        out.eligibility = if !excluded.is_empty() {
+            Eligibility::Excluded(excluded)
+        } else if !reserve.is_empty() {
+            Eligibility::Reserve(reserve)
+        } else {
+            Eligibility::Eligible
+        };
+        // Tiers.
+        out.tier.clear();
+        for level in &self.tiers {
+            let mut chosen = level.groups.len().saturating_sub(1);
+            for (i, (_, cond)) in level.groups.iter().enumerate() {
+                let Some(cond) = cond else { break };
+                if cond
+                    .eval(&mut env)
+                    .map_err(|error| EvaluationError {
+                        what: level.label.clone(),
+                        error,
+                    })?
+                    .truthy()
+                {
+                    chosen = i;
+                    break;
+                }
+            }
+            out.tier.push(u16::try_from(chosen).unwrap_or(u16::MAX));
+        }
+        // Criteria that do not depend on the facility.
+        out.criteria.clear();
+        out.subtotals.clear();
+        out.subtotals.resize(self.subtotals.len(), Decimal::ZERO);
+        out.total = Decimal::ZERO;
+        for (i, c) in self.criteria.iter().enumerate() {
+            if c.per_facility {
+                continue;
+            }
+            let r = self.criterion(i, c, &mut env, explain)?;
+            add_points(&mut out.total, &mut out.subtotals, c.subtotal, r.points);
+            out.criteria.push(r);
+        }
+        out.tie_keys.clear();
+        self.tie_keys(&mut env, &out.subtotals, out.total, &mut out.tie_keys)?;
+        // Per facility.
+        out.facilities.clear();
+        if self.is_per_facility() {
+            for (rank, &facility) in facts.preferences().iter().enumerate() {
+                let rank = u32::try_from(rank + 1).unwrap_or(u32::MAX);
+                env.facility = Some((facility, i64::from(rank)));
+                let mut fs = FacilityScore {
+                    facility,
+                    rank,
+                    criteria: Vec::new(),
+                    subtotals: out.subtotals.clone(),
+                    total: out.total,
+                    tie_keys: Vec::new(),
+                };
+                for (i, c) in self.criteria.iter().enumerate() {
+                    if !c.per_facility {
+                        continue;
+                    }
+                    let r = self.criterion(i, c, &mut env, explain)?;
+                    add_points(&mut fs.total, &mut fs.subtotals, c.subtotal, r.points);
+                    fs.criteria.push(r);
+                }
+                self.tie_keys(&mut env, &fs.subtotals, fs.total, &mut fs.tie_keys)?;
+                out.facilities.push(fs);
+            }
+        }
+        Ok(())
+    }
+
+    fn tie_keys(
+        &self,
+        env: &mut Env<'_>,
+        subtotals: &[Decimal],
+        total: Decimal,
+        keys: &mut Vec<Value>,
+    ) -> Result<(), EvaluationError> {
+        let mut env = Env {
+            facts: env.facts,
+            derived: env.derived,
+            rows: env.rows,
+            facility: env.facility,
+            subtotals,
+            total,
+        };
+        for t in &self.tie_breaks {
+            let v = match &t.kind {
+                TieKind::Value(e) => e.eval(&mut env).map_err(|error| EvaluationError {
+                    what: t.label.clone(),
+                    error,
+                })?,
+                TieKind::Draw | TieKind::Protocol => Value::Missing,
+            };
+            keys.push(v);
+        }
+        Ok(())
+    }
+
+    fn criterion(
+        &self,
+        index: usize,
+        c: &Criterion,
+        env: &mut Env<'_>,
+        explain: bool,
+    ) -> Result<CriterionResult, EvaluationError> {
+        let fail = |error| EvaluationError {
+            what: c.label.clone(),
+            error,
+        };
+        let mut why = Vec::new();
+        let mut points = Decimal::ZERO;
+        match c.for_each {
+            None => {
+                if let Some(p) = self.points_once(c, env, explain, &mut why, None).map_err(fail)? {
+                    points = p;
+                }
+            }
+            Some(list) => {
+                let n = env.facts.list_len(list);
+                let slot = usize::from(list);
+                let item = self.lists.get(slot).map_or("", |l| l.item.as_str());
+                for row in 0..n {
+                    if let Some(r) = env.rows.get_mut(slot) {
+                        *r = row;
+                    }
+                    let prefix = explain.then(|| format!("{item} {}", row + 1));
+                    if let Some(p) = self
+                        .points_once(c, env, explain, &mut why, prefix.as_deref())
+                        .map_err(fail)?
+                    {
+                        points = points.checked_add(p).ok_or(fail(EvalError("number too large")))?;
+                    }
+                }
+            }
+        }
+        if let Some(m) = &c.multiplier {
+            let factor = m.eval(env).map_err(fail)?.as_dec().unwrap_or(Decimal::ONE);
+            if factor != Decimal::ONE && !points.is_zero() {
+                points = points
+                    .checked_mul(factor)
+                    .ok_or(fail(EvalError("number too large")))?;
+                if explain {
+                    why.push(format!("moltiplicato per {}", factor.normalize()));
+                }
+            }
+        }
+        if let Some(max) = c.max {
+            if points > max {
+                points = max;
+                if explain {
+                    why.push(format!("limitato al massimo di {}", max.normalize()));
+                }
+            }
+        }
+        let points = points
+            .round_dp_with_strategy(self.points_decimals, RoundingStrategy::MidpointAwayFromZero)
+            .normalize();
+        if explain && why.is_empty() {
+            why.push("non si applica".into());
+        }
+        Ok(CriterionResult {
+            criterion: u16::try_from(index).unwrap_or(u16::MAX),
+            points,
+            why,
+        })
+    }
+
+    /// Points of one application (or one record of a `for_each`); `None` when the condition fails.
+    fn points_once(
+        &self,
+        c: &Criterion,
+        env: &mut Env<'_>,
+        explain: bool,
+        why: &mut Vec<String>,
+        prefix: Option<&str>,
+    ) -> Result<Option<Decimal>, EvalError> {
+        if let Some(w) = &c.when {
+            if !w.eval(env)?.truthy() {
+                return Ok(None);
+            }
+        }
+        let (points, reason) = match &c.rule {
+            PointsRule::Fixed(p) => (*p, explain.then(|| "sì".to_owned())),
+            PointsRule::Formula(e) => {
+                let v = e.eval(env)?.as_dec().unwrap_or(Decimal::ZERO);
+                (v, explain.then(|| "calcolato dalla formula".to_owned()))
+            }
+            PointsRule::Table { value, points } => match value.eval(env)? {
+                Value::Choice(i) => {
+                    let p = points.get(usize::from(i)).copied().unwrap_or(Decimal::ZERO);
+                    let reason = explain.then(|| {
+                        self.choice_label(value, i)
+                            .unwrap_or_else(|| format!("opzione {}", i + 1))
+                    });
+                    (p, reason)
+                }
+                _ => (Decimal::ZERO, explain.then(|| "valore non indicato".to_owned())),
+            },
+            PointsRule::Bands { value, bands } => match value.eval(env)?.as_dec() {
+                None => (Decimal::ZERO, explain.then(|| "valore non indicato".to_owned())),
+                Some(x) => match band_value(bands, x)? {
+                    Some((b, p)) => (
+                        p,
+                        explain.then(|| format!("valore {} nella fascia {}", x.normalize(), band_text(b))),
+                    ),
+                    None => (
+                        Decimal::ZERO,
+                        explain.then(|| format!("valore {} fuori da ogni fascia", x.normalize())),
+                    ),
+                },
+            },
+        };
+        if let Some(reason) = reason {
+            let points_text = points
+                .round_dp_with_strategy(self.points_decimals, RoundingStrategy::MidpointAwayFromZero)
+                .normalize();
+            why.push(match prefix {
+                Some(p) => format!("{p}: {reason} → {points_text}"),
+                None => format!("{reason} → {points_text}"),
+            });
+        }
+        Ok(Some(points))
+    }
+
+    /// The label of an option, when the expression is a plain choice input or field.
+    fn choice_label(&self, value: &Expr, i: u16) -> Option<String> {
+        let set = match value {
+            Expr::Input(slot) => match self.inputs.get(usize::from(*slot))?.kind {
+                InputKind::Choice(s) => s,
+                _ => return None,
+            },
+            Expr::ItemField { list, field } => match self
+                .lists
+                .get(usize::from(*list))?
+                .fields
+                .get(usize::from(*field))?
+                .kind
+            {
+                InputKind::Choice(s) => s,
+                _ => return None,
+            },
+            Expr::Derived(d) => {
+                let name = &self.derived.get(usize::from(*d))?.id;
+                let pos = self.choices.iter().position(|c| &c.name == name)?;
+                u16::try_from(pos).ok()?
+            }
+            _ => return None,
+        };
+        self.option_label(set, Value::Choice(i)).map(str::to_owned)
+    }
+}
+
+fn add_points(total: &mut Decimal, subtotals: &mut [Decimal], subtotal: Option<u16>, points: Decimal) {
+    *total += points;
+    if let Some(s) = subtotal.and_then(|s| subtotals.get_mut(usize::from(s))) {
+        *s += points;
+    }
+}
+
+/// The band containing `x` and what it gives there.
+pub(crate) fn band_value(bands: &[Band], x: Decimal) -> Result<Option<(&Band, Decimal)>, EvalError> {
+    let Some(b) = bands
+        .iter()
+        .find(|b| b.from.is_none_or(|f| x >= f) && b.to.is_none_or(|t| x <= t))
+    else {
+        return Ok(None);
+    };
+    let v = match (b.gives, b.from, b.to) {
+        (BandValue::Fixed(p), _, _) => p,
+        (BandValue::Linear(a, z), Some(from), Some(to)) => {
+            // a + (x − from) × (z − a) / (to − from), multiplying before dividing to keep every digit.
+            let num = (x - from)
+                .checked_mul(z - a)
+                .ok_or(EvalError("number too large"))?;
+            let den = to - from;
+            if den.is_zero() {
+                return Err(EvalError("division by zero"));
+            }
+            a + num.checked_div(den).ok_or(EvalError("number too large"))?
+        }
+        (BandValue::Linear(a, _), _, _) => a,
+    };
+    Ok(Some((b, v)))
+}
+
+fn band_text(b: &Band) -> String {
+    match (b.from, b.to) {
+        (Some(f), Some(t)) => format!("da {} a {}", f.normalize(), t.normalize()),
+        (Some(f), None) => format!("da {} in su", f.normalize()),
+        (None, Some(t)) => format!("fino a {}", t.normalize()),
+        (None, None) => "unica".into(),
+    }
+}

@@ -1,0 +1,240 @@
+//! Evaluation of compiled expressions against one application.
+//!
+//! Missing values follow three simple rules, documented in `docs/rules.md`: arithmetic on a missing value
+//! is missing; a comparison involving a missing value is false; a missing yes/no counts as false.
+
+use std::cmp::Ordering;
+
+use jiff::tz::TimeZone;
+use rust_decimal::Decimal;
+
+use super::{ArithOp, CmpOp, Expr};
+use crate::facts::Facts;
+use crate::value::Value;
+
+/// An evaluation that cannot give a value (division by zero, overflow).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct EvalError(pub &'static str);
+
+/// What an expression can see while it is evaluated.
+pub struct Env<'a> {
+    /// The application.
+    pub facts: &'a Facts,
+    /// Derived values computed so far.
+    pub derived: &'a [Value],
+    /// Current record of each list (valid only inside an aggregate or a `for_each` over it).
+    pub rows: &'a mut [u32],
+    /// The facility being ranked and its 1-based rank in the preferences.
+    pub facility: Option<(u32, i64)>,
+    /// Subtotals (tie-breaks only).
+    pub subtotals: &'a [Decimal],
+    /// Total score (tie-breaks only).
+    pub total: Decimal,
+}
+
+type R = Result<Value, EvalError>;
+
+impl Expr {
+    /// Evaluates the expression.
+    pub fn eval(&self, env: &mut Env<'_>) -> R {
+        Ok(match self {
+            Expr::Const(v) => *v,
+            Expr::Input(slot) => env.facts.scalar(*slot),
+            Expr::Derived(i) => env
+                .derived
+                .get(usize::from(*i))
+                .copied()
+                .unwrap_or(Value::Missing),
+            Expr::ItemField { list, field } => {
+                let row = env.rows.get(usize::from(*list)).copied().unwrap_or(0);
+                env.facts.list_value(*list, row, *field)
+            }
+            Expr::ItemIndex(list) => {
+                Value::Int(i64::from(env.rows.get(usize::from(*list)).copied().unwrap_or(0)) + 1)
+            }
+            Expr::Subtotal(i) => Value::Dec(env.subtotals.get(usize::from(*i)).copied().unwrap_or_default()),
+            Expr::Total => Value::Dec(env.total),
+            Expr::Facility => env.facility.map_or(Value::Missing, |(f, _)| Value::Facility(f)),
+            Expr::PreferenceRank => env.facility.map_or(Value::Missing, |(_, r)| Value::Int(r)),
+            Expr::Not(a) => Value::Bool(!a.eval(env)?.truthy()),
+            Expr::And(a, b) => Value::Bool(a.eval(env)?.truthy() && b.eval(env)?.truthy()),
+            Expr::Or(a, b) => Value::Bool(a.eval(env)?.truthy() || b.eval(env)?.truthy()),
+            Expr::Cmp(op, a, b) => {
+                let ord = a.eval(env)?.compare(b.eval(env)?);
+                Value::Bool(ord.is_some_and(|o| match op {
+                    CmpOp::Eq => o == Ordering::Equal,
+                    CmpOp::Ne => o != Ordering::Equal,
+                    CmpOp::Lt => o == Ordering::Less,
+                    CmpOp::Le => o != Ordering::Greater,
+                    CmpOp::Gt => o == Ordering::Greater,
+                    CmpOp::Ge => o != Ordering::Less,
+                }))
+            }
+            Expr::Arith(op, a, b) => arith(*op, a.eval(env)?, b.eval(env)?)?,
+            Expr::Neg(a) => match a.eval(env)? {
+                Value::Int(n) => Value::Int(n.checked_neg().ok_or(EvalError("number too large"))?),
+                Value::Dec(d) => Value::Dec(-d),
+                _ => Value::Missing,
+            },
+            Expr::Coalesce(a, b) => match a.eval(env)? {
+                Value::Missing => b.eval(env)?,
+                v => v,
+            },
+            Expr::Present(a) => Value::Bool(a.eval(env)? != Value::Missing),
+            Expr::If(c, y, n) => {
+                if c.eval(env)?.truthy() {
+                    y.eval(env)?
+                } else {
+                    n.eval(env)?
+                }
+            }
+            Expr::InSet(a, set) => {
+                let v = a.eval(env)?;
+                Value::Bool(v != Value::Missing && set.contains(&v))
+            }
+            Expr::InFacilities(a, list) => match (a.eval(env)?, list.eval(env)?) {
+                (Value::Facility(f), Value::Facilities(l)) => {
+                    Value::Bool(env.facts.facility_list(l).contains(&f))
+                }
+                _ => Value::Bool(false),
+            },
+            Expr::FacilityCount(list) => match list.eval(env)? {
+                Value::Facilities(l) => {
+                    Value::Int(i64::try_from(env.facts.facility_list(l).len()).unwrap_or(0))
+                }
+                _ => Value::Int(0),
+            },
+            Expr::Count(list, cond) => {
+                let mut n: i64 = 0;
+                for_each_row(env, *list, |env| {
+                    if cond
+                        .as_ref()
+                        .map_or(Ok(true), |c| c.eval(env).map(Value::truthy))?
+                    {
+                        n += 1;
+                    }
+                    Ok(true)
+                })?;
+                Value::Int(n)
+            }
+            Expr::Sum(list, body) => {
+                let mut total = Value::Int(0);
+                for_each_row(env, *list, |env| {
+                    let v = body.eval(env)?;
+                    if v != Value::Missing {
+                        total = arith(ArithOp::Add, total, v)?;
+                    }
+                    Ok(true)
+                })?;
+                total
+            }
+            Expr::Any(list, cond) => {
+                let mut found = false;
+                for_each_row(env, *list, |env| {
+                    found = cond.eval(env)?.truthy();
+                    Ok(!found)
+                })?;
+                Value::Bool(found)
+            }
+            Expr::All(list, cond) => {
+                let mut all = true;
+                for_each_row(env, *list, |env| {
+                    all = cond.eval(env)?.truthy();
+                    Ok(all)
+                })?;
+                Value::Bool(all)
+            }
+            Expr::Months(a, b) | Expr::Years(a, b) => match (a.eval(env)?, b.eval(env)?) {
+                (Value::Date(x), Value::Date(y)) => {
+                    let m = graduatorie_domain::months_between(x, y);
+                    Value::Int(i64::from(if matches!(self, Expr::Years(..)) {
+                        m.div_euclid(12)
+                    } else {
+                        m
+                    }))
+                }
+                _ => Value::Missing,
+            },
+            Expr::Min(a, b) | Expr::Max(a, b) => {
+                let (x, y) = (a.eval(env)?, b.eval(env)?);
+                match x.compare(y) {
+                    None => Value::Missing,
+                    Some(o) => {
+                        let want_first = if matches!(self, Expr::Min(..)) {
+                            o != Ordering::Greater
+                        } else {
+                            o != Ordering::Less
+                        };
+                        if want_first { x } else { y }
+                    }
+                }
+            }
+            Expr::DateOf(a) => match a.eval(env)? {
+                Value::Time(t) => Value::Date(t.to_zoned_datetime(rome()).date()),
+                _ => Value::Missing,
+            },
+        })
+    }
+}
+
+/// Europe/Rome, from the time zone database bundled in the binary (the same on every machine).
+pub fn rome() -> TimeZone {
+    TimeZone::get("Europe/Rome").unwrap_or(TimeZone::UTC)
+}
+
+/// Runs `f` for each record of `list` with the record bound; `f` returns `false` to stop early.
+fn for_each_row(
+    env: &mut Env<'_>,
+    list: u16,
+    mut f: impl FnMut(&mut Env<'_>) -> Result<bool, EvalError>,
+) -> Result<(), EvalError> {
+    let rows = env.facts.list_len(list);
+    let slot = usize::from(list);
+    let saved = env.rows.get(slot).copied().unwrap_or(0);
+    let mut result = Ok(());
+    for row in 0..rows {
+        if let Some(r) = env.rows.get_mut(slot) {
+            *r = row;
+        }
+        match f(env) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    if let Some(r) = env.rows.get_mut(slot) {
+        *r = saved;
+    }
+    result
+}
+
+fn arith(op: ArithOp, a: Value, b: Value) -> R {
+    const OVERFLOW: EvalError = EvalError("number too large");
+    if let (Value::Int(x), Value::Int(y), false) = (a, b, op == ArithOp::Div) {
+        let r = match op {
+            ArithOp::Add => x.checked_add(y),
+            ArithOp::Sub => x.checked_sub(y),
+            _ => x.checked_mul(y),
+        };
+        return r.map(Value::Int).ok_or(OVERFLOW);
+    }
+    let (Some(x), Some(y)) = (a.as_dec(), b.as_dec()) else {
+        return Ok(Value::Missing);
+    };
+    let r = match op {
+        ArithOp::Add => x.checked_add(y),
+        ArithOp::Sub => x.checked_sub(y),
+        ArithOp::Mul => x.checked_mul(y),
+        ArithOp::Div => {
+            if y.is_zero() {
+                return Err(EvalError("division by zero"));
+            }
+            x.checked_div(y)
+        }
+    };
+    r.map(|d| Value::Dec(d.normalize())).ok_or(OVERFLOW)
+}

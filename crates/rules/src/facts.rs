@@ -1,0 +1,535 @@
+//! An application's answers, checked against the inputs a regulation declares and stored as typed
+//! values ready for evaluation.
+//!
+//! Every problem is reported at once, each naming the input by its JSON pointer (`/inputs/parents/1/work`)
+//! and never repeating the value, which may be personal data. Answers to questions the regulation does not
+//! ask are refused too: the municipality must not collect data its criteria do not use.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use graduatorie_domain::{Money, ProtocolNumber};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+use crate::expr::eval::Env;
+use crate::model::{ChoiceSet, InputDef, InputKind, Labelled, Regulation};
+use crate::value::Value;
+
+/// The facilities of a call, numbered so that values can refer to them by index.
+#[derive(Debug, Clone, Default)]
+pub struct FacilityTable {
+    codes: Vec<String>,
+    index: HashMap<String, u32>,
+    closed: bool,
+}
+
+impl FacilityTable {
+    /// A table that accepts any facility code (for explaining a single application).
+    pub fn open() -> Self {
+        Self::default()
+    }
+    /// A table of exactly these facilities; other codes are refused.
+    pub fn closed<I: IntoIterator<Item = S>, S: Into<String>>(codes: I) -> Self {
+        let mut t = Self::default();
+        for c in codes {
+            t.intern(&c.into());
+        }
+        t.closed = true;
+        t
+    }
+    /// The index of a code, adding it when the table is open.
+    pub fn lookup(&mut self, code: &str) -> Option<u32> {
+        if let Some(&i) = self.index.get(code) {
+            return Some(i);
+        }
+        if self.closed {
+            None
+        } else {
+            Some(self.intern(code))
+        }
+    }
+    fn intern(&mut self, code: &str) -> u32 {
+        let i = u32::try_from(self.codes.len()).unwrap_or(u32::MAX);
+        self.codes.push(code.to_owned());
+        self.index.insert(code.to_owned(), i);
+        i
+    }
+    /// The code of an index.
+    pub fn code(&self, i: u32) -> &str {
+        self.codes.get(i as usize).map_or("?", String::as_str)
+    }
+    /// Number of facilities.
+    pub fn len(&self) -> usize {
+        self.codes.len()
+    }
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty()
+    }
+}
+
+/// The values of one list input: `width` values per record.
+#[derive(Debug, Clone, Default)]
+pub struct ListRows {
+    width: usize,
+    values: Vec<Value>,
+}
+
+/// One application, typed.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// Protocol number, when registered.
+    pub protocol: Option<ProtocolNumber>,
+    scalars: Vec<Value>,
+    lists: Vec<ListRows>,
+    facility_lists: Vec<Vec<u32>>,
+}
+
+impl Facts {
+    pub(crate) fn scalar(&self, slot: u16) -> Value {
+        self.scalars
+            .get(usize::from(slot))
+            .copied()
+            .unwrap_or(Value::Missing)
+    }
+    pub(crate) fn list_len(&self, list: u16) -> u32 {
+        self.lists.get(usize::from(list)).map_or(0, |l| {
+            u32::try_from(l.values.len().checked_div(l.width).unwrap_or(0)).unwrap_or(0)
+        })
+    }
+    pub(crate) fn list_value(&self, list: u16, row: u32, field: u16) -> Value {
+        self.lists
+            .get(usize::from(list))
+            .and_then(|l| l.values.get(row as usize * l.width + usize::from(field)))
+            .copied()
+            .unwrap_or(Value::Missing)
+    }
+    pub(crate) fn facility_list(&self, i: u32) -> &[u32] {
+        self.facility_lists.get(i as usize).map_or(&[], Vec::as_slice)
+    }
+    /// The family's preferred facilities, in order.
+    pub fn preferences(&self) -> &[u32] {
+        match self.scalars.last() {
+            Some(Value::Facilities(i)) => self.facility_list(*i),
+            _ => &[],
+        }
+    }
+    /// Submission time.
+    pub fn submitted_at(&self) -> Option<Timestamp> {
+        let n = self.scalars.len();
+        match n.checked_sub(2).and_then(|i| self.scalars.get(i)) {
+            Some(Value::Time(t)) => Some(*t),
+            _ => None,
+        }
+    }
+}
+
+/// An application as JSON: see `docs/formats.md`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationJson {
+    /// Protocol number, `2026/000123`.
+    #[serde(default)]
+    pub protocol: Option<String>,
+    /// Submission time, RFC 3339.
+    #[serde(default)]
+    pub submitted_at: Option<String>,
+    /// Preferred facility codes, most wanted first.
+    #[serde(default)]
+    pub preferences: Vec<String>,
+    /// Answers, by input name.
+    #[serde(default)]
+    pub inputs: serde_json::Map<String, Json>,
+}
+
+/// A problem with one answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    /// JSON pointer of the answer (`/inputs/isee`).
+    pub pointer: String,
+    /// What is wrong, without the value.
+    pub message: String,
+}
+
+/// Every problem of an application.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.errors.iter().map(|e| format!("{}: {}", e.pointer, e.message)).collect::<Vec<_>>().join("; "))]
+pub struct ApplicationError {
+    /// The problems.
+    pub errors: Vec<InputError>,
+}
+
+impl Regulation {
+    /// Checks an application against this regulation and types its answers.
+    pub fn facts(
+        &self,
+        app: &ApplicationJson,
+        facilities: &mut FacilityTable,
+    ) -> Result<Facts, ApplicationError> {
+        let mut errors = Vec::new();
+        let mut push = |pointer: String, message: String| errors.push(InputError { pointer, message });
+        let mut facts = Facts::default();
+        facts.protocol = match app.protocol.as_deref().map(ProtocolNumber::parse) {
+            Some(Ok(p)) => Some(p),
+            Some(Err(e)) => {
+                push("/protocol".into(), e.to_string());
+                None
+            }
+            None => None,
+        };
+        let mut scalar_given = Vec::with_capacity(self.inputs.len());
+        for def in &self.inputs {
+            let pointer = format!("/inputs/{}", def.id);
+            let raw = app.inputs.get(&def.id).filter(|v| !v.is_null());
+            scalar_given.push(raw.is_some());
+            let value = match raw {
+                None => Value::Missing,
+                Some(json) => {
+                    match convert(def, json, &self.choices, facilities, &mut facts.facility_lists) {
+                        Ok(v) => v,
+                        Err(message) => {
+                            push(pointer, message);
+                            Value::Missing
+                        }
+                    }
+                }
+            };
+            facts.scalars.push(value);
+        }
+        facts
+            .scalars
+            .push(match app.submitted_at.as_deref().map(Timestamp::from_str) {
+                Some(Ok(t)) => Value::Time(t),
+                Some(Err(_)) => {
+                    push(
+                        "/submitted_at".into(),
+                        "must be a date and time such as 2026-03-01T10:00:00+01:00".into(),
+                    );
+                    Value::Missing
+                }
+                None => Value::Missing,
+            });
+        let prefs = Json::Array(app.preferences.iter().cloned().map(Json::String).collect());
+        let pref_def = InputDef {
+            id: "preferences".into(),
+            label: String::new(),
+            help: None,
+            kind: InputKind::Facilities { max: None },
+            optional: true,
+            ask_if: None,
+            sensitive: false,
+        };
+        match convert(
+            &pref_def,
+            &prefs,
+            &self.choices,
+            facilities,
+            &mut facts.facility_lists,
+        ) {
+            Ok(v) => facts.scalars.push(v),
+            Err(message) => {
+                push("/preferences".into(), message);
+                facts.scalars.push(Value::Missing);
+            }
+        }
+        for key in app.inputs.keys() {
+            let known = self.inputs.iter().any(|d| &d.id == key) || self.lists.iter().any(|l| &l.id == key);
+            if !known {
+                push(
+                    format!("/inputs/{key}"),
+                    "this regulation does not ask for it".into(),
+                );
+            }
+        }
+        for list in &self.lists {
+            let pointer = format!("/inputs/{}", list.id);
+            let mut rows = ListRows {
+                width: list.fields.len(),
+                values: Vec::new(),
+            };
+            match app.inputs.get(&list.id).filter(|v| !v.is_null()) {
+                None => {}
+                Some(Json::Array(items)) => {
+                    for (i, item) in items.iter().enumerate() {
+                        let Json::Object(map) = item else {
+                            push(
+                                format!("{pointer}/{i}"),
+                                "must be an object with the fields of the record".into(),
+                            );
+                            continue;
+                        };
+                        for key in map.keys() {
+                            if !list.fields.iter().any(|f| &f.id == key) {
+                                push(
+                                    format!("{pointer}/{i}/{key}"),
+                                    "this regulation does not ask for it".into(),
+                                );
+                            }
+                        }
+                        for field in &list.fields {
+                            let v = match map.get(&field.id).filter(|v| !v.is_null()) {
+                                None => Value::Missing,
+                                Some(json) => {
+                                    convert(field, json, &self.choices, facilities, &mut facts.facility_lists)
+                                        .unwrap_or_else(|message| {
+                                            push(format!("{pointer}/{i}/{}", field.id), message);
+                                            Value::Missing
+                                        })
+                                }
+                            };
+                            rows.values.push(v);
+                        }
+                    }
+                }
+                Some(_) => push(pointer, "must be a list of records".into()),
+            }
+            facts.lists.push(rows);
+        }
+        drop(push);
+        self.check_presence(&mut facts, &scalar_given, &mut errors);
+        if errors.is_empty() {
+            Ok(facts)
+        } else {
+            Err(ApplicationError { errors })
+        }
+    }
+
+    /// Required answers must be given, and answers to questions not asked (their `ask_if` is false)
+    /// must not. Runs after all values are typed, since conditions read other answers.
+    fn check_presence(&self, facts: &mut Facts, given: &[bool], errors: &mut Vec<InputError>) {
+        let mut rows = vec![0u32; self.lists.len()];
+        let asked = |cond: &Option<crate::expr::Expr>, facts: &Facts, rows: &mut [u32]| -> bool {
+            let Some(cond) = cond else { return true };
+            let mut env = Env {
+                facts,
+                derived: &[],
+                rows,
+                facility: None,
+                subtotals: &[],
+                total: Decimal::ZERO,
+            };
+            cond.eval(&mut env).map(Value::truthy).unwrap_or(true)
+        };
+        let mut clear = Vec::new();
+        for (slot, def) in self.inputs.iter().enumerate() {
+            let is_given = given.get(slot).copied().unwrap_or(false);
+            let pointer = format!("/inputs/{}", def.id);
+            if asked(&def.ask_if, facts, &mut rows) {
+                if !is_given && !def.optional {
+                    errors.push(InputError {
+                        pointer,
+                        message: "required".into(),
+                    });
+                }
+            } else if is_given {
+                errors.push(InputError {
+                    pointer,
+                    message: "not asked for this application (its condition does not hold)".into(),
+                });
+                clear.push(slot);
+            }
+        }
+        for slot in clear {
+            if let Some(v) = facts.scalars.get_mut(slot) {
+                *v = Value::Missing;
+            }
+        }
+        for (l, list) in self.lists.iter().enumerate() {
+            let l16 = u16::try_from(l).unwrap_or(u16::MAX);
+            let n = facts.list_len(l16);
+            let pointer = format!("/inputs/{}", list.id);
+            let list_asked = asked(&list.ask_if, facts, &mut rows);
+            if !list_asked && n > 0 {
+                errors.push(InputError {
+                    pointer: pointer.clone(),
+                    message: "not asked for this application (its condition does not hold)".into(),
+                });
+            } else if list_asked && (n < list.min_items || n > list.max_items) {
+                let message = if list.min_items == list.max_items {
+                    format!("must have exactly {} records", list.min_items)
+                } else {
+                    format!("must have from {} to {} records", list.min_items, list.max_items)
+                };
+                errors.push(InputError {
+                    pointer: pointer.clone(),
+                    message,
+                });
+            }
+            for row in 0..n {
+                if let Some(r) = rows.get_mut(l) {
+                    *r = row;
+                }
+                for (f, field) in list.fields.iter().enumerate() {
+                    let f16 = u16::try_from(f).unwrap_or(u16::MAX);
+                    let present = facts.list_value(l16, row, f16) != Value::Missing;
+                    let field_pointer = format!("{pointer}/{row}/{}", field.id);
+                    if asked(&field.ask_if, facts, &mut rows) {
+                        if !present && !field.optional {
+                            errors.push(InputError {
+                                pointer: field_pointer,
+                                message: "required".into(),
+                            });
+                        }
+                    } else if present {
+                        errors.push(InputError {
+                            pointer: field_pointer,
+                            message: "not asked for this record (its condition does not hold)".into(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Types one answer. Strings are accepted for every type, so CSV cells go through the same checks.
+fn convert(
+    def: &InputDef,
+    json: &Json,
+    choices: &[ChoiceSet],
+    facilities: &mut FacilityTable,
+    lists: &mut Vec<Vec<u32>>,
+) -> Result<Value, String> {
+    let text = match json {
+        Json::String(s) => Some(s.trim()),
+        _ => None,
+    };
+    match &def.kind {
+        InputKind::Bool => match (json, text) {
+            (Json::Bool(b), _) => Ok(Value::Bool(*b)),
+            (_, Some(t)) => match t.to_lowercase().as_str() {
+                "true" | "sì" | "si" | "yes" | "1" | "s" => Ok(Value::Bool(true)),
+                "false" | "no" | "0" | "n" => Ok(Value::Bool(false)),
+                _ => Err("must be true or false (sì/no)".into()),
+            },
+            _ => Err("must be true or false".into()),
+        },
+        InputKind::Integer { min, max } => {
+            let n = match (json, text) {
+                (Json::Number(n), _) => n.as_i64(),
+                (_, Some(t)) => t.parse::<i64>().ok(),
+                _ => None,
+            }
+            .ok_or("must be a whole number")?;
+            if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
+                return Err(range_message(
+                    min.map(|m| m.to_string()),
+                    max.map(|m| m.to_string()),
+                ));
+            }
+            Ok(Value::Int(n))
+        }
+        InputKind::Decimal { min, max } | InputKind::Money { min, max } => {
+            let d = if matches!(def.kind, InputKind::Money { .. }) {
+                let m: Money =
+                    serde_json::from_value(json.clone()).map_err(|e| strip_serde(&e.to_string()))?;
+                m.to_decimal()
+            } else {
+                let t = match json {
+                    Json::Number(n) => n.to_string(),
+                    _ => text.map(|t| t.replace(',', ".")).ok_or("must be a number")?,
+                };
+                Decimal::from_str(&t).map_err(|_| "must be a number such as 12.5")?
+            };
+            if min.is_some_and(|m| d < m) || max.is_some_and(|m| d > m) {
+                return Err(range_message(
+                    min.map(|m| m.to_string()),
+                    max.map(|m| m.to_string()),
+                ));
+            }
+            Ok(Value::Dec(d))
+        }
+        InputKind::Date { min, max } => {
+            let d = text
+                .and_then(|t| Date::from_str(t).ok())
+                .ok_or("must be a date written as YYYY-MM-DD")?;
+            if min.is_some_and(|m| d < m) || max.is_some_and(|m| d > m) {
+                return Err(range_message(
+                    min.map(|m| m.to_string()),
+                    max.map(|m| m.to_string()),
+                ));
+            }
+            Ok(Value::Date(d))
+        }
+        InputKind::Choice(set) => match choices.get(usize::from(*set)) {
+            Some(c) => convert_choice(&c.options, json),
+            None => Err("must be one of the options".into()),
+        },
+        InputKind::Facility => {
+            let t = text.ok_or("must be a facility code")?;
+            facilities
+                .lookup(t)
+                .map(Value::Facility)
+                .ok_or_else(|| "is not a facility of this call".into())
+        }
+        InputKind::Facilities { max } => {
+            let items: Vec<&str> = match (json, text) {
+                (Json::Array(a), _) => a
+                    .iter()
+                    .map(|v| v.as_str().ok_or("must be a list of facility codes"))
+                    .collect::<Result<_, _>>()?,
+                (_, Some(t)) => t
+                    .split(['|', ';'])
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+                _ => return Err("must be a list of facility codes".into()),
+            };
+            if max.is_some_and(|m| items.len() > m as usize) {
+                return Err(format!("at most {} facilities", max.unwrap_or(0)));
+            }
+            let mut ids = Vec::with_capacity(items.len());
+            for (i, code) in items.iter().enumerate() {
+                let id = facilities
+                    .lookup(code)
+                    .ok_or_else(|| format!("facility number {} is not a facility of this call", i + 1))?;
+                if ids.contains(&id) {
+                    return Err(format!("facility number {} is listed twice", i + 1));
+                }
+                ids.push(id);
+            }
+            lists.push(ids);
+            Ok(Value::Facilities(
+                u32::try_from(lists.len() - 1).unwrap_or(u32::MAX),
+            ))
+        }
+    }
+}
+
+/// Converts a choice answer, which needs the option list.
+fn convert_choice(options: &[Labelled], json: &Json) -> Result<Value, String> {
+    let t = json.as_str().map(str::trim).ok_or("must be one of the options")?;
+    options
+        .iter()
+        .position(|o| o.id == t)
+        .and_then(|i| u16::try_from(i).ok())
+        .map(Value::Choice)
+        .ok_or_else(|| {
+            format!(
+                "must be one of: {}",
+                options
+                    .iter()
+                    .map(|o| o.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+}
+
+fn range_message(min: Option<String>, max: Option<String>) -> String {
+    match (min, max) {
+        (Some(a), Some(b)) => format!("must be between {a} and {b}"),
+        (Some(a), None) => format!("must be at least {a}"),
+        (None, Some(b)) => format!("must be at most {b}"),
+        (None, None) => "out of range".into(),
+    }
+}
+
+/// serde messages may quote the input; keep only our own wording.
+fn strip_serde(message: &str) -> String {
+    message.split(" at line").next().unwrap_or(message).to_owned()
+}
