@@ -131,10 +131,10 @@ impl CodiceFiscale {
         }
         for candidate in [year, year - 100] {
             let y = i16::try_from(candidate).ok()?;
-            if let Ok(date) = Date::new(y, month, day) {
-                if date <= reference {
-                    return Some(date);
-                }
+            if let Ok(date) = Date::new(y, month, day)
+                && date <= reference
+            {
+                return Some(date);
             }
         }
         None

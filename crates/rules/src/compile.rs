@@ -195,7 +195,7 @@ fn compile_raw(
 
 #[derive(Debug, Clone)]
 enum DState {
-    Pending(Sp<RawDerived>),
+    Pending(Box<Sp<RawDerived>>),
     Busy,
     Done(u16, Ty),
     Failed,
@@ -322,13 +322,13 @@ impl<'r> Compiler<'r> {
         let school_year = text(self, &r.school_year, "school_year");
         let authority = text(self, &r.authority, "authority");
         let source = text(self, &r.source, "source");
-        if let Some(istat) = &r.istat {
-            if graduatorie_domain::IstatCode::parse(&istat.value).is_err() {
-                self.error(
-                    istat.span,
-                    "istat must be the 6-digit ISTAT code of the municipality, e.g. \"037006\"",
-                );
-            }
+        if let Some(istat) = &r.istat
+            && graduatorie_domain::IstatCode::parse(&istat.value).is_err()
+        {
+            self.error(
+                istat.span,
+                "istat must be the 6-digit ISTAT code of the municipality, e.g. \"037006\"",
+            );
         }
         let source_date = r
             .source_date
@@ -486,10 +486,10 @@ impl<'r> Compiler<'r> {
                 if let Some(def) = self.inputs.get_mut(usize::from(*slot)) {
                     def.ask_if = compiled.map(|(e, _)| e);
                 }
-            } else if let Some(&l) = self.list_index.get(name) {
-                if let Some(def) = self.lists.get_mut(usize::from(l)) {
-                    def.ask_if = compiled.map(|(e, _)| e);
-                }
+            } else if let Some(&l) = self.list_index.get(name)
+                && let Some(def) = self.lists.get_mut(usize::from(l))
+            {
+                def.ask_if = compiled.map(|(e, _)| e);
             }
         }
         for (name, input) in &self.raw.inputs {
@@ -518,10 +518,10 @@ impl<'r> Compiler<'r> {
                     .get(usize::from(l))
                     .and_then(|m| m.get(fname))
                     .map(|(f, _)| *f);
-                if let (Some(f), Some(def)) = (f, self.lists.get_mut(usize::from(l))) {
-                    if let Some(fd) = def.fields.get_mut(usize::from(f)) {
-                        fd.ask_if = compiled.map(|(e, _)| e);
-                    }
+                if let (Some(f), Some(def)) = (f, self.lists.get_mut(usize::from(l)))
+                    && let Some(fd) = def.fields.get_mut(usize::from(f))
+                {
+                    fd.ask_if = compiled.map(|(e, _)| e);
                 }
             }
         }
@@ -756,7 +756,7 @@ impl<'r> Compiler<'r> {
             }
             if self.declare(name, "a derived value", d.span) {
                 self.derived_state
-                    .insert(name.clone(), DState::Pending(d.clone()));
+                    .insert(name.clone(), DState::Pending(Box::new(d.clone())));
             }
         }
         if !sections.is_empty() {
@@ -769,7 +769,7 @@ impl<'r> Compiler<'r> {
                 enabled: None,
             };
             self.derived_state
-                .insert("section".into(), DState::Pending(Sp::new(raw, span)));
+                .insert("section".into(), DState::Pending(Box::new(Sp::new(raw, span))));
         }
     }
 
@@ -810,7 +810,7 @@ impl<'r> Compiler<'r> {
                 let path = cycle.get(start..).unwrap_or(&[]).join(" → ");
                 return Err(format!("derived values depend on each other in a cycle: {path}"));
             }
-            DState::Pending(raw) => raw,
+            DState::Pending(raw) => *raw,
         };
         self.derived_stack.push(name.to_owned());
         let compiled = self.derived_expr(name, &raw);
@@ -1336,11 +1336,11 @@ impl<'r> Compiler<'r> {
                 continue;
             }
             let (from, to) = (from.flatten(), to.flatten());
-            if let (Some(f), Some(t)) = (from, to) {
-                if f > t {
-                    self.error(span, "band 'from' is larger than 'to'");
-                    ok = false;
-                }
+            if let (Some(f), Some(t)) = (from, to)
+                && f > t
+            {
+                self.error(span, "band 'from' is larger than 'to'");
+                ok = false;
             }
             let fixed = match use_ {
                 BandUse::Points => &r.points,
@@ -1501,14 +1501,11 @@ impl<'r> Compiler<'r> {
                         inputs_only: false,
                     };
                     match self.expr(&r.by, allow, None, &[], "tie_break") {
-                        Some((e, ty))
-                            if matches!(ty, Ty::List(_) | Ty::Item(_) | Ty::Facilities | Ty::Facility) =>
-                        {
+                        Some((_, Ty::List(_) | Ty::Item(_) | Ty::Facilities | Ty::Facility)) => {
                             self.error(
                                 r.by.span,
                                 "a tie-break must compare a number, a date, a yes/no or a choice",
                             );
-                            let _ = e;
                             (None, false)
                         }
                         Some((e, _)) => {

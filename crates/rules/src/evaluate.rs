@@ -308,12 +308,12 @@ impl Regulation {
                 }
             }
         }
-        if let Some(max) = c.max {
-            if points > max {
-                points = max;
-                if explain {
-                    why.push(format!("limitato al massimo di {}", max.normalize()));
-                }
+        if let Some(max) = c.max
+            && points > max
+        {
+            points = max;
+            if explain {
+                why.push(format!("limitato al massimo di {}", max.normalize()));
             }
         }
         let points = points
@@ -338,10 +338,10 @@ impl Regulation {
         why: &mut Vec<String>,
         prefix: Option<&str>,
     ) -> Result<Option<Decimal>, EvalError> {
-        if let Some(w) = &c.when {
-            if !w.eval(env)?.truthy() {
-                return Ok(None);
-            }
+        if let Some(w) = &c.when
+            && !w.eval(env)?.truthy()
+        {
+            return Ok(None);
         }
         let (points, reason) = match &c.rule {
             PointsRule::Fixed(p) => (*p, explain.then(|| "sì".to_owned())),

@@ -172,8 +172,7 @@ impl Regulation {
     ) -> Result<Facts, ApplicationError> {
         let mut errors = Vec::new();
         let mut push = |pointer: String, message: String| errors.push(InputError { pointer, message });
-        let mut facts = Facts::default();
-        facts.protocol = match app.protocol.as_deref().map(ProtocolNumber::parse) {
+        let protocol = match app.protocol.as_deref().map(ProtocolNumber::parse) {
             Some(Ok(p)) => Some(p),
             Some(Err(e)) => {
                 push("/protocol".into(), e.to_string());
@@ -181,6 +180,7 @@ impl Regulation {
             }
             None => None,
         };
+        let mut facts = Facts { protocol, ..Facts::default() };
         let mut scalar_given = Vec::with_capacity(self.inputs.len());
         for def in &self.inputs {
             let pointer = format!("/inputs/{}", def.id);
@@ -289,7 +289,6 @@ impl Regulation {
             }
             facts.lists.push(rows);
         }
-        drop(push);
         self.check_presence(&mut facts, &scalar_given, &mut errors);
         if errors.is_empty() {
             Ok(facts)

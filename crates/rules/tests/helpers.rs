@@ -1,0 +1,63 @@
+//! Shared helpers: loading files from config/rules, building applications, reading results by id.
+
+use std::path::PathBuf;
+
+use graduatorie_rules::explain::Explanation;
+use graduatorie_rules::{ApplicationJson, FacilityTable, Regulation};
+use rust_decimal::Decimal;
+
+/// The repository's `config/rules` folder.
+pub fn rules_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/rules")
+}
+
+/// Loads a regulation from config/rules, panicking with the located errors.
+pub fn load(name: &str) -> Regulation {
+    let path = rules_dir().join(name);
+    let path = path.to_string_lossy().into_owned();
+    graduatorie_rules::load(&path, &mut |p| std::fs::read_to_string(p).map_err(|e| e.to_string()))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Error lines for a rules text, with the file named `t.toml`.
+pub fn errors(text: &str) -> Vec<String> {
+    match graduatorie_rules::compile_str("t.toml", text) {
+        Ok(_) => vec![],
+        Err(e) => e.lines(),
+    }
+}
+
+/// Evaluates an application given as JSON text and names every part.
+pub fn explain(reg: &Regulation, json: &str) -> Explanation {
+    let app: ApplicationJson = serde_json::from_str(json).unwrap();
+    let mut facilities = FacilityTable::open();
+    let facts = reg.facts(&app, &mut facilities).unwrap_or_else(|e| panic!("{e}"));
+    let ev = reg.evaluate(&facts).unwrap();
+    let fee = reg.fee().map(|_| reg.fee_for(&facts).unwrap());
+    reg.explain(&ev, &facilities, fee)
+}
+
+/// Points of criterion `id` (0 when it is absent from the breakdown).
+pub fn points(e: &Explanation, id: &str) -> Decimal {
+    e.criteria.iter().find(|c| c.id == id).map_or(Decimal::ZERO, |c| c.points)
+}
+
+/// A subtotal by id.
+pub fn subtotal(e: &Explanation, id: &str) -> Decimal {
+    e.subtotals.iter().find(|s| s.id == id).map(|s| s.points).unwrap()
+}
+
+/// The group id of a tier level by label.
+pub fn tier(e: &Explanation, level: &str) -> String {
+    e.tiers.iter().find(|t| t.level == level).map(|t| t.group.clone()).unwrap()
+}
+
+/// Decimal from text.
+pub fn d(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+/// Decimal from an integer.
+pub fn n(v: i64) -> Decimal {
+    Decimal::from(v)
+}
