@@ -180,7 +180,10 @@ impl Regulation {
             }
             None => None,
         };
-        let mut facts = Facts { protocol, ..Facts::default() };
+        let mut facts = Facts {
+            protocol,
+            ..Facts::default()
+        };
         let mut scalar_given = Vec::with_capacity(self.inputs.len());
         for def in &self.inputs {
             let pointer = format!("/inputs/{}", def.id);

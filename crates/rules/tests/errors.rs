@@ -31,16 +31,31 @@ fn toml_syntax_error_is_located() {
 
 #[test]
 fn unknown_key_is_located_and_named() {
-    let lines = errors(&with_head("[inputs.x]\ntype = \"bool\"\nlabel = \"X\"\nlable = \"typo\"\n"));
+    let lines = errors(&with_head(
+        "[inputs.x]\ntype = \"bool\"\nlabel = \"X\"\nlable = \"typo\"\n",
+    ));
     assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(lines[0].starts_with("t.toml:12:1: unknown field `lable`"), "{lines:?}");
+    assert!(
+        lines[0].starts_with("t.toml:12:1: unknown field `lable`"),
+        "{lines:?}"
+    );
 }
 
 #[test]
 fn missing_identity_fields_are_all_reported() {
     let lines = errors("[regulation]\nid = \"t\"\n");
-    for key in ["title", "service", "school_year", "authority", "source", "reference_date"] {
-        assert!(lines.iter().any(|l| l.contains(&format!("needs '{key}'"))), "{key}: {lines:?}");
+    for key in [
+        "title",
+        "service",
+        "school_year",
+        "authority",
+        "source",
+        "reference_date",
+    ] {
+        assert!(
+            lines.iter().any(|l| l.contains(&format!("needs '{key}'"))),
+            "{key}: {lines:?}"
+        );
     }
     assert!(lines.iter().all(|l| l.starts_with("t.toml:1:1:")), "{lines:?}");
 }
@@ -50,21 +65,30 @@ fn unknown_input_in_an_expression_points_at_the_name_with_a_hint() {
     let body = "[inputs.resident]\ntype = \"bool\"\nlabel = \"R\"\n\n[criteria.r]\nlabel = \"R\"\nwhen = \"residnt\"\npoints = 3\n";
     let lines = errors(&with_head(body));
     // Line 15 is `when = "residnt"`; the name starts after `when = "`, at column 9.
-    assert_eq!(lines, vec!["t.toml:15:9: in r: unknown name 'residnt' (did you mean 'resident'?)"]);
+    assert_eq!(
+        lines,
+        vec!["t.toml:15:9: in r: unknown name 'residnt' (did you mean 'resident'?)"]
+    );
 }
 
 #[test]
 fn type_mismatch_is_reported() {
     let body = "[inputs.born]\ntype = \"date\"\nlabel = \"B\"\n\n[criteria.r]\nlabel = \"R\"\nwhen = \"born > 3\"\npoints = 3\n";
     let lines = errors(&with_head(body));
-    assert_eq!(lines, vec!["t.toml:15:9: in r: cannot compare a date with a whole number"]);
+    assert_eq!(
+        lines,
+        vec!["t.toml:15:9: in r: cannot compare a date with a whole number"]
+    );
 }
 
 #[test]
 fn misspelled_option_is_reported_with_the_options() {
     let body = "[inputs.work]\ntype = \"choice\"\nlabel = \"W\"\noptions = { employed = \"E\", none = \"N\" }\n\n[criteria.r]\nlabel = \"R\"\nwhen = \"work == 'employd'\"\npoints = 3\n";
     let lines = errors(&with_head(body));
-    assert_eq!(lines, vec!["t.toml:16:17: in r: 'employd' is not one of the options (employed, none)"]);
+    assert_eq!(
+        lines,
+        vec!["t.toml:16:17: in r: 'employd' is not one of the options (employed, none)"]
+    );
 }
 
 #[test]
@@ -94,7 +118,9 @@ bands = [
 
 #[test]
 fn a_tie_break_on_an_undefined_value_is_refused() {
-    let lines = errors(&with_head("[[tie_break]]\nby = \"household\"\norder = \"desc\"\n"));
+    let lines = errors(&with_head(
+        "[[tie_break]]\nby = \"household\"\norder = \"desc\"\n",
+    ));
     assert_eq!(lines, vec!["t.toml:10:7: in tie_break: unknown name 'household'"]);
 }
 
@@ -131,22 +157,37 @@ points = 1
     assert_eq!(lines.len(), 3, "{lines:?}");
     assert!(lines[0].starts_with("t.toml:15:"), "{lines:?}");
     assert!(lines[1].starts_with("t.toml:20:"), "{lines:?}");
-    assert!(lines[2].starts_with("t.toml:24:12: unknown subtotal 'nope'"), "{lines:?}");
+    assert!(
+        lines[2].starts_with("t.toml:24:12: unknown subtotal 'nope'"),
+        "{lines:?}"
+    );
 }
 
 #[test]
 fn tier_groups_need_a_catch_all_last() {
     let body = "[inputs.r]\ntype = \"bool\"\nlabel = \"R\"\n\n[tiers.res]\nlabel = \"Res\"\ngroups = [\n  { id = \"a\", label = \"A\", when = \"r\" },\n  { id = \"b\", label = \"B\", when = \"not r\" },\n]\n";
     let lines = errors(&with_head(body));
-    assert_eq!(lines, vec!["t.toml:17:10: the last group takes everyone left: remove its 'when'"]);
+    assert_eq!(
+        lines,
+        vec!["t.toml:17:10: the last group takes everyone left: remove its 'when'"]
+    );
 }
 
 #[test]
 fn duplicate_and_reserved_names_are_refused() {
-    let body = "[inputs.total]\ntype = \"bool\"\nlabel = \"T\"\n\n[params]\nx = 1\n\n[derived.x]\nexpr = \"1\"\n";
+    let body =
+        "[inputs.total]\ntype = \"bool\"\nlabel = \"T\"\n\n[params]\nx = 1\n\n[derived.x]\nexpr = \"1\"\n";
     let lines = errors(&with_head(body));
-    assert!(lines.iter().any(|l| l.contains("'total' is a reserved name")), "{lines:?}");
-    assert!(lines.iter().any(|l| l.contains("'x' is already declared as a parameter")), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.contains("'total' is a reserved name")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("'x' is already declared as a parameter")),
+        "{lines:?}"
+    );
 }
 
 #[test]
@@ -159,11 +200,17 @@ fn extends_cycles_and_missing_files_are_reported() {
         _ => Err("no such file".into()),
     })
     .unwrap_err();
-    assert_eq!(err.lines(), vec!["dir/b.toml:1:11: 'extends' makes a cycle: dir/a.toml is already in the chain"]);
+    assert_eq!(
+        err.lines(),
+        vec!["dir/b.toml:1:11: 'extends' makes a cycle: dir/a.toml is already in the chain"]
+    );
     let err = graduatorie_rules::load("dir/a.toml", &mut |p| match p {
         "dir/a.toml" => Ok(a.into()),
         _ => Err("no such file".into()),
     })
     .unwrap_err();
-    assert_eq!(err.lines(), vec!["dir/a.toml:1:11: cannot read dir/b.toml: no such file"]);
+    assert_eq!(
+        err.lines(),
+        vec!["dir/a.toml:1:11: cannot read dir/b.toml: no such file"]
+    );
 }

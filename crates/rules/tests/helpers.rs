@@ -15,8 +15,10 @@ pub fn rules_dir() -> PathBuf {
 pub fn load(name: &str) -> Regulation {
     let path = rules_dir().join(name);
     let path = path.to_string_lossy().into_owned();
-    graduatorie_rules::load(&path, &mut |p| std::fs::read_to_string(p).map_err(|e| e.to_string()))
-        .unwrap_or_else(|e| panic!("{e}"))
+    graduatorie_rules::load(&path, &mut |p| {
+        std::fs::read_to_string(p).map_err(|e| e.to_string())
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Error lines for a rules text, with the file named `t.toml`.
@@ -39,7 +41,10 @@ pub fn explain(reg: &Regulation, json: &str) -> Explanation {
 
 /// Points of criterion `id` (0 when it is absent from the breakdown).
 pub fn points(e: &Explanation, id: &str) -> Decimal {
-    e.criteria.iter().find(|c| c.id == id).map_or(Decimal::ZERO, |c| c.points)
+    e.criteria
+        .iter()
+        .find(|c| c.id == id)
+        .map_or(Decimal::ZERO, |c| c.points)
 }
 
 /// A subtotal by id.
@@ -49,7 +54,11 @@ pub fn subtotal(e: &Explanation, id: &str) -> Decimal {
 
 /// The group id of a tier level by label.
 pub fn tier(e: &Explanation, level: &str) -> String {
-    e.tiers.iter().find(|t| t.level == level).map(|t| t.group.clone()).unwrap()
+    e.tiers
+        .iter()
+        .find(|t| t.level == level)
+        .map(|t| t.group.clone())
+        .unwrap()
 }
 
 /// Decimal from text.
