@@ -2,3 +2,4 @@
 //! each test), compared with what the engine computes from `config/rules/`.
 
 mod bologna;
+mod pescia;
