@@ -3,3 +3,4 @@
 
 mod bologna;
 mod pescia;
+mod sorbara;
