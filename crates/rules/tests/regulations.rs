@@ -2,5 +2,8 @@
 //! each test), compared with what the engine computes from `config/rules/`.
 
 mod bologna;
+mod chivasso;
+mod maranello;
 mod pescia;
+mod ravenna;
 mod sorbara;
