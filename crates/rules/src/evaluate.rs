@@ -422,12 +422,23 @@ fn add_points(total: &mut Decimal, subtotals: &mut [Decimal], subtotal: Option<u
 }
 
 /// The band containing `x` and what it gives there.
+///
+/// Bands are checked to meet exactly at the precision written in their bounds (`to = 0.3847`,
+/// `from = 0.3848`); a value more precise than that (0.38479) lies between them and belongs to the lower
+/// band, since it has not reached the next band's `from`. Below the first band or above the last there
+/// is no band.
 pub(crate) fn band_value(bands: &[Band], x: Decimal) -> Result<Option<(&Band, Decimal)>, EvalError> {
-    let Some(b) = bands
-        .iter()
-        .find(|b| b.from.is_none_or(|f| x >= f) && b.to.is_none_or(|t| x <= t))
-    else {
+    let Some(i) = bands.iter().rposition(|b| b.from.is_none_or(|f| x >= f)) else {
         return Ok(None);
+    };
+    let Some(b) = bands.get(i) else { return Ok(None) };
+    if i + 1 == bands.len() && b.to.is_some_and(|t| x > t) {
+        return Ok(None);
+    }
+    // Between this band's `to` and the next band's `from`: the value of this band at its `to`.
+    let x = match b.to {
+        Some(t) if x > t => t,
+        _ => x,
     };
     let v = match (b.gives, b.from, b.to) {
         (BandValue::Fixed(p), _, _) => p,
