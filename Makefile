@@ -1,11 +1,12 @@
 # graduatorie — the two commands a newcomer needs are `make run` and `make test`.
 CARGO ?= cargo
+FUZZ_SECONDS ?= 30
 export CARGO_TERM_COLOR ?= never
 export PROPTEST_CASES ?= 256
 
-.PHONY: run test build lint fmt check-rules clean
+.PHONY: run test build lint unit fuzz fmt clean
 
-## Build and start graduatorie (for now: prints the version and checks the regulations in config/rules).
+## Build, then print the version and check every regulation in config/rules/.
 run: build
 	./target/debug/graduatorie version
 	./target/debug/graduatorie rules check config/rules/*.toml
@@ -13,11 +14,13 @@ run: build
 build:
 	$(CARGO) build --locked --bin graduatorie
 
-## Everything CI checks: formatting, lints, the heart crates' purity, all tests.
-test: lint
+## Everything CI checks: formatting, lints, the heart crates' purity, all tests, a short fuzzing pass.
+test: lint unit fuzz
+
+unit:
 	$(CARGO) test --locked --workspace --all-targets
 	$(CARGO) test --locked --workspace --doc
-	./target/debug/graduatorie rules check config/rules/*.toml
+	$(CARGO) run --locked --quiet --bin graduatorie -- rules check config/rules/*.toml
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -26,6 +29,14 @@ lint:
 	  if $(CARGO) tree --locked -p $$p -e normal --prefix none | grep -qE '^(diesel|actix-web|tokio|reqwest) '; then \
 	    echo "error: $$p depends on storage/HTTP/async crates; keep the heart crates pure" >&2; exit 1; fi; \
 	done
+
+## Coverage-guided fuzzing of the rules compiler and evaluator, seeded with the real regulations.
+## cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP=1 enables them on the stable toolchain.
+fuzz:
+	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install --locked cargo-fuzz --version 0.13.2
+	mkdir -p fuzz/corpus/rules
+	cp config/rules/*.toml fuzz/corpus/rules/
+	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run rules corpus/rules -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1
 
 fmt:
 	$(CARGO) fmt --all
