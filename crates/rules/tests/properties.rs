@@ -176,11 +176,11 @@ fn exercise(reg: &Regulation, app: &Value) {
         return;
     };
     let mut facilities = FacilityTable::open();
-    if let Ok(facts) = reg.facts(&app, &mut facilities) {
-        if let Ok(ev) = reg.evaluate(&facts) {
-            let fee = reg.fee().and_then(|_| reg.fee_for(&facts).ok());
-            let _ = reg.explain(&ev, &facilities, fee).to_text();
-        }
+    if let Ok(facts) = reg.facts(&app, &mut facilities)
+        && let Ok(ev) = reg.evaluate(&facts)
+    {
+        let fee = reg.fee().and_then(|_| reg.fee_for(&facts).ok());
+        let _ = reg.explain(&ev, &facilities, fee).to_text();
     }
 }
 
