@@ -292,7 +292,7 @@ impl Regulation {
                         .points_once(c, env, explain, &mut why, prefix.as_deref())
                         .map_err(fail)?
                     {
-                        points = points.checked_add(p).ok_or(fail(EvalError("number too large")))?;
+                        points = points.checked_add(p).ok_or_else(|| fail(EvalError::Overflow))?;
                     }
                 }
             }
@@ -302,7 +302,7 @@ impl Regulation {
             if factor != Decimal::ONE && !points.is_zero() {
                 points = points
                     .checked_mul(factor)
-                    .ok_or(fail(EvalError("number too large")))?;
+                    .ok_or_else(|| fail(EvalError::Overflow))?;
                 if explain {
                     why.push(format!("moltiplicato per {}", factor.normalize()));
                 }
@@ -316,9 +316,7 @@ impl Regulation {
                 why.push(format!("limitato al massimo di {}", max.normalize()));
             }
         }
-        let points = points
-            .round_dp_with_strategy(self.points_decimals, RoundingStrategy::MidpointAwayFromZero)
-            .normalize();
+        let points = self.round_points(points);
         if explain && why.is_empty() {
             why.push("non si applica".into());
         }
@@ -375,15 +373,23 @@ impl Regulation {
             },
         };
         if let Some(reason) = reason {
-            let points_text = points
-                .round_dp_with_strategy(self.points_decimals, RoundingStrategy::MidpointAwayFromZero)
-                .normalize();
+            let points_text = self.round_points(points).normalize();
             why.push(match prefix {
                 Some(p) => format!("{p}: {reason} → {points_text}"),
                 None => format!("{reason} → {points_text}"),
             });
         }
         Ok(Some(points))
+    }
+
+    /// Rounds a criterion's points to the declared decimals (half away from zero); exact values, the
+    /// common case, are returned untouched.
+    fn round_points(&self, points: Decimal) -> Decimal {
+        if points.scale() > self.points_decimals {
+            points.round_dp_with_strategy(self.points_decimals, RoundingStrategy::MidpointAwayFromZero)
+        } else {
+            points
+        }
     }
 
     /// The label of an option, when the expression is a plain choice input or field.
@@ -415,6 +421,10 @@ impl Regulation {
 }
 
 fn add_points(total: &mut Decimal, subtotals: &mut [Decimal], subtotal: Option<u16>, points: Decimal) {
+    // Most criteria give nothing to most applications; a decimal addition is not free.
+    if points.is_zero() {
+        return;
+    }
     *total += points;
     if let Some(s) = subtotal.and_then(|s| subtotals.get_mut(usize::from(s))) {
         *s += points;
@@ -444,14 +454,12 @@ pub(crate) fn band_value(bands: &[Band], x: Decimal) -> Result<Option<(&Band, De
         (BandValue::Fixed(p), _, _) => p,
         (BandValue::Linear(a, z), Some(from), Some(to)) => {
             // a + (x − from) × (z − a) / (to − from), multiplying before dividing to keep every digit.
-            let num = (x - from)
-                .checked_mul(z - a)
-                .ok_or(EvalError("number too large"))?;
+            let num = (x - from).checked_mul(z - a).ok_or(EvalError::Overflow)?;
             let den = to - from;
             if den.is_zero() {
-                return Err(EvalError("division by zero"));
+                return Err(EvalError::DivisionByZero);
             }
-            a + num.checked_div(den).ok_or(EvalError("number too large"))?
+            a + num.checked_div(den).ok_or(EvalError::Overflow)?
         }
         (BandValue::Linear(a, _), _, _) => a,
     };

@@ -128,7 +128,7 @@ impl Regulation {
                     .and_then(|c| c.subtotal)
                     .and_then(|s| self.subtotals.get(usize::from(s)))
                     .map(|s| s.id.clone()),
-                points: r.points,
+                points: r.points.normalize(),
                 why: r.why.clone(),
             }
         };
@@ -167,7 +167,7 @@ impl Regulation {
                     points: *p,
                 })
                 .collect(),
-            total: ev.total,
+            total: ev.total.normalize(),
             facilities: ev
                 .facilities
                 .iter()
@@ -175,7 +175,7 @@ impl Regulation {
                     facility: facilities.code(f.facility).to_owned(),
                     rank: f.rank,
                     criteria: f.criteria.iter().map(criterion_line).collect(),
-                    total: f.total,
+                    total: f.total.normalize(),
                 })
                 .collect(),
             tie_break: self

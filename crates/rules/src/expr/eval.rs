@@ -12,10 +12,17 @@ use super::{ArithOp, CmpOp, Expr};
 use crate::facts::Facts;
 use crate::value::Value;
 
-/// An evaluation that cannot give a value (division by zero, overflow).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct EvalError(pub &'static str);
+/// An evaluation that cannot give a value. One byte, so that `Result<Value, EvalError>` is no larger
+/// than a `Value` on the hot path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum EvalError {
+    /// A division whose divisor is zero.
+    #[error("division by zero")]
+    DivisionByZero,
+    /// A result beyond the range of exact numbers.
+    #[error("number too large")]
+    Overflow,
+}
 
 /// What an expression can see while it is evaluated.
 pub struct Env<'a> {
@@ -73,7 +80,7 @@ impl Expr {
             }
             Expr::Arith(op, a, b) => arith(*op, a.eval(env)?, b.eval(env)?)?,
             Expr::Neg(a) => match a.eval(env)? {
-                Value::Int(n) => Value::Int(n.checked_neg().ok_or(EvalError("number too large"))?),
+                Value::Int(n) => Value::Int(n.checked_neg().ok_or(EvalError::Overflow)?),
                 Value::Dec(d) => Value::Dec(-d),
                 _ => Value::Missing,
             },
@@ -213,7 +220,7 @@ fn for_each_row(
 }
 
 fn arith(op: ArithOp, a: Value, b: Value) -> R {
-    const OVERFLOW: EvalError = EvalError("number too large");
+    const OVERFLOW: EvalError = EvalError::Overflow;
     if let (Value::Int(x), Value::Int(y), false) = (a, b, op == ArithOp::Div) {
         let r = match op {
             ArithOp::Add => x.checked_add(y),
@@ -231,7 +238,7 @@ fn arith(op: ArithOp, a: Value, b: Value) -> R {
         ArithOp::Mul => x.checked_mul(y),
         ArithOp::Div => {
             if y.is_zero() {
-                return Err(EvalError("division by zero"));
+                return Err(EvalError::DivisionByZero);
             }
             x.checked_div(y)
         }
