@@ -209,6 +209,13 @@ struct Allow {
     inputs_only: bool,
 }
 
+/// `ask_if` conditions read only inputs and parameters.
+const ASK_IF: Allow = Allow {
+    facility: false,
+    scores: false,
+    inputs_only: true,
+};
+
 struct Compiler<'r> {
     raw: &'r RawFile,
     sources: &'r SourceMap,
@@ -472,16 +479,7 @@ impl<'r> Compiler<'r> {
         // `ask_if` conditions may read any input, so they are compiled once all are declared.
         for (name, input) in &self.raw.inputs {
             let Some(ask) = &input.value.ask_if else { continue };
-            let compiled = self.expr(
-                ask,
-                Allow {
-                    inputs_only: true,
-                    ..Allow::default()
-                },
-                Some(Ty::Bool),
-                &[],
-                "ask_if",
-            );
+            let compiled = self.expr(ask, ASK_IF, Some(Ty::Bool), &[], "ask_if");
             if let Some((slot, _)) = self.input_index.get(name) {
                 if let Some(def) = self.inputs.get_mut(usize::from(*slot)) {
                     def.ask_if = compiled.map(|(e, _)| e);
@@ -503,16 +501,7 @@ impl<'r> Compiler<'r> {
                 .unwrap_or_default();
             for (fname, field) in input.value.fields.iter().flatten() {
                 let Some(ask) = &field.value.ask_if else { continue };
-                let compiled = self.expr(
-                    ask,
-                    Allow {
-                        inputs_only: true,
-                        ..Allow::default()
-                    },
-                    Some(Ty::Bool),
-                    &[(item.clone(), l)],
-                    "ask_if",
-                );
+                let compiled = self.expr(ask, ASK_IF, Some(Ty::Bool), &[(item.clone(), l)], "ask_if");
                 let f = self
                     .list_fields
                     .get(usize::from(l))

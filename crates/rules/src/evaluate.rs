@@ -113,30 +113,12 @@ impl Regulation {
             rows_vec = vec![0u32; self.lists.len()];
             &mut rows_vec
         };
-        out.derived.clear();
-        for d in &self.derived {
-            let mut env = Env {
-                facts,
-                derived: &out.derived,
-                rows,
-                facility: None,
-                subtotals: &[],
-                total: Decimal::ZERO,
-            };
-            let v = d.expr.eval(&mut env).map_err(|error| EvaluationError {
+        self.derived_values(facts, rows, &mut out.derived)
+            .map_err(|(d, error)| EvaluationError {
                 what: d.label.clone(),
                 error,
             })?;
-            out.derived.push(v);
-        }
-        let mut env = Env {
-            facts,
-            derived: &out.derived,
-            rows,
-            facility: None,
-            subtotals: &[],
-            total: Decimal::ZERO,
-        };
+        let mut env = Env::new(facts, &out.derived, rows);
         out.section = self
             .section_slot
             .and_then(|s| match env.derived.get(usize::from(s)) {
@@ -228,6 +210,21 @@ impl Regulation {
                 self.tie_keys(&mut env, &fs.subtotals, fs.total, &mut fs.tie_keys)?;
                 out.facilities.push(fs);
             }
+        }
+        Ok(())
+    }
+
+    /// Computes the derived values in dependency order into `out`; on failure, which one failed.
+    pub(crate) fn derived_values(
+        &self,
+        facts: &Facts,
+        rows: &mut [u32],
+        out: &mut Vec<Value>,
+    ) -> Result<(), (&DerivedDef, EvalError)> {
+        out.clear();
+        for d in &self.derived {
+            let v = d.expr.eval(&mut Env::new(facts, out, rows)).map_err(|e| (d, e))?;
+            out.push(v);
         }
         Ok(())
     }

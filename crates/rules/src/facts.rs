@@ -306,15 +306,9 @@ impl Regulation {
         let mut rows = vec![0u32; self.lists.len()];
         let asked = |cond: &Option<crate::expr::Expr>, facts: &Facts, rows: &mut [u32]| -> bool {
             let Some(cond) = cond else { return true };
-            let mut env = Env {
-                facts,
-                derived: &[],
-                rows,
-                facility: None,
-                subtotals: &[],
-                total: Decimal::ZERO,
-            };
-            cond.eval(&mut env).map(Value::truthy).unwrap_or(true)
+            cond.eval(&mut Env::new(facts, &[], rows))
+                .map(Value::truthy)
+                .unwrap_or(true)
         };
         let mut clear = Vec::new();
         for (slot, def) in self.inputs.iter().enumerate() {

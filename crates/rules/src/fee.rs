@@ -45,25 +45,9 @@ impl Regulation {
         let fee = self.fee.as_ref().ok_or(FeeError::NoFee)?;
         let mut derived = Vec::with_capacity(self.derived.len());
         let mut rows = vec![0u32; self.lists.len()];
-        for d in &self.derived {
-            let mut env = Env {
-                facts,
-                derived: &derived,
-                rows: &mut rows,
-                facility: None,
-                subtotals: &[],
-                total: Decimal::ZERO,
-            };
-            derived.push(d.expr.eval(&mut env).map_err(|e| FeeError::Eval(e.to_string()))?);
-        }
-        let mut env = Env {
-            facts,
-            derived: &derived,
-            rows: &mut rows,
-            facility: None,
-            subtotals: &[],
-            total: Decimal::ZERO,
-        };
+        self.derived_values(facts, &mut rows, &mut derived)
+            .map_err(|(d, e)| FeeError::Eval(format!("{}: {e}", d.label)))?;
+        let mut env = Env::new(facts, &derived, &mut rows);
         let value = fee
             .value
             .eval(&mut env)

@@ -5,17 +5,7 @@ use graduatorie_rules::model::Order;
 use graduatorie_rules::{ApplicationJson, Eligibility, FacilityTable};
 use serde_json::json;
 
-use crate::helpers::{d, n, points};
-
-const HEAD: &str = r#"[regulation]
-id = "t"
-title = "T"
-service = "nido"
-school_year = "2026/2027"
-authority = "Comune di Prova"
-source = "Delibera 1"
-reference_date = 2026-09-01
-"#;
+use crate::helpers::{HEAD, d, n, points};
 
 fn reg(body: &str) -> graduatorie_rules::Regulation {
     graduatorie_rules::compile_str("t.toml", &format!("{HEAD}{body}")).unwrap_or_else(|e| panic!("{e}"))

@@ -1,18 +1,7 @@
 //! A wrong rules file is refused with every problem as `file:line:column: message`.
 
-use crate::helpers::errors;
+use crate::helpers::{HEAD, errors};
 
-const HEAD: &str = r#"[regulation]
-id = "t"
-title = "T"
-service = "nido"
-school_year = "2026/2027"
-authority = "Comune di Prova"
-source = "Delibera 1"
-reference_date = 2026-09-01
-"#;
-
-/// HEAD is 8 lines, so the first line after it is line 9.
 fn with_head(body: &str) -> String {
     format!("{HEAD}{body}")
 }

@@ -21,6 +21,18 @@ pub fn load(name: &str) -> Regulation {
     .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The `[regulation]` table every inline test regulation starts with: 8 lines, so the first line
+/// after it is line 9.
+pub const HEAD: &str = r#"[regulation]
+id = "t"
+title = "T"
+service = "nido"
+school_year = "2026/2027"
+authority = "Comune di Prova"
+source = "Delibera 1"
+reference_date = 2026-09-01
+"#;
+
 /// Error lines for a rules text, with the file named `t.toml`.
 pub fn errors(text: &str) -> Vec<String> {
     match graduatorie_rules::compile_str("t.toml", text) {

@@ -40,6 +40,21 @@ pub struct Env<'a> {
     pub total: Decimal,
 }
 
+impl<'a> Env<'a> {
+    /// An environment outside any facility and before points are known (derived values, eligibility,
+    /// tiers, fees).
+    pub fn new(facts: &'a Facts, derived: &'a [Value], rows: &'a mut [u32]) -> Self {
+        Env {
+            facts,
+            derived,
+            rows,
+            facility: None,
+            subtotals: &[],
+            total: Decimal::ZERO,
+        }
+    }
+}
+
 type R = Result<Value, EvalError>;
 
 impl Expr {
