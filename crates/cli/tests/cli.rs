@@ -78,7 +78,7 @@ fn explain_text_and_json_agree() {
     // The example: invalid parent 70% → 15, one cohabitant 5, one other child 2 → household 22;
     // employed 20 + student 20 + shifts 2 → work 42; total 64.
     assert!(stdout.contains("Totale: 64"), "{stdout}");
-    assert!(stdout.contains("parent 1: valore 70 nella fascia da 66 a 99 → 15"));
+    assert!(stdout.contains("Genitore 1: valore 70 nella fascia da 66 a 99 → 15"));
     let out = run(&[
         "rules",
         "explain",

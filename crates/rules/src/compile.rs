@@ -575,9 +575,14 @@ impl<'r> Compiler<'r> {
         self.list_index.insert(name.to_owned(), l);
         self.list_fields.push(index);
         let label = self.label(&r.label, input.span, name);
+        let item_label = r
+            .item_label
+            .as_ref()
+            .map_or_else(|| item.clone(), |l| l.value.clone());
         self.lists.push(ListDef {
             id: name.to_owned(),
             label,
+            item_label,
             help: r.help.as_ref().map(|h| h.value.clone()),
             item,
             min_items,

@@ -279,7 +279,7 @@ impl Regulation {
             Some(list) => {
                 let n = env.facts.list_len(list);
                 let slot = usize::from(list);
-                let item = self.lists.get(slot).map_or("", |l| l.item.as_str());
+                let item = self.lists.get(slot).map_or("", |l| l.item_label.as_str());
                 for row in 0..n {
                     if let Some(r) = env.rows.get_mut(slot) {
                         *r = row;

@@ -153,6 +153,8 @@ pub struct ListDef {
     pub help: Option<String>,
     /// Name of one record in expressions.
     pub item: String,
+    /// Name of one record in explanations ("Genitore").
+    pub item_label: String,
     /// Fewest records.
     pub min_items: u32,
     /// Most records.

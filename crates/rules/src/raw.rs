@@ -103,6 +103,8 @@ pub struct RawInput {
     pub options: Option<Sp<IndexMap<String, String>>>,
     /// Name of one record of a list (`parent` for `parents`).
     pub item: Option<Sp<String>>,
+    /// How one record is called in explanations (`Genitore`); default: the `item` name.
+    pub item_label: Option<Sp<String>>,
     /// Fewest records of a list.
     pub min_items: Option<Sp<i64>>,
     /// Most records of a list (or facilities in a list of facilities).

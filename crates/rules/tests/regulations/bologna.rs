@@ -261,10 +261,13 @@ fn explanation_says_why() {
     let work = e.criteria.iter().find(|c| c.id == "parent_work").unwrap();
     assert_eq!(
         work.why,
-        vec!["parent 1: Lavoro stabile (dipendente o autonomo, tempo pieno o part time oltre il 75%) → 20"]
+        vec!["Genitore 1: Lavoro stabile (dipendente o autonomo, tempo pieno o part time oltre il 75%) → 20"]
     );
     let inv = e.criteria.iter().find(|c| c.id == "parent_invalidity").unwrap();
-    assert_eq!(inv.why, vec!["parent 1: valore 70 nella fascia da 66 a 99 → 15"]);
+    assert_eq!(
+        inv.why,
+        vec!["Genitore 1: valore 70 nella fascia da 66 a 99 → 15"]
+    );
     assert_eq!(d("15"), inv.points);
 }
 
