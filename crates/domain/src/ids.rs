@@ -199,5 +199,25 @@ mod tests {
         fn facility_never_panics(s in "\\PC{0,80}") {
             let _ = FacilityCode::parse(&s);
         }
+
+        #[test]
+        fn facility_round_trips(s in "[A-Za-z0-9._-]{1,64}") {
+            let code = FacilityCode::parse(&s).unwrap();
+            prop_assert_eq!(code.as_str(), s.as_str());
+        }
+
+        #[test]
+        fn facility_with_other_characters_is_refused(a in "[a-z]{0,10}", c in "[ /àè@#:]", b in "[a-z]{0,10}") {
+            let code = format!("{a}{c}{b}");
+            prop_assert_eq!(FacilityCode::parse(&code), Err(FacilityCodeError));
+        }
+
+        #[test]
+        fn protocol_without_slash_or_zero_is_refused(year in 1900i16..=9999, n in 0u32..1000) {
+            let dashed = format!("{year}-{n}");
+            let zero = format!("{year}/0");
+            prop_assert!(ProtocolNumber::parse(&dashed).is_err());
+            prop_assert!(ProtocolNumber::parse(&zero).is_err());
+        }
     }
 }

@@ -115,6 +115,29 @@ impl std::fmt::Debug for Isee {
 #[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn protocol_round_trips(s in "[A-Z0-9-]{5,40}") {
+            let protocol = DsuProtocol::parse(&s).unwrap();
+            prop_assert_eq!(protocol.as_str(), s.as_str());
+        }
+
+        #[test]
+        fn protocol_never_panics(s in "\\PC{0,60}") {
+            let _ = DsuProtocol::parse(&s);
+        }
+
+        #[test]
+        fn valid_exactly_until_the_end_of_the_filing_year(y in 2000i16..2100, doy in 0i16..365, later in 1i32..800) {
+            let filed = Date::new(y, 1, 1).unwrap().checked_add(jiff::Span::new().days(doy)).unwrap();
+            let i = Isee { value: Money::ZERO, kind: IseeKind::Ordinario, dsu_protocol: None, dsu_filed_on: filed };
+            prop_assert!(i.is_valid_on(filed));
+            let day = filed.checked_add(jiff::Span::new().days(later)).unwrap();
+            prop_assert_eq!(i.is_valid_on(day), day.year() == filed.year());
+        }
+    }
 
     fn isee(filed: Date) -> Isee {
         Isee {

@@ -218,5 +218,18 @@ mod tests {
         fn never_panics(s in "\\PC{0,30}") {
             let _ = Money::parse(&s);
         }
+
+        #[test]
+        fn more_than_two_decimals_is_refused(whole in 0u32..1_000_000, frac in "[0-9]{3,6}") {
+            let text = format!("{whole}.{frac}");
+            prop_assert_eq!(Money::parse(&text), Err(MoneyError::TooPrecise));
+        }
+
+        #[test]
+        fn negative_amounts_are_refused(cents in 1i64..MAX_CENTS) {
+            prop_assert_eq!(Money::from_cents(-cents), Err(MoneyError::Negative));
+            let text = format!("-{}", Money::from_cents(cents).unwrap());
+            prop_assert_eq!(Money::parse(&text), Err(MoneyError::Negative));
+        }
     }
 }

@@ -81,5 +81,11 @@ mod tests {
         fn never_panics(s in "\\PC{0,12}") {
             let _ = IstatCode::parse(&s);
         }
+
+        #[test]
+        fn other_lengths_and_letters_are_refused(s in "[0-9A-Z]{0,12}") {
+            prop_assume!(s.len() != 6 || s.bytes().any(|b| !b.is_ascii_digit()));
+            prop_assert_eq!(IstatCode::parse(&s), Err(IstatCodeError));
+        }
     }
 }
