@@ -45,6 +45,7 @@ pub mod facts;
 pub mod fee;
 pub mod form;
 pub mod model;
+pub mod order;
 pub mod raw;
 pub mod source;
 pub mod value;
@@ -55,4 +56,5 @@ pub use evaluate::{CriterionResult, Eligibility, Evaluation, EvaluationError, Fa
 pub use facts::{ApplicationError, ApplicationJson, FacilityTable, Facts, InputError};
 pub use fee::{FeeError, FeePart};
 pub use model::Regulation;
+pub use order::{Standing, draw_value};
 pub use value::{Ty, Value};

@@ -82,3 +82,33 @@ pub fn d(s: &str) -> Decimal {
 pub fn n(v: i64) -> Decimal {
     Decimal::from(v)
 }
+
+/// Evaluates an application (JSON text) and returns the evaluation with its protocol number.
+pub fn evaluation(
+    reg: &Regulation,
+    json: &str,
+) -> (
+    graduatorie_rules::Evaluation,
+    Option<graduatorie_domain::ProtocolNumber>,
+) {
+    let app: ApplicationJson = serde_json::from_str(json).unwrap();
+    let facts = reg
+        .facts(&app, &mut FacilityTable::open())
+        .unwrap_or_else(|e| panic!("{e}"));
+    (reg.evaluate(&facts).unwrap(), facts.protocol)
+}
+
+/// Sorts applications (JSON texts) as the regulation orders them and returns their protocol numbers.
+pub fn ranked(reg: &Regulation, apps: &[String], seed: Option<&str>) -> Vec<String> {
+    let evs: Vec<_> = apps.iter().map(|a| evaluation(reg, a)).collect();
+    let mut order: Vec<usize> = (0..evs.len()).collect();
+    order.sort_by(|&i, &j| {
+        let a = graduatorie_rules::Standing::of(&evs[i].0, evs[i].1);
+        let b = graduatorie_rules::Standing::of(&evs[j].0, evs[j].1);
+        reg.compare(&a, &b, seed)
+    });
+    order
+        .iter()
+        .map(|&i| evs[i].1.map(|p| p.to_string()).unwrap_or_default())
+        .collect()
+}

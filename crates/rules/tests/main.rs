@@ -9,5 +9,6 @@
 mod constructs;
 mod errors;
 mod helpers;
+mod ordering;
 mod properties;
 mod regulations;

@@ -321,3 +321,61 @@ fn every_real_regulation_evaluates_a_plausible_application() {
         reg.evaluate(&facts).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
 }
+
+fn bologna_app(protocol: u32, work: usize, isee: Option<u32>, born_day: u32, late: bool) -> String {
+    let works = ["employed", "occasional", "student", "none"];
+    let parent = |w: &str| {
+        if w == "employed" || w == "occasional" {
+            json!({"work": w, "shift_work": false, "far_workplace": false, "severe_disability": false})
+        } else {
+            json!({"work": w, "severe_disability": false})
+        }
+    };
+    let born = jiff::civil::Date::new(2024, 1, 1)
+        .unwrap()
+        .checked_add(jiff::Span::new().days(i64::from(born_day)))
+        .unwrap();
+    json!({
+        "protocol": format!("2026/{protocol}"),
+        "submitted_at": if late { "2026-05-01T10:00:00+02:00" } else { "2026-03-01T10:00:00+01:00" },
+        "inputs": {
+            "residence": "resident", "vaccinated": true, "child_birth_date": born.to_string(),
+            "child_disability": false, "social_services": false, "family_situation": "two_parents",
+            "parents": [parent(works[work % 4]), parent(works[(work / 4) % 4])],
+            "disabled_siblings": 0, "invalid_cohabitants": 0, "twins": 0, "other_children_0_5": 0,
+            "isee": isee.map(|v| format!("{v}.00")),
+        }
+    })
+    .to_string()
+}
+
+proptest! {
+    #[test]
+    fn ordering_is_a_total_order_independent_of_input_order(
+        apps in prop::collection::vec((0usize..16, prop::option::of(0u32..70_000), 0u32..500, any::<bool>()), 2..12),
+        seed in "[a-z]{0,8}",
+    ) {
+        let reg = load("bologna-nidi.toml");
+        let texts: Vec<String> = apps
+            .iter()
+            .enumerate()
+            .map(|(i, (w, isee, born, late))| bologna_app(u32::try_from(i + 1).unwrap(), *w, *isee, *born, *late))
+            .collect();
+        let evs: Vec<_> = texts.iter().map(|t| crate::helpers::evaluation(&reg, t)).collect();
+        let st = |i: usize| graduatorie_rules::Standing::of(&evs[i].0, evs[i].1);
+        for i in 0..evs.len() {
+            prop_assert_eq!(reg.compare(&st(i), &st(i), Some(&seed)), std::cmp::Ordering::Equal);
+            for j in 0..evs.len() {
+                if i != j {
+                    let ab = reg.compare(&st(i), &st(j), Some(&seed));
+                    prop_assert_eq!(ab, reg.compare(&st(j), &st(i), Some(&seed)).reverse());
+                    prop_assert_ne!(ab, std::cmp::Ordering::Equal, "distinct protocols never tie");
+                }
+            }
+        }
+        let forward = crate::helpers::ranked(&reg, &texts, Some(&seed));
+        let mut reversed_input = texts.clone();
+        reversed_input.reverse();
+        prop_assert_eq!(forward, crate::helpers::ranked(&reg, &reversed_input, Some(&seed)));
+    }
+}
