@@ -79,31 +79,25 @@ impl Expr {
             Expr::Total => Value::Dec(env.total),
             Expr::Facility => env.facility.map_or(Value::Missing, |(f, _)| Value::Facility(f)),
             Expr::PreferenceRank => env.facility.map_or(Value::Missing, |(_, r)| Value::Int(r)),
-            Expr::Not(a) => Value::Bool(!a.eval(env)?.truthy()),
+            Expr::Not(a)
+            | Expr::Neg(a)
+            | Expr::Present(a)
+            | Expr::InSet(a, _)
+            | Expr::FacilityCount(a)
+            | Expr::DateOf(a) => apply(self, a.eval(env)?, Value::Missing, env.facts)?,
+            Expr::Cmp(_, a, b)
+            | Expr::Arith(_, a, b)
+            | Expr::InFacilities(a, b)
+            | Expr::Months(a, b)
+            | Expr::Years(a, b)
+            | Expr::Min(a, b)
+            | Expr::Max(a, b) => apply(self, a.eval(env)?, b.eval(env)?, env.facts)?,
             Expr::And(a, b) => Value::Bool(a.eval(env)?.truthy() && b.eval(env)?.truthy()),
             Expr::Or(a, b) => Value::Bool(a.eval(env)?.truthy() || b.eval(env)?.truthy()),
-            Expr::Cmp(op, a, b) => {
-                let ord = a.eval(env)?.compare(b.eval(env)?);
-                Value::Bool(ord.is_some_and(|o| match op {
-                    CmpOp::Eq => o == Ordering::Equal,
-                    CmpOp::Ne => o != Ordering::Equal,
-                    CmpOp::Lt => o == Ordering::Less,
-                    CmpOp::Le => o != Ordering::Greater,
-                    CmpOp::Gt => o == Ordering::Greater,
-                    CmpOp::Ge => o != Ordering::Less,
-                }))
-            }
-            Expr::Arith(op, a, b) => arith(*op, a.eval(env)?, b.eval(env)?)?,
-            Expr::Neg(a) => match a.eval(env)? {
-                Value::Int(n) => Value::Int(n.checked_neg().ok_or(EvalError::Overflow)?),
-                Value::Dec(d) => Value::Dec(-d),
-                _ => Value::Missing,
-            },
             Expr::Coalesce(a, b) => match a.eval(env)? {
                 Value::Missing => b.eval(env)?,
                 v => v,
             },
-            Expr::Present(a) => Value::Bool(a.eval(env)? != Value::Missing),
             Expr::If(c, y, n) => {
                 if c.eval(env)?.truthy() {
                     y.eval(env)?
@@ -111,22 +105,6 @@ impl Expr {
                     n.eval(env)?
                 }
             }
-            Expr::InSet(a, set) => {
-                let v = a.eval(env)?;
-                Value::Bool(v != Value::Missing && set.contains(&v))
-            }
-            Expr::InFacilities(a, list) => match (a.eval(env)?, list.eval(env)?) {
-                (Value::Facility(f), Value::Facilities(l)) => {
-                    Value::Bool(env.facts.facility_list(l).contains(&f))
-                }
-                _ => Value::Bool(false),
-            },
-            Expr::FacilityCount(list) => match list.eval(env)? {
-                Value::Facilities(l) => {
-                    Value::Int(i64::try_from(env.facts.facility_list(l).len()).unwrap_or(0))
-                }
-                _ => Value::Int(0),
-            },
             Expr::Count(list, cond) => {
                 let mut n: i64 = 0;
                 for_each_row(env, *list, |env| {
@@ -143,10 +121,7 @@ impl Expr {
             Expr::Sum(list, body) => {
                 let mut total = Value::Int(0);
                 for_each_row(env, *list, |env| {
-                    let v = body.eval(env)?;
-                    if v != Value::Missing {
-                        total = arith(ArithOp::Add, total, v)?;
-                    }
+                    total = add_present(total, body.eval(env)?)?;
                     Ok(true)
                 })?;
                 total
@@ -167,36 +142,82 @@ impl Expr {
                 })?;
                 Value::Bool(all)
             }
-            Expr::Months(a, b) | Expr::Years(a, b) => match (a.eval(env)?, b.eval(env)?) {
-                (Value::Date(x), Value::Date(y)) => {
-                    let m = graduatorie_domain::months_between(x, y);
-                    Value::Int(i64::from(if matches!(self, Expr::Years(..)) {
-                        m.div_euclid(12)
-                    } else {
-                        m
-                    }))
-                }
-                _ => Value::Missing,
-            },
-            Expr::Min(a, b) | Expr::Max(a, b) => {
-                let (x, y) = (a.eval(env)?, b.eval(env)?);
-                match x.compare(y) {
-                    None => Value::Missing,
-                    Some(o) => {
-                        let want_first = if matches!(self, Expr::Min(..)) {
-                            o != Ordering::Greater
-                        } else {
-                            o != Ordering::Less
-                        };
-                        if want_first { x } else { y }
-                    }
-                }
-            }
-            Expr::DateOf(a) => match a.eval(env)? {
-                Value::Time(t) => Value::Date(t.to_zoned_datetime(rome()).date()),
-                _ => Value::Missing,
-            },
         })
+    }
+}
+
+/// The value of an operator node from the values of its operands (`y` is `Missing` for one-operand
+/// nodes). The row evaluator and the batch evaluator both use it, so an operator has one definition.
+pub(crate) fn apply(e: &Expr, x: Value, y: Value, facts: &Facts) -> R {
+    Ok(match e {
+        Expr::Not(_) => Value::Bool(!x.truthy()),
+        Expr::Neg(_) => match x {
+            Value::Int(n) => Value::Int(n.checked_neg().ok_or(EvalError::Overflow)?),
+            Value::Dec(d) => Value::Dec(-d),
+            _ => Value::Missing,
+        },
+        Expr::Present(_) => Value::Bool(x != Value::Missing),
+        Expr::InSet(_, set) => Value::Bool(x != Value::Missing && set.contains(&x)),
+        Expr::FacilityCount(_) => match x {
+            Value::Facilities(l) => Value::Int(i64::try_from(facts.facility_list(l).len()).unwrap_or(0)),
+            _ => Value::Int(0),
+        },
+        Expr::DateOf(_) => match x {
+            Value::Time(t) => Value::Date(t.to_zoned_datetime(rome()).date()),
+            _ => Value::Missing,
+        },
+        Expr::Cmp(op, ..) => Value::Bool(x.compare(y).is_some_and(|o| op.holds(o))),
+        Expr::Arith(op, ..) => arith(*op, x, y)?,
+        Expr::InFacilities(..) => match (x, y) {
+            (Value::Facility(f), Value::Facilities(l)) => Value::Bool(facts.facility_list(l).contains(&f)),
+            _ => Value::Bool(false),
+        },
+        Expr::Months(..) | Expr::Years(..) => match (x, y) {
+            (Value::Date(a), Value::Date(b)) => {
+                let m = graduatorie_domain::months_between(a, b);
+                Value::Int(i64::from(if matches!(e, Expr::Years(..)) {
+                    m.div_euclid(12)
+                } else {
+                    m
+                }))
+            }
+            _ => Value::Missing,
+        },
+        Expr::Min(..) | Expr::Max(..) => match x.compare(y) {
+            None => Value::Missing,
+            Some(o) => {
+                let first = if matches!(e, Expr::Min(..)) {
+                    o != Ordering::Greater
+                } else {
+                    o != Ordering::Less
+                };
+                if first { x } else { y }
+            }
+        },
+        _ => Value::Missing,
+    })
+}
+
+/// `sum()` adds the values that are present.
+pub(crate) fn add_present(total: Value, v: Value) -> R {
+    if v == Value::Missing {
+        Ok(total)
+    } else {
+        arith(ArithOp::Add, total, v)
+    }
+}
+
+impl CmpOp {
+    /// Whether the comparison holds for an ordering of its operands.
+    pub(crate) fn holds(self, o: Ordering) -> bool {
+        match self {
+            CmpOp::Eq => o == Ordering::Equal,
+            CmpOp::Ne => o != Ordering::Equal,
+            CmpOp::Lt => o == Ordering::Less,
+            CmpOp::Le => o != Ordering::Greater,
+            CmpOp::Gt => o == Ordering::Greater,
+            CmpOp::Ge => o != Ordering::Less,
+        }
     }
 }
 
@@ -234,7 +255,7 @@ fn for_each_row(
     result
 }
 
-fn arith(op: ArithOp, a: Value, b: Value) -> R {
+pub(crate) fn arith(op: ArithOp, a: Value, b: Value) -> R {
     const OVERFLOW: EvalError = EvalError::Overflow;
     if let (Value::Int(x), Value::Int(y), false) = (a, b, op == ArithOp::Div) {
         let r = match op {
