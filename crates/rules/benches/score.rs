@@ -164,7 +164,7 @@ fn pick(n: usize) -> &'static Batch {
 }
 
 /// Scores every application of the batch, returning the sum of totals (so nothing is optimised away).
-fn score_all(facts: &[Facts], explain: bool) -> Decimal {
+fn score_all<'a>(facts: impl IntoIterator<Item = &'a Facts>, explain: bool) -> Decimal {
     let reg = &*REGULATION;
     let mut out = Evaluation::default();
     let mut sum = Decimal::ZERO;
@@ -189,6 +189,19 @@ fn engine_with_explanations(bencher: Bencher, n: usize) {
     bencher
         .counter(divan::counter::ItemsCount::new(n))
         .bench(|| score_all(&b.facts, true));
+}
+
+#[divan::bench(args = [10_000, 100_000], sample_count = 10)]
+fn engine_batch(bencher: Bencher, n: usize) {
+    let b = pick(n);
+    let reg = &*REGULATION;
+    bencher.counter(divan::counter::ItemsCount::new(n)).bench(|| {
+        reg.score_batch(black_box(&b.facts))
+            .unwrap()
+            .total
+            .iter()
+            .sum::<Decimal>()
+    });
 }
 
 #[divan::bench(args = [10_000, 100_000], sample_count = 10)]

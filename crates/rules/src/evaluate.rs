@@ -180,7 +180,11 @@ impl Regulation {
                 continue;
             }
             let r = self.criterion(i, c, &mut env, explain)?;
-            add_points(&mut out.total, &mut out.subtotals, c.subtotal, r.points);
+            let subtotal = c.subtotal.and_then(|s| out.subtotals.get_mut(usize::from(s)));
+            add_points(&mut out.total, subtotal, r.points).map_err(|error| EvaluationError {
+                what: c.label.clone(),
+                error,
+            })?;
             out.criteria.push(r);
         }
         out.tie_keys.clear();
@@ -204,7 +208,11 @@ impl Regulation {
                         continue;
                     }
                     let r = self.criterion(i, c, &mut env, explain)?;
-                    add_points(&mut fs.total, &mut fs.subtotals, c.subtotal, r.points);
+                    let subtotal = c.subtotal.and_then(|s| fs.subtotals.get_mut(usize::from(s)));
+                    add_points(&mut fs.total, subtotal, r.points).map_err(|error| EvaluationError {
+                        what: c.label.clone(),
+                        error,
+                    })?;
                     fs.criteria.push(r);
                 }
                 self.tie_keys(&mut env, &fs.subtotals, fs.total, &mut fs.tie_keys)?;
@@ -381,7 +389,7 @@ impl Regulation {
 
     /// Rounds a criterion's points to the declared decimals (half away from zero); exact values, the
     /// common case, are returned untouched.
-    fn round_points(&self, points: Decimal) -> Decimal {
+    pub(crate) fn round_points(&self, points: Decimal) -> Decimal {
         if points.scale() > self.points_decimals {
             points.round_dp_with_strategy(self.points_decimals, RoundingStrategy::MidpointAwayFromZero)
         } else {
@@ -417,15 +425,22 @@ impl Regulation {
     }
 }
 
-fn add_points(total: &mut Decimal, subtotals: &mut [Decimal], subtotal: Option<u16>, points: Decimal) {
+/// Adds a criterion's points to the total and to its subtotal; checked, since a formula can produce
+/// numbers near the limit of exact decimals.
+pub(crate) fn add_points(
+    total: &mut Decimal,
+    subtotal: Option<&mut Decimal>,
+    points: Decimal,
+) -> Result<(), EvalError> {
     // Most criteria give nothing to most applications; a decimal addition is not free.
     if points.is_zero() {
-        return;
+        return Ok(());
     }
-    *total += points;
-    if let Some(s) = subtotal.and_then(|s| subtotals.get_mut(usize::from(s))) {
-        *s += points;
+    *total = total.checked_add(points).ok_or(EvalError::Overflow)?;
+    if let Some(s) = subtotal {
+        *s = s.checked_add(points).ok_or(EvalError::Overflow)?;
     }
+    Ok(())
 }
 
 /// The band containing `x` and what it gives there.

@@ -36,6 +36,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod batch;
 pub mod compile;
 pub mod error;
 pub mod evaluate;
@@ -50,6 +51,7 @@ pub mod raw;
 pub mod source;
 pub mod value;
 
+pub use batch::BatchScores;
 pub use compile::{compile_str, load};
 pub use error::{RuleError, RuleErrors};
 pub use evaluate::{CriterionResult, Eligibility, Evaluation, EvaluationError, FacilityScore};

@@ -6,6 +6,7 @@
     reason = "tests"
 )]
 
+mod batch;
 mod constructs;
 mod errors;
 mod helpers;

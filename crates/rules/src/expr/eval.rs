@@ -79,15 +79,15 @@ impl Expr {
             Expr::Total => Value::Dec(env.total),
             Expr::Facility => env.facility.map_or(Value::Missing, |(f, _)| Value::Facility(f)),
             Expr::PreferenceRank => env.facility.map_or(Value::Missing, |(_, r)| Value::Int(r)),
-            Expr::Not(a)
-            | Expr::Neg(a)
-            | Expr::Present(a)
-            | Expr::InSet(a, _)
-            | Expr::FacilityCount(a)
-            | Expr::DateOf(a) => apply(self, a.eval(env)?, Value::Missing, env.facts)?,
-            Expr::Cmp(_, a, b)
-            | Expr::Arith(_, a, b)
-            | Expr::InFacilities(a, b)
+            Expr::Not(a) => not(a.eval(env)?),
+            Expr::Present(a) => present(a.eval(env)?),
+            Expr::InSet(a, set) => in_set(a.eval(env)?, set),
+            Expr::Cmp(op, a, b) => cmp(*op, a.eval(env)?, b.eval(env)?),
+            Expr::Arith(op, a, b) => arith(*op, a.eval(env)?, b.eval(env)?)?,
+            Expr::Neg(a) | Expr::FacilityCount(a) | Expr::DateOf(a) => {
+                apply(self, a.eval(env)?, Value::Missing, env.facts)?
+            }
+            Expr::InFacilities(a, b)
             | Expr::Months(a, b)
             | Expr::Years(a, b)
             | Expr::Min(a, b)
@@ -150,14 +150,14 @@ impl Expr {
 /// nodes). The row evaluator and the batch evaluator both use it, so an operator has one definition.
 pub(crate) fn apply(e: &Expr, x: Value, y: Value, facts: &Facts) -> R {
     Ok(match e {
-        Expr::Not(_) => Value::Bool(!x.truthy()),
+        Expr::Not(_) => not(x),
         Expr::Neg(_) => match x {
             Value::Int(n) => Value::Int(n.checked_neg().ok_or(EvalError::Overflow)?),
             Value::Dec(d) => Value::Dec(-d),
             _ => Value::Missing,
         },
-        Expr::Present(_) => Value::Bool(x != Value::Missing),
-        Expr::InSet(_, set) => Value::Bool(x != Value::Missing && set.contains(&x)),
+        Expr::Present(_) => present(x),
+        Expr::InSet(_, set) => in_set(x, set),
         Expr::FacilityCount(_) => match x {
             Value::Facilities(l) => Value::Int(i64::try_from(facts.facility_list(l).len()).unwrap_or(0)),
             _ => Value::Int(0),
@@ -166,7 +166,7 @@ pub(crate) fn apply(e: &Expr, x: Value, y: Value, facts: &Facts) -> R {
             Value::Time(t) => Value::Date(t.to_zoned_datetime(rome()).date()),
             _ => Value::Missing,
         },
-        Expr::Cmp(op, ..) => Value::Bool(x.compare(y).is_some_and(|o| op.holds(o))),
+        Expr::Cmp(op, ..) => cmp(*op, x, y),
         Expr::Arith(op, ..) => arith(*op, x, y)?,
         Expr::InFacilities(..) => match (x, y) {
             (Value::Facility(f), Value::Facilities(l)) => Value::Bool(facts.facility_list(l).contains(&f)),
@@ -196,6 +196,30 @@ pub(crate) fn apply(e: &Expr, x: Value, y: Value, facts: &Facts) -> R {
         },
         _ => Value::Missing,
     })
+}
+
+/// `not`: a missing value counts as false, so its negation is true.
+#[inline]
+pub(crate) fn not(x: Value) -> Value {
+    Value::Bool(!x.truthy())
+}
+
+/// `present(x)`.
+#[inline]
+pub(crate) fn present(x: Value) -> Value {
+    Value::Bool(x != Value::Missing)
+}
+
+/// `x in [..]`.
+#[inline]
+pub(crate) fn in_set(x: Value, set: &[Value]) -> Value {
+    Value::Bool(x != Value::Missing && set.contains(&x))
+}
+
+/// A comparison: false when either side is missing.
+#[inline]
+pub(crate) fn cmp(op: CmpOp, x: Value, y: Value) -> Value {
+    Value::Bool(x.compare(y).is_some_and(|o| op.holds(o)))
 }
 
 /// `sum()` adds the values that are present.
