@@ -112,3 +112,19 @@ pub fn ranked(reg: &Regulation, apps: &[String], seed: Option<&str>) -> Vec<Stri
         .map(|&i| evs[i].1.map(|p| p.to_string()).unwrap_or_default())
         .collect()
 }
+
+/// Applies `overrides` to a JSON object of answers: a `null` removes the answer, anything else replaces
+/// it.
+pub fn override_inputs(inputs: &mut serde_json::Value, overrides: &serde_json::Value) {
+    for (k, v) in overrides.as_object().into_iter().flatten() {
+        match inputs.as_object_mut() {
+            Some(obj) if v.is_null() => {
+                obj.remove(k);
+            }
+            Some(obj) => {
+                obj.insert(k.clone(), v.clone());
+            }
+            None => {}
+        }
+    }
+}

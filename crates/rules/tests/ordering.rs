@@ -17,13 +17,7 @@ fn bologna(protocol: &str, submitted: &str, overrides: Value) -> String {
         "disabled_siblings": 0, "invalid_cohabitants": 0, "twins": 0, "other_children_0_5": 0,
         "isee": "20000.00"
     });
-    for (k, v) in overrides.as_object().unwrap() {
-        if v.is_null() {
-            inputs.as_object_mut().unwrap().remove(k);
-        } else {
-            inputs[k] = v.clone();
-        }
-    }
+    crate::helpers::override_inputs(&mut inputs, &overrides);
     json!({"protocol": protocol, "submitted_at": submitted, "inputs": inputs}).to_string()
 }
 

@@ -31,17 +31,11 @@ fn app(overrides: Value) -> String {
         "isee": "18500.00"
     });
     let mut submitted = json!("2026-03-02T09:15:00+01:00");
-    if let Value::Object(o) = overrides {
-        for (k, v) in o {
-            if k == "submitted_at" {
-                submitted = v;
-            } else if v.is_null() {
-                inputs.as_object_mut().unwrap().remove(&k);
-            } else {
-                inputs[k] = v;
-            }
-        }
+    let mut overrides = overrides;
+    if let Some(t) = overrides.as_object_mut().and_then(|o| o.remove("submitted_at")) {
+        submitted = t;
     }
+    crate::helpers::override_inputs(&mut inputs, &overrides);
     json!({"protocol": "2026/000001", "submitted_at": submitted, "preferences": ["n1"], "inputs": inputs})
         .to_string()
 }

@@ -22,13 +22,7 @@ fn app(overrides: Value) -> String {
         "other_children": 0,
         "isee": "9800.00"
     });
-    for (k, v) in overrides.as_object().unwrap() {
-        if v.is_null() {
-            inputs.as_object_mut().unwrap().remove(k);
-        } else {
-            inputs[k] = v.clone();
-        }
-    }
+    crate::helpers::override_inputs(&mut inputs, &overrides);
     json!({"protocol": "2026/000042", "inputs": inputs}).to_string()
 }
 

@@ -18,9 +18,7 @@ fn group(overrides: Value) -> String {
         "grandparents_available": true,
         "isee": "21000.00"
     });
-    for (k, v) in overrides.as_object().unwrap() {
-        inputs[k] = v.clone();
-    }
+    crate::helpers::override_inputs(&mut inputs, &overrides);
     let e = explain(&load(FILE), &json!({"inputs": inputs}).to_string());
     assert_eq!(e.total, n(0), "Maranello gives no points");
     tier(&e, "Gruppo di priorità")

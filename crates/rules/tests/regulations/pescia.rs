@@ -25,13 +25,7 @@ fn app(hours: &[&str], overrides: Value) -> String {
         "twins": 0,
         "isee": "15000.00"
     });
-    for (k, v) in overrides.as_object().unwrap() {
-        if v.is_null() {
-            inputs.as_object_mut().unwrap().remove(k);
-        } else {
-            inputs[k] = v.clone();
-        }
-    }
+    crate::helpers::override_inputs(&mut inputs, &overrides);
     json!({"protocol": "2026/000007", "submitted_at": "2026-04-10T10:00:00+02:00", "inputs": inputs})
         .to_string()
 }

@@ -27,9 +27,7 @@ fn app(overrides: Value) -> String {
         "invalid_members": [],
         "parents": [{"work": "none"}, {"work": "none"}]
     });
-    for (k, v) in overrides.as_object().unwrap() {
-        inputs[k] = v.clone();
-    }
+    crate::helpers::override_inputs(&mut inputs, &overrides);
     json!({"protocol": "2026/000003", "preferences": ["n1", "n2", "n3"], "inputs": inputs}).to_string()
 }
 
