@@ -4,12 +4,13 @@ FUZZ_SECONDS ?= 30
 export CARGO_TERM_COLOR ?= never
 export PROPTEST_CASES ?= 256
 
-.PHONY: run test build lint unit fuzz fmt clean
+.PHONY: run test build lint unit cases fuzz fmt clean
 
 ## Build, then print the version and check every regulation in config/rules/.
 run: build
 	./target/debug/graduatorie version
 	./target/debug/graduatorie rules check config/rules/*.toml
+	@$(MAKE) --no-print-directory cases BIN=./target/debug/graduatorie
 
 build:
 	$(CARGO) build --locked --bin graduatorie
@@ -21,6 +22,14 @@ unit:
 	$(CARGO) test --locked --workspace --all-targets
 	$(CARGO) test --locked --workspace --doc
 	$(CARGO) run --locked --quiet --bin graduatorie -- rules check config/rules/*.toml
+	@$(MAKE) --no-print-directory cases BIN=./target/debug/graduatorie
+
+## Worked examples kept as data: config/cases/NAME.json is checked against config/rules/NAME.toml.
+BIN ?= ./target/debug/graduatorie
+cases:
+	@for f in config/cases/*.json; do \
+	  $(BIN) rules test config/rules/$$(basename $$f .json).toml $$f || exit 1; \
+	done
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -2,6 +2,7 @@
 //! effective (flattened) regulation.
 
 use clap::Subcommand;
+use graduatorie_rules::cases::CaseFile;
 use graduatorie_rules::{ApplicationJson, FacilityTable, Regulation};
 
 use crate::println_out;
@@ -28,6 +29,14 @@ pub enum RulesCommand {
     Form {
         /// Rules file.
         file: String,
+    },
+    /// Check a regulation against worked examples (a JSON file of cases with their expected results).
+    Test {
+        /// Rules file.
+        file: String,
+        /// Cases files (see docs/rules.md, "Checking a regulation on worked examples").
+        #[arg(required = true)]
+        cases: Vec<String>,
     },
     /// Print the effective regulation after inheritance, as TOML (its SHA-256 is the rules hash).
     Flatten {
@@ -94,6 +103,36 @@ pub fn run(cmd: RulesCommand) -> Result<(), String> {
             let regulation = load(&file)?;
             println_out(&serde_json::to_string_pretty(&regulation.form()).map_err(|e| e.to_string())?);
             Ok(())
+        }
+        RulesCommand::Test { file, cases } => {
+            let regulation = load(&file)?;
+            let (mut checked, mut differ) = (0, 0);
+            for path in &cases {
+                let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: cannot read: {e}"))?;
+                let set: CaseFile = serde_json::from_str(&text)
+                    .map_err(|e| format!("{path}:{}:{}: {}", e.line(), e.column(), json_message(&e)))?;
+                for case in &set.cases {
+                    checked += 1;
+                    let diffs = regulation.check_case(case);
+                    if diffs.is_empty() {
+                        println_out(&format!("ok    {path}: {}", case.name));
+                    } else {
+                        differ += 1;
+                        println_out(&format!("WRONG {path}: {}", case.name));
+                        for d in diffs {
+                            println_out(&format!("        {d}"));
+                        }
+                    }
+                }
+            }
+            if differ == 0 {
+                println_out(&format!("{checked} cases checked, all as expected"));
+                Ok(())
+            } else {
+                Err(format!(
+                    "{differ} of {checked} cases differ from what the regulation gives"
+                ))
+            }
         }
         RulesCommand::Flatten { file } => {
             let regulation = load(&file)?;

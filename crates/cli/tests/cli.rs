@@ -156,3 +156,55 @@ fn missing_file_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("cannot read config/rules/nope.toml"));
 }
+
+#[test]
+fn test_checks_worked_examples_and_reports_each_difference() {
+    let out = run(&[
+        "rules",
+        "test",
+        "config/rules/bologna-nidi.toml",
+        "config/cases/bologna-nidi.json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).ends_with("5 cases checked, all as expected\n"));
+    // The same case with wrong expectations: every difference is named, and the command fails.
+    let cases = temp(
+        "wrong.json",
+        r#"{"cases": [{"name": "sbagliato", "application": {"inputs": {"residence": "resident", "vaccinated": true,
+            "child_birth_date": "2025-05-10", "child_disability": false, "social_services": false,
+            "family_situation": "two_parents", "parents": [{"work": "student", "severe_disability": false}],
+            "disabled_siblings": 0, "invalid_cohabitants": 0, "twins": 0, "other_children_0_5": 0}},
+          "expect": {"section": "medi", "points": {"parent_work": "10"}, "total": "21", "tiers": {"precedence": "none"}}}]}"#,
+    );
+    let out = run(&["rules", "test", "config/rules/bologna-nidi.toml", &cases]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("WRONG"), "{stdout}");
+    assert!(
+        stdout.contains("section: expected medi, found piccoli"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("points parent_work: expected 10, found 20"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("total: expected 21, found 20"), "{stdout}");
+    assert!(
+        !stdout.contains("tier precedence"),
+        "a matching expectation is not reported: {stdout}"
+    );
+    assert!(text(&out.stderr).contains("1 of 1 cases differ"));
+}
+
+#[test]
+fn test_refuses_a_malformed_cases_file_with_its_position() {
+    let cases = temp(
+        "bad-cases.json",
+        "{\"cases\": [{\"name\": \"x\", \"expect\": {}, \"typo\": 1}]}",
+    );
+    let out = run(&["rules", "test", "config/rules/bologna-nidi.toml", &cases]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with(&format!("{cases}:1:")), "{stderr}");
+    assert!(stderr.contains("unknown field `typo`"), "{stderr}");
+}

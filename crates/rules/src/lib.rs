@@ -37,6 +37,7 @@
 //! ```
 
 pub mod batch;
+pub mod cases;
 pub mod compile;
 pub mod error;
 pub mod evaluate;
