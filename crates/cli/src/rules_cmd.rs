@@ -53,6 +53,8 @@ pub fn run(cmd: RulesCommand) -> Result<(), String> {
                 match load(f) {
                     Ok(r) => println_out(&summary(f, &r)),
                     Err(e) => {
+                        // Locations may point into a file this one extends, so name the file checked.
+                        eprintln!("{f}: refused:");
                         eprint!("{e}");
                         failed += 1;
                     }

@@ -162,6 +162,11 @@ fn compile_raw(
     let criteria = c.criteria();
     let tie_breaks = c.tie_breaks();
     let fee = c.fee();
+    // Only on an otherwise valid file: an expression that failed to compile would make its inputs
+    // look unread.
+    if c.errors.is_empty() {
+        c.unused_inputs(&eligibility, &tiers, &criteria, &tie_breaks, fee.as_ref());
+    }
     if !c.errors.is_empty() {
         let errors = std::mem::take(&mut c.errors);
         drop(c);
@@ -1600,6 +1605,153 @@ impl<'r> Compiler<'r> {
             rounding,
             components,
         })
+    }
+}
+
+impl Compiler<'_> {
+    /// Refuses inputs that nothing reads: the form is generated from the inputs, and it must not ask for
+    /// data the regulation does not use. A value counts as read when a condition, formula, tier,
+    /// tie-break or the fee reads it, directly or through derived values that are read themselves.
+    fn unused_inputs(
+        &mut self,
+        eligibility: &[EligibilityRule],
+        tiers: &[TierLevel],
+        criteria: &[Criterion],
+        tie_breaks: &[TieBreak],
+        fee: Option<&Fee>,
+    ) {
+        let mut roots: Vec<&Expr> = Vec::new();
+        roots.extend(eligibility.iter().map(|r| &r.condition));
+        roots.extend(
+            tiers
+                .iter()
+                .flat_map(|t| t.groups.iter().filter_map(|(_, c)| c.as_ref())),
+        );
+        for c in criteria {
+            roots.extend(c.when.iter().chain(c.multiplier.iter()));
+            match &c.rule {
+                PointsRule::Fixed(_) => {}
+                PointsRule::Formula(e)
+                | PointsRule::Table { value: e, .. }
+                | PointsRule::Bands { value: e, .. } => {
+                    roots.push(e);
+                }
+            }
+        }
+        roots.extend(tie_breaks.iter().filter_map(|t| {
+            if let TieKind::Value(e) = &t.kind {
+                Some(e)
+            } else {
+                None
+            }
+        }));
+        roots.extend(fee.map(|f| &f.value));
+        roots.extend(self.inputs.iter().filter_map(|i| i.ask_if.as_ref()));
+        for l in &self.lists {
+            roots.extend(
+                l.ask_if
+                    .iter()
+                    .chain(l.fields.iter().filter_map(|f| f.ask_if.as_ref())),
+            );
+        }
+        let mut inputs = vec![false; self.inputs.len()];
+        let mut lists = vec![false; self.lists.len()];
+        let mut fields: Vec<Vec<bool>> = self.lists.iter().map(|l| vec![false; l.fields.len()]).collect();
+        for c in criteria {
+            if let Some(used) = c.for_each.and_then(|l| lists.get_mut(usize::from(l))) {
+                *used = true;
+            }
+        }
+        // The section is always read: by its eligibility rule and to split rankings.
+        let mut derived_seen = vec![false; self.derived.len()];
+        let mut pending: Vec<u16> = self.section_slot().into_iter().collect();
+        let mut mark = |e: &Expr, pending: &mut Vec<u16>| {
+            e.visit(&mut |n| {
+                let slot = match n {
+                    Expr::Input(s) => inputs.get_mut(usize::from(*s)),
+                    Expr::ItemField { list, field } => {
+                        if let Some(l) = lists.get_mut(usize::from(*list)) {
+                            *l = true;
+                        }
+                        fields
+                            .get_mut(usize::from(*list))
+                            .and_then(|f| f.get_mut(usize::from(*field)))
+                    }
+                    Expr::Count(l, _)
+                    | Expr::Sum(l, _)
+                    | Expr::Any(l, _)
+                    | Expr::All(l, _)
+                    | Expr::ItemIndex(l) => lists.get_mut(usize::from(*l)),
+                    Expr::Derived(d) => {
+                        pending.push(*d);
+                        None
+                    }
+                    _ => None,
+                };
+                if let Some(slot) = slot {
+                    *slot = true;
+                }
+            });
+        };
+        for e in roots {
+            mark(e, &mut pending);
+        }
+        while let Some(d) = pending.pop() {
+            let Some(seen) = derived_seen.get_mut(usize::from(d)) else {
+                continue;
+            };
+            if *seen {
+                continue;
+            }
+            *seen = true;
+            if let Some(def) = self.derived.get(usize::from(d)) {
+                mark(&def.expr, &mut pending);
+            }
+        }
+        let message = |what: &str| {
+            format!(
+                "{what} is not read by any rule: the form must not ask for data the regulation does not use \
+                 (remove it, or write the rule that uses it)"
+            )
+        };
+        let mut problems = Vec::new();
+        for (name, raw) in &self.raw.inputs {
+            if let Some((slot, _)) = self.input_index.get(name) {
+                if !inputs.get(usize::from(*slot)).copied().unwrap_or(true) {
+                    problems.push(RuleError::at(raw.span, message(&format!("input '{name}'"))));
+                }
+            } else if let Some(&l) = self.list_index.get(name) {
+                if !lists.get(usize::from(l)).copied().unwrap_or(true) {
+                    problems.push(RuleError::at(raw.span, message(&format!("list '{name}'"))));
+                    continue;
+                }
+                let defs = self
+                    .lists
+                    .get(usize::from(l))
+                    .map(|d| d.fields.as_slice())
+                    .unwrap_or(&[]);
+                for (f, def) in defs.iter().enumerate() {
+                    let used = fields
+                        .get(usize::from(l))
+                        .and_then(|u| u.get(f))
+                        .copied()
+                        .unwrap_or(true);
+                    let span = raw
+                        .value
+                        .fields
+                        .as_ref()
+                        .and_then(|fs| fs.get(&def.id))
+                        .map_or(raw.span, |s| s.span);
+                    if !used {
+                        problems.push(RuleError::at(
+                            span,
+                            message(&format!("field '{}' of list '{name}'", def.id)),
+                        ));
+                    }
+                }
+            }
+        }
+        self.errors.extend(problems);
     }
 }
 

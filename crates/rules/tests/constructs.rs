@@ -346,6 +346,11 @@ label = "ISEE"
 type = "choice"
 label = "Tipo"
 options = { a = "A", b = "B" }
+
+[criteria.low_isee_a]
+label = "ISEE basso, tipo A"
+when = "isee <= 10000 and kind == 'a'"
+points = 1
 "#);
     let app: ApplicationJson = serde_json::from_value(json!({
         "inputs": {"isee": "12.345,00", "kind": "c", "extra": 1}

@@ -203,3 +203,46 @@ fn extends_cycles_and_missing_files_are_reported() {
         vec!["dir/a.toml:1:11: cannot read dir/b.toml: no such file"]
     );
 }
+
+#[test]
+fn inputs_no_rule_reads_are_refused() {
+    let body = r#"[inputs.used]
+type = "bool"
+label = "U"
+
+[inputs.grandparents_health]
+type = "bool"
+label = "Salute dei nonni"
+
+[inputs.parents]
+type = "list"
+label = "Genitori"
+item = "parent"
+
+[inputs.parents.fields.work]
+type = "bool"
+label = "Lavora"
+
+[inputs.parents.fields.origin]
+type = "choice"
+label = "Paese di origine"
+options = { it = "Italia", other = "Altro" }
+
+[derived.unused_derived]
+expr = "grandparents_health"
+
+[criteria.c]
+label = "C"
+when = "used and count(parents, parent.work) > 0"
+points = 1
+"#;
+    let lines = errors(&with_head(body));
+    // A derived value nobody reads does not make its inputs read (the Garante's nursery-form case).
+    assert_eq!(
+        lines,
+        vec![
+            "t.toml:13:1: input 'grandparents_health' is not read by any rule: the form must not ask for data the regulation does not use (remove it, or write the rule that uses it)",
+            "t.toml:26:1: field 'origin' of list 'parents' is not read by any rule: the form must not ask for data the regulation does not use (remove it, or write the rule that uses it)",
+        ]
+    );
+}

@@ -207,7 +207,7 @@ proptest! {
 
     #[test]
     fn random_expressions_never_panic(expr in "[a-z_ ().,'\\[\\]<>=!?+*/0-9-]{0,60}", place in 0usize..4) {
-        let head = "[regulation]\nid = \"t\"\ntitle = \"T\"\nservice = \"nido\"\nschool_year = \"2026/2027\"\nauthority = \"A\"\nsource = \"S\"\nreference_date = 2026-09-01\n[inputs.n]\ntype = \"integer\"\nlabel = \"N\"\n";
+        let head = "[regulation]\nid = \"t\"\ntitle = \"T\"\nservice = \"nido\"\nschool_year = \"2026/2027\"\nauthority = \"A\"\nsource = \"S\"\nreference_date = 2026-09-01\n[inputs.n]\ntype = \"integer\"\nlabel = \"N\"\n[criteria.keep]\nlabel = \"K\"\nwhen = \"n > 0\"\npoints = 1\n";
         let escaped = expr.replace('\\', "").replace('"', "'");
         let body = match place {
             0 => format!("[criteria.c]\nlabel = \"C\"\nwhen = \"{escaped}\"\npoints = 1\n"),
@@ -216,6 +216,7 @@ proptest! {
             _ => format!("[[tie_break]]\nby = \"{escaped}\"\n"),
         };
         if let Ok(reg) = compile(&format!("{head}{body}")) {
+            prop_assert!(reg.criteria().iter().any(|c| c.id == "keep"));
             for n in [0, 1, -1, i64::MAX, i64::MIN] {
                 exercise(&reg, &json!({"inputs": {"n": n}}));
             }

@@ -201,13 +201,18 @@ fn member_town_overrides() {
     let reg = load("bomporto-nidi.toml");
     let mut w = worker(36);
     w["commute_over_25km"] = json!(true);
-    let mut inputs = json!({"parent_absent": "widowed_or_unmarried", "parents": [w], "pregnancy": true,
-        "residence": "union", "sibling_facility": "n2"});
-    let text = app(inputs.take());
-    let e = explain(&reg, &text);
-    // Commute is worth 4 here (3 in the union); pregnancy is switched off.
+    let mut inputs = json!({"parent_absent": "widowed_or_unmarried", "parents": [w], "residence": "union", "sibling_facility": "n2"});
+    let mut text: Value = serde_json::from_str(&app(inputs.take())).unwrap();
+    text["inputs"].as_object_mut().unwrap().remove("pregnancy");
+    let e = explain(&reg, &text.to_string());
+    // Commute is worth 4 here (3 in the union); pregnancy is switched off, and so is its question.
     assert_eq!(points(&e, "commute"), n(4));
     assert!(e.criteria.iter().all(|c| c.id != "pregnancy"));
+    assert!(reg.form().fields.iter().all(|f| f.name != "pregnancy"));
+    text["inputs"]["pregnancy"] = json!(true);
+    let app: ApplicationJson = serde_json::from_value(text).unwrap();
+    let err = reg.facts(&app, &mut FacilityTable::open()).unwrap_err();
+    assert_eq!(err.errors[0].pointer, "/inputs/pregnancy");
     // Base: 35 + (13 + 12 + 4) = 64, independent of the facility.
     assert_eq!(e.total, n(35 + 29));
     assert_eq!(tier(&e, "Residenza"), "union");
