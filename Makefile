@@ -34,7 +34,7 @@ cases:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
-	@for p in graduatorie-domain graduatorie-rules; do \
+	@for p in graduatorie-domain graduatorie-rules graduatorie-ranker; do \
 	  if $(CARGO) tree --locked -p $$p -e normal --prefix none | grep -qE '^(diesel|actix-web|tokio|reqwest) '; then \
 	    echo "error: $$p depends on storage/HTTP/async crates; keep the heart crates pure" >&2; exit 1; fi; \
 	done

@@ -1,0 +1,12 @@
+//! The batch engine: from scored applications and what is on offer to rankings and allocations.
+//!
+//! Pure and deterministic, with no I/O, clock or randomness: the same inputs give byte-identical
+//! results on any machine, so a published ranking can be recomputed and defended months later.
+//! This first part holds the seat-allocation mechanisms ([`allocate`]); rankings, budgets,
+//! waiting-list rounds and the offline CLI are built on it (issue 4).
+
+pub mod allocate;
+
+pub use allocate::{
+    Allocation, Applicant, Instance, Placement, deferred_acceptance, first_choice_first, serial_dictatorship,
+};
