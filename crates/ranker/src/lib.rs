@@ -6,7 +6,9 @@
 //! waiting-list rounds and the offline CLI are built on it (issue 4).
 
 pub mod allocate;
+pub mod budget;
 
 pub use allocate::{
     Allocation, Applicant, Instance, Placement, deferred_acceptance, first_choice_first, serial_dictatorship,
 };
+pub use budget::{EdgePolicy, Grant, allocate_budget};
