@@ -7,8 +7,10 @@
 
 pub mod allocate;
 pub mod budget;
+pub mod ranking;
 
 pub use allocate::{
     Allocation, Applicant, Instance, Placement, deferred_acceptance, first_choice_first, serial_dictatorship,
 };
 pub use budget::{EdgePolicy, Grant, allocate_budget};
+pub use ranking::{Evaluated, ListKey, ListKind, RankedList, rank};

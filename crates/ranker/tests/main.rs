@@ -3,3 +3,4 @@
 
 mod allocation;
 mod budget;
+mod ranking;
