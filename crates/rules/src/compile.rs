@@ -271,13 +271,6 @@ impl<'r> Compiler<'r> {
         self.errors.push(RuleError::at(span, message));
     }
 
-    fn whole_file(&self) -> Span {
-        self.sources
-            .files()
-            .last()
-            .map_or(Span::default(), |_| Span::default())
-    }
-
     /// Records a declared name, refusing reserved words, bad spellings and duplicates.
     fn declare(&mut self, name: &str, what: &'static str, span: Span) -> bool {
         let valid = name
@@ -311,7 +304,8 @@ impl<'r> Compiler<'r> {
     // ---- identity and parameters ---------------------------------------------------------------
 
     fn identity(&mut self, files: Vec<String>) -> Identity {
-        let empty = Sp::new(RawIdentity::default(), self.whole_file());
+        // A missing [regulation] is reported at the start of the file that was asked for (added first).
+        let empty = Sp::new(RawIdentity::default(), Span::default());
         let r = self.raw.regulation.as_ref().unwrap_or(&empty);
         let span = r.span;
         let r = &r.value;
