@@ -39,6 +39,7 @@
 pub mod batch;
 pub mod cases;
 pub mod compile;
+pub mod csv;
 pub mod error;
 pub mod evaluate;
 pub mod explain;

@@ -8,6 +8,7 @@
 
 mod batch;
 mod constructs;
+mod csv;
 mod errors;
 mod helpers;
 mod ordering;

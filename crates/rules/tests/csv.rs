@@ -1,0 +1,143 @@
+//! Applications as table rows: columns named after the regulation's inputs, both directions.
+
+use graduatorie_rules::{ApplicationJson, FacilityTable, Regulation};
+
+use crate::helpers::load;
+
+fn cases(name: &str) -> Vec<ApplicationJson> {
+    let path = format!("{}/../../config/cases/{name}", env!("CARGO_MANIFEST_DIR"));
+    let file: graduatorie_rules::cases::CaseFile =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    file.cases.into_iter().map(|c| c.application).collect()
+}
+
+#[test]
+fn columns_follow_the_declared_inputs() {
+    let reg = load("bologna-nidi.toml");
+    let cols = reg.csv_columns();
+    assert_eq!(
+        &cols[..5],
+        &[
+            "protocol",
+            "submitted_at",
+            "preferences",
+            "residence",
+            "vaccinated"
+        ]
+    );
+    // Two parents at most, five fields each: parents.1.* then parents.2.*.
+    let parents: Vec<_> = cols.iter().filter(|c| c.starts_with("parents.")).collect();
+    assert_eq!(parents.len(), 2 * 5);
+    assert_eq!(parents[0], "parents.1.work");
+    assert_eq!(parents[5], "parents.2.work");
+}
+
+#[test]
+fn a_row_gives_back_the_same_application() {
+    let reg = load("bologna-nidi.toml");
+    let cols = reg.csv_columns();
+    let header: Vec<&str> = cols.iter().map(String::as_str).collect();
+    let layout = reg.csv_layout(&header).unwrap();
+    for app in cases("bologna-nidi.json").into_iter().take(4) {
+        let row = reg.csv_record(&app);
+        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+        let back = layout.application(&cells);
+        let eval = |a: &ApplicationJson| {
+            let facts = reg.facts(a, &mut FacilityTable::open()).unwrap();
+            let e = reg.evaluate(&facts).unwrap();
+            (e.total, e.tier, e.section, e.tie_keys, facts.protocol)
+        };
+        assert_eq!(eval(&back), eval(&app));
+    }
+}
+
+#[test]
+fn header_problems_name_the_column() {
+    let reg = load("bologna-nidi.toml");
+    let err = reg
+        .csv_layout(&[
+            "\u{feff}protocol",
+            "isee",
+            "grandparents",
+            "isee",
+            "parents.3.work",
+            "parents.1.wrok",
+        ])
+        .unwrap_err();
+    let got: Vec<_> = err.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        got,
+        vec![
+            "column 3 (grandparents): this regulation has no such input",
+            "column 4 (isee): the column appears twice",
+            "column 5 (parents.3.work): this regulation has no such input",
+            "column 6 (parents.1.wrok): this regulation has no such input",
+        ]
+    );
+}
+
+#[test]
+fn answer_problems_map_back_to_columns() {
+    let reg = load("unione-sorbara-nidi.toml");
+    let cols = [
+        "child_birth_date",
+        "parent_absent",
+        "multiple_birth",
+        "pregnancy",
+        "parents.2.work",
+        "parents.2.weekly_hours",
+    ];
+    let layout = reg.csv_layout(&cols).unwrap();
+    // Record 2 filled, record 1 skipped: record 1's answers are reported at record 1's columns.
+    let app = layout.application(&["2025-01-15", "no", "1", "no", "student", ""]);
+    let err = reg.facts(&app, &mut FacilityTable::open()).unwrap_err();
+    let columns: Vec<_> = err
+        .errors
+        .iter()
+        .filter_map(|e| Regulation::csv_column_of(&e.pointer))
+        .collect();
+    assert!(columns.contains(&"parents.1.work".to_owned()), "{columns:?}");
+    assert_eq!(Regulation::csv_column_of("/inputs/isee").as_deref(), Some("isee"));
+    assert_eq!(
+        Regulation::csv_column_of("/inputs/parents/1/work").as_deref(),
+        Some("parents.2.work")
+    );
+    assert_eq!(
+        Regulation::csv_column_of("/preferences").as_deref(),
+        Some("preferences")
+    );
+}
+
+#[test]
+fn cells_are_text_checked_like_json_answers() {
+    let reg = load("chivasso-nido.toml");
+    let cols = [
+        "child_birth_date",
+        "household",
+        "invalid_members_75",
+        "twins",
+        "waiting_list_last_year",
+        "siblings_attending",
+        "other_children",
+        "isee",
+        "preferences",
+    ];
+    let layout = reg.csv_layout(&cols).unwrap();
+    // Yes/no as "sì"/"no", money with a comma, preferences separated by "|".
+    let app = layout.application(&[
+        "2025-02-01",
+        "orphan",
+        "0",
+        "sì",
+        "no",
+        "1",
+        "0",
+        "9800,50",
+        "n1|n2",
+    ]);
+    let facts = reg.facts(&app, &mut FacilityTable::open()).unwrap();
+    let e = reg.evaluate(&facts).unwrap();
+    // Orphan 44 + twins 6 + one sibling attending 3 = 53.
+    assert_eq!(e.total, rust_decimal::Decimal::from(53));
+    assert_eq!(facts.preferences().len(), 2);
+}
