@@ -8,9 +8,11 @@
 pub mod allocate;
 pub mod budget;
 pub mod ranking;
+pub mod rounds;
 
 pub use allocate::{
     Allocation, Applicant, Instance, Placement, deferred_acceptance, first_choice_first, serial_dictatorship,
 };
 pub use budget::{EdgePolicy, Grant, allocate_budget};
 pub use ranking::{Evaluated, ListKey, ListKind, RankedList, rank};
+pub use rounds::{Answer, Mechanism, RefusalPolicy, RoundPolicy, RoundState, next_round};

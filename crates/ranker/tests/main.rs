@@ -9,3 +9,4 @@
 mod allocation;
 mod budget;
 mod ranking;
+mod rounds;
