@@ -1,8 +1,8 @@
 //! Waiting-list rounds: worked examples by hand, and what must hold after any sequence of answers.
 
 use graduatorie_ranker::{
-    Allocation, Answer, Applicant, Instance, RefusalPolicy, RoundPolicy, RoundState, deferred_acceptance,
-    next_round, serial_dictatorship,
+    Allocation, Answer, Applicant, Instance, Mechanism, RefusalPolicy, RoundPolicy, RoundState,
+    deferred_acceptance, next_round, serial_dictatorship,
 };
 use proptest::prelude::*;
 
@@ -181,7 +181,7 @@ proptest! {
     ) {
         let p = RoundPolicy { refusal, no_answer_accepts, move_up };
         let da = |i: &Instance, ok: &dyn Fn(u32) -> bool| deferred_acceptance(i, |_, a| u64::from(a), ok);
-        let mechanism: &dyn Fn(&Instance, &dyn Fn(u32) -> bool) -> Allocation = if use_da { &da } else { &sd };
+        let mechanism: Mechanism<'_> = if use_da { &da } else { &sd };
         let original = start.clone();
         let mut state = RoundState::start(start);
         let mut offers = mechanism(&state.instance, &|_| true);
