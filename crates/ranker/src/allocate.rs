@@ -21,8 +21,6 @@
 //! order of the applicants in memory, because every decision follows the priority keys, which must be
 //! distinct within a facility (the regulation's tie-break chain ends with the protocol number).
 
-use std::collections::BinaryHeap;
-
 /// One family's application as the allocation sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applicant {
@@ -129,6 +127,23 @@ pub fn serial_dictatorship(instance: &Instance, order: &[u32]) -> Allocation {
     Allocation { placed }
 }
 
+/// Seats of one facility and section set aside for a group of applicants (a social-services referral,
+/// a disability), or limited for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reservation {
+    /// The facility.
+    pub facility: u32,
+    /// The age section.
+    pub section: u16,
+    /// The group (as returned by the `group_of` function of [`deferred_acceptance_with`]).
+    pub group: u16,
+    /// Seats the group's applicants get first, however they rank among the others; seats the group
+    /// does not use go to everybody ("reserved, reverting when unused").
+    pub reserved: u32,
+    /// Most seats the group may take ("at most 20% of the seats"), if limited.
+    pub cap: Option<u32>,
+}
+
 /// Family-proposing deferred acceptance. `priority(facility, applicant)` orders applicants at a
 /// facility, lower first; keys must be distinct within a facility. `eligible(applicant)` filters out
 /// applicants that must not be placed at all.
@@ -137,16 +152,41 @@ pub fn deferred_acceptance(
     priority: impl Fn(u32, u32) -> u64,
     eligible: impl Fn(u32) -> bool,
 ) -> Allocation {
+    deferred_acceptance_with(instance, &[], |_| None, priority, eligible)
+}
+
+/// Deferred acceptance where some facilities reserve or limit seats for a group. At such a facility the
+/// seats go first to the best applicants of the group, up to the reserved number; then to the best of
+/// everybody left, the group counting towards its cap. This choice rule keeps the mechanism stable and
+/// strategy-proof. A reservation for a facility and section without seats has no effect; a reserved
+/// number above the cap or the seats counts as the smaller of them.
+pub fn deferred_acceptance_with(
+    instance: &Instance,
+    reservations: &[Reservation],
+    group_of: impl Fn(u32) -> Option<u16>,
+    priority: impl Fn(u32, u32) -> u64,
+    eligible: impl Fn(u32) -> bool,
+) -> Allocation {
     let n = instance.applicants.len();
     let width = instance.sections();
-    // Per bucket, the applicants held so far; the top of the heap is the worst of them.
-    let mut held: Vec<BinaryHeap<(u64, u32)>> = vec![BinaryHeap::new(); instance.seats.len() * width];
+    // Per bucket, the applicants held so far, best first.
+    let mut held: Vec<Vec<(u64, u32)>> = vec![Vec::new(); instance.seats.len() * width];
+    let mut rules: Vec<Option<Reservation>> = vec![None; held.len()];
+    for r in reservations {
+        if let Some(slot) = instance
+            .bucket(r.facility, r.section)
+            .and_then(|b| rules.get_mut(b))
+        {
+            *slot = Some(*r);
+        }
+    }
     let mut next = vec![0usize; n];
     // Proposals go out in index order; the result does not depend on it (a property of the mechanism).
     let mut free: Vec<u32> = (0..u32::try_from(n).unwrap_or(u32::MAX))
         .rev()
         .filter(|&a| eligible(a))
         .collect();
+    let mut rejected = Vec::new();
     while let Some(a) = free.pop() {
         let Some(applicant) = instance.applicants.get(a as usize) else {
             continue;
@@ -159,10 +199,11 @@ pub fn deferred_acceptance(
         };
         *k += 1;
         let seats = instance.seats_of(f, applicant.section) as usize;
-        let Some(heap) = instance
-            .bucket(f, applicant.section)
-            .and_then(|b| held.get_mut(b))
-        else {
+        let bucket = instance.bucket(f, applicant.section);
+        let (Some(list), Some(rule)) = (
+            bucket.and_then(|b| held.get_mut(b)),
+            bucket.and_then(|b| rules.get(b)),
+        ) else {
             free.push(a);
             continue;
         };
@@ -170,16 +211,26 @@ pub fn deferred_acceptance(
             free.push(a);
             continue;
         }
-        heap.push((priority(f, a), a));
-        if heap.len() > seats
-            && let Some((_, worst)) = heap.pop()
-        {
-            free.push(worst);
+        let key = priority(f, a);
+        let at = list.partition_point(|&(k, _)| k < key);
+        list.insert(at, (key, a));
+        match rule {
+            None => {
+                if list.len() > seats
+                    && let Some((_, worst)) = list.pop()
+                {
+                    free.push(worst);
+                }
+            }
+            Some(rule) => {
+                choose(list, seats, rule, &group_of, &mut rejected);
+                free.append(&mut rejected);
+            }
         }
     }
     let mut placed = vec![None; n];
-    for heap in &held {
-        for &(_, a) in heap.iter() {
+    for list in &held {
+        for &(_, a) in list {
             let Some(applicant) = instance.applicants.get(a as usize) else {
                 continue;
             };
@@ -190,6 +241,57 @@ pub fn deferred_acceptance(
         }
     }
     Allocation { placed }
+}
+
+/// The choice rule of a facility with a reservation: keeps in `list` (best first) the applicants it
+/// chooses and moves the others to `rejected`.
+fn choose(
+    list: &mut Vec<(u64, u32)>,
+    seats: usize,
+    rule: &Reservation,
+    group_of: &impl Fn(u32) -> Option<u16>,
+    rejected: &mut Vec<u32>,
+) {
+    let cap = rule.cap.map_or(usize::MAX, |c| c as usize);
+    let floor = (rule.reserved as usize).min(cap).min(seats);
+    let in_group = |a: u32| group_of(a) == Some(rule.group);
+    let mut chosen = vec![false; list.len()];
+    let (mut taken, mut group) = (0usize, 0usize);
+    // Reserved seats first, to the best of the group.
+    for (i, &(_, a)) in list.iter().enumerate() {
+        if group == floor {
+            break;
+        }
+        if in_group(a)
+            && let Some(c) = chosen.get_mut(i)
+        {
+            *c = true;
+            taken += 1;
+            group += 1;
+        }
+    }
+    // Then everybody by priority, the group within its cap.
+    for (i, &(_, a)) in list.iter().enumerate() {
+        if taken == seats {
+            break;
+        }
+        if chosen.get(i).copied().unwrap_or(true) || (in_group(a) && group >= cap) {
+            continue;
+        }
+        if let Some(c) = chosen.get_mut(i) {
+            *c = true;
+            taken += 1;
+            group += usize::from(in_group(a));
+        }
+    }
+    let mut keep = chosen.iter();
+    list.retain(|&(_, a)| {
+        let kept = keep.next().copied().unwrap_or(false);
+        if !kept {
+            rejected.push(a);
+        }
+        kept
+    });
 }
 
 /// First choice first (immediate acceptance): in round k every family not yet placed asks for its k-th

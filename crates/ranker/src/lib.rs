@@ -11,7 +11,8 @@ pub mod ranking;
 pub mod rounds;
 
 pub use allocate::{
-    Allocation, Applicant, Instance, Placement, deferred_acceptance, first_choice_first, serial_dictatorship,
+    Allocation, Applicant, Instance, Placement, Reservation, deferred_acceptance, deferred_acceptance_with,
+    first_choice_first, serial_dictatorship,
 };
 pub use budget::{EdgePolicy, Grant, allocate_budget};
 pub use ranking::{Evaluated, ListKey, ListKind, RankedList, rank};

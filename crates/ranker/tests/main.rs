@@ -9,4 +9,5 @@
 mod allocation;
 mod budget;
 mod ranking;
+mod reserve;
 mod rounds;
