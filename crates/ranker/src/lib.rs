@@ -2,8 +2,16 @@
 //!
 //! Pure and deterministic, with no I/O, clock or randomness: the same inputs give byte-identical
 //! results on any machine, so a published ranking can be recomputed and defended months later.
-//! This first part holds the seat-allocation mechanisms ([`allocate`]); rankings, budgets,
-//! waiting-list rounds and the offline CLI are built on it (issue 4).
+//!
+//! | module | what it is for |
+//! |---|---|
+//! | [`ranking`] | global, per-section and per-facility lists, in the regulation's order |
+//! | [`allocate`] | seats per facility and age section: serial dictatorship, deferred acceptance (with reserved seats and caps), first choice first |
+//! | [`rounds`] | waiting-list rounds: answers, refusal policies, freed seats, moving up |
+//! | [`budget`] | vouchers and contributions funded in ranking order until the budget is spent |
+//!
+//! Still to come (issue 4): siblings together, border-age sections, public lists, the manifest and the
+//! offline `rank` / `verify` / `generate` commands. `docs/allocation.md` explains the mechanisms.
 
 pub mod allocate;
 pub mod budget;
