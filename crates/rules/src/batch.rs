@@ -15,11 +15,11 @@
 
 use rust_decimal::Decimal;
 
-use crate::evaluate::{Eligibility, Evaluation, EvaluationError, band_value};
+use crate::evaluate::{Eligibility, Evaluation, EvaluationError};
 use crate::expr::Expr;
 use crate::expr::eval::{self, EvalError, add_present, apply};
 use crate::facts::Facts;
-use crate::model::{Criterion, PointsRule, Regulation, TieKind};
+use crate::model::{Criterion, Regulation, TieKind};
 use crate::value::Value;
 
 /// Applications scored together; small enough for the columns to stay in the processor's cache.
@@ -454,22 +454,15 @@ impl Batch<'_> {
                 sums
             }
         };
-        if let Some(m) = &c.multiplier {
-            let factors = self.eval(m, d)?;
-            for (p, f) in points.iter_mut().zip(factors) {
-                let factor = f.as_dec().unwrap_or(Decimal::ONE);
-                if factor != Decimal::ONE && !p.is_zero() {
-                    *p = p.checked_mul(factor).ok_or(EvalError::Overflow)?;
-                }
-            }
-        }
-        for p in &mut points {
-            if let Some(max) = c.max
-                && *p > max
-            {
-                *p = max;
-            }
-            *p = self.reg.round_points(*p);
+        let factors = match &c.multiplier {
+            Some(m) => Some(self.eval(m, d)?),
+            None => None,
+        };
+        for (i, p) in points.iter_mut().enumerate() {
+            let factor = factors
+                .as_ref()
+                .map(|f| f.get(i).copied().unwrap_or(Value::Missing));
+            *p = self.reg.finish_points(c, *p, factor)?.points;
         }
         Ok(points)
     }
@@ -485,28 +478,15 @@ impl Batch<'_> {
             }
         };
         let dom = sub.as_ref().unwrap_or(d);
-        let values: Vec<Decimal> = match &c.rule {
-            PointsRule::Fixed(p) => vec![*p; dom.len()],
-            PointsRule::Formula(e) => self
-                .eval(e, dom)?
-                .into_iter()
-                .map(|v| v.as_dec().unwrap_or(Decimal::ZERO))
-                .collect(),
-            PointsRule::Table { value, points } => self
-                .eval(value, dom)?
-                .into_iter()
-                .map(|v| match v {
-                    Value::Choice(i) => points.get(usize::from(i)).copied().unwrap_or(Decimal::ZERO),
-                    _ => Decimal::ZERO,
-                })
-                .collect(),
-            PointsRule::Bands { value, bands } => {
+        let values: Vec<Decimal> = match c.rule.value() {
+            None => c
+                .rule
+                .points_for(Value::Missing)
+                .map(|(p, _)| vec![p; dom.len()])?,
+            Some(e) => {
                 let mut out = Vec::with_capacity(dom.len());
-                for v in self.eval(value, dom)? {
-                    out.push(match v.as_dec() {
-                        Some(x) => band_value(bands, x)?.map_or(Decimal::ZERO, |(_, p)| p),
-                        None => Decimal::ZERO,
-                    });
+                for v in self.eval(e, dom)? {
+                    out.push(c.rule.points_for(v)?.0);
                 }
                 out
             }

@@ -1292,12 +1292,7 @@ impl<'r> Compiler<'r> {
         };
         let mut per_facility = when.as_ref().is_some_and(Expr::depends_on_facility)
             || multiplier.as_ref().is_some_and(Expr::depends_on_facility);
-        per_facility |= match &rule {
-            PointsRule::Fixed(_) => false,
-            PointsRule::Formula(e)
-            | PointsRule::Table { value: e, .. }
-            | PointsRule::Bands { value: e, .. } => e.depends_on_facility(),
-        };
+        per_facility |= rule.value().is_some_and(Expr::depends_on_facility);
         Some(Criterion {
             id: id.to_owned(),
             label,
@@ -1622,15 +1617,7 @@ impl Compiler<'_> {
                 .flat_map(|t| t.groups.iter().filter_map(|(_, c)| c.as_ref())),
         );
         for c in criteria {
-            roots.extend(c.when.iter().chain(c.multiplier.iter()));
-            match &c.rule {
-                PointsRule::Fixed(_) => {}
-                PointsRule::Formula(e)
-                | PointsRule::Table { value: e, .. }
-                | PointsRule::Bands { value: e, .. } => {
-                    roots.push(e);
-                }
-            }
+            roots.extend(c.when.iter().chain(c.multiplier.iter()).chain(c.rule.value()));
         }
         roots.extend(tie_breaks.iter().filter_map(|t| {
             if let TieKind::Value(e) = &t.kind {

@@ -302,26 +302,22 @@ impl Regulation {
                 }
             }
         }
-        if let Some(m) = &c.multiplier {
-            let factor = m.eval(env).map_err(fail)?.as_dec().unwrap_or(Decimal::ONE);
-            if factor != Decimal::ONE && !points.is_zero() {
-                points = points
-                    .checked_mul(factor)
-                    .ok_or_else(|| fail(EvalError::Overflow))?;
-                if explain {
-                    why.push(format!("moltiplicato per {}", factor.normalize()));
-                }
+        let factor = c
+            .multiplier
+            .as_ref()
+            .map(|m| m.eval(env))
+            .transpose()
+            .map_err(fail)?;
+        let done = self.finish_points(c, points, factor).map_err(fail)?;
+        if explain {
+            if let Some(f) = done.multiplied_by {
+                why.push(format!("moltiplicato per {}", f.normalize()));
             }
-        }
-        if let Some(max) = c.max
-            && points > max
-        {
-            points = max;
-            if explain {
+            if let Some(max) = done.capped_at {
                 why.push(format!("limitato al massimo di {}", max.normalize()));
             }
         }
-        let points = self.round_points(points);
+        let points = done.points;
         if explain && why.is_empty() {
             why.push("non si applica".into());
         }
@@ -346,37 +342,26 @@ impl Regulation {
         {
             return Ok(None);
         }
-        let (points, reason) = match &c.rule {
-            PointsRule::Fixed(p) => (*p, explain.then(|| "sì".to_owned())),
-            PointsRule::Formula(e) => {
-                let v = e.eval(env)?.as_dec().unwrap_or(Decimal::ZERO);
-                (v, explain.then(|| "calcolato dalla formula".to_owned()))
-            }
-            PointsRule::Table { value, points } => match value.eval(env)? {
-                Value::Choice(i) => {
-                    let p = points.get(usize::from(i)).copied().unwrap_or(Decimal::ZERO);
-                    let reason = explain.then(|| {
-                        self.choice_label(value, i)
-                            .unwrap_or_else(|| format!("opzione {}", i + 1))
-                    });
-                    (p, reason)
-                }
-                _ => (Decimal::ZERO, explain.then(|| "valore non indicato".to_owned())),
-            },
-            PointsRule::Bands { value, bands } => match value.eval(env)?.as_dec() {
-                None => (Decimal::ZERO, explain.then(|| "valore non indicato".to_owned())),
-                Some(x) => match band_value(bands, x)? {
-                    Some((b, p)) => (
-                        p,
-                        explain.then(|| format!("valore {} nella fascia {}", x.normalize(), band_text(b))),
-                    ),
-                    None => (
-                        Decimal::ZERO,
-                        explain.then(|| format!("valore {} fuori da ogni fascia", x.normalize())),
-                    ),
-                },
-            },
+        let v = match c.rule.value() {
+            Some(e) => e.eval(env)?,
+            None => Value::Missing,
         };
+        let (points, band) = c.rule.points_for(v)?;
+        let reason = explain.then(|| match (&c.rule, v) {
+            (PointsRule::Fixed(_), _) => "sì".to_owned(),
+            (PointsRule::Formula(_), _) => "calcolato dalla formula".to_owned(),
+            (PointsRule::Table { value, .. }, Value::Choice(i)) => self
+                .choice_label(value, i)
+                .unwrap_or_else(|| format!("opzione {}", i + 1)),
+            (PointsRule::Bands { .. }, v) if v.as_dec().is_some() => {
+                let x = v.as_dec().unwrap_or_default().normalize();
+                match band {
+                    Some(b) => format!("valore {x} nella fascia {}", band_text(b)),
+                    None => format!("valore {x} fuori da ogni fascia"),
+                }
+            }
+            _ => "valore non indicato".to_owned(),
+        });
         if let Some(reason) = reason {
             let points_text = self.round_points(points).normalize();
             why.push(match prefix {
@@ -441,6 +426,74 @@ pub(crate) fn add_points(
         *s = s.checked_add(points).ok_or(EvalError::Overflow)?;
     }
     Ok(())
+}
+
+impl PointsRule {
+    /// The points a rule gives for its evaluated value (ignored by fixed points), with the band used
+    /// when the rule is a table of bands. One definition for the row and the batch evaluators.
+    pub(crate) fn points_for(&self, v: Value) -> Result<(Decimal, Option<&Band>), EvalError> {
+        Ok(match self {
+            PointsRule::Fixed(p) => (*p, None),
+            PointsRule::Formula(_) => (v.as_dec().unwrap_or(Decimal::ZERO), None),
+            PointsRule::Table { points, .. } => match v {
+                Value::Choice(i) => (points.get(usize::from(i)).copied().unwrap_or(Decimal::ZERO), None),
+                _ => (Decimal::ZERO, None),
+            },
+            PointsRule::Bands { bands, .. } => match v.as_dec() {
+                Some(x) => band_value(bands, x)?.map_or((Decimal::ZERO, None), |(b, p)| (p, Some(b))),
+                None => (Decimal::ZERO, None),
+            },
+        })
+    }
+
+    /// The expression whose value the rule reads (none for fixed points).
+    pub(crate) fn value(&self) -> Option<&Expr> {
+        match self {
+            PointsRule::Fixed(_) => None,
+            PointsRule::Formula(e)
+            | PointsRule::Table { value: e, .. }
+            | PointsRule::Bands { value: e, .. } => Some(e),
+        }
+    }
+}
+
+/// A criterion's points after its multiplier, cap and rounding, and which of them applied.
+pub(crate) struct Finished {
+    pub(crate) points: Decimal,
+    pub(crate) multiplied_by: Option<Decimal>,
+    pub(crate) capped_at: Option<Decimal>,
+}
+
+impl Regulation {
+    /// Applies a criterion's multiplier (`factor`, the multiplier's value when it has one), cap and
+    /// rounding to its summed points. One definition for the row and the batch evaluators.
+    pub(crate) fn finish_points(
+        &self,
+        c: &Criterion,
+        mut points: Decimal,
+        factor: Option<Value>,
+    ) -> Result<Finished, EvalError> {
+        let mut multiplied_by = None;
+        if let Some(f) = factor {
+            let f = f.as_dec().unwrap_or(Decimal::ONE);
+            if f != Decimal::ONE && !points.is_zero() {
+                points = points.checked_mul(f).ok_or(EvalError::Overflow)?;
+                multiplied_by = Some(f);
+            }
+        }
+        let mut capped_at = None;
+        if let Some(max) = c.max
+            && points > max
+        {
+            points = max;
+            capped_at = Some(max);
+        }
+        Ok(Finished {
+            points: self.round_points(points),
+            multiplied_by,
+            capped_at,
+        })
+    }
 }
 
 /// The band containing `x` and what it gives there.
