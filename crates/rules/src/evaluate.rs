@@ -431,6 +431,7 @@ pub(crate) fn add_points(
 impl PointsRule {
     /// The points a rule gives for its evaluated value (ignored by fixed points), with the band used
     /// when the rule is a table of bands. One definition for the row and the batch evaluators.
+    #[inline]
     pub(crate) fn points_for(&self, v: Value) -> Result<(Decimal, Option<&Band>), EvalError> {
         Ok(match self {
             PointsRule::Fixed(p) => (*p, None),
@@ -447,6 +448,7 @@ impl PointsRule {
     }
 
     /// The expression whose value the rule reads (none for fixed points).
+    #[inline]
     pub(crate) fn value(&self) -> Option<&Expr> {
         match self {
             PointsRule::Fixed(_) => None,
@@ -467,12 +469,21 @@ pub(crate) struct Finished {
 impl Regulation {
     /// Applies a criterion's multiplier (`factor`, the multiplier's value when it has one), cap and
     /// rounding to its summed points. One definition for the row and the batch evaluators.
+    #[inline]
     pub(crate) fn finish_points(
         &self,
         c: &Criterion,
         mut points: Decimal,
         factor: Option<Value>,
     ) -> Result<Finished, EvalError> {
+        // Most criteria have neither multiplier nor cap: only rounding.
+        if factor.is_none() && c.max.is_none() {
+            return Ok(Finished {
+                points: self.round_points(points),
+                multiplied_by: None,
+                capped_at: None,
+            });
+        }
         let mut multiplied_by = None;
         if let Some(f) = factor {
             let f = f.as_dec().unwrap_or(Decimal::ONE);
