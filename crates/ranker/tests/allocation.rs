@@ -5,15 +5,13 @@ use graduatorie_ranker::{
 };
 use proptest::prelude::*;
 
+use crate::common::{at, every_report, preferences};
+
 fn app(section: u16, prefs: &[u32]) -> Applicant {
     Applicant {
         section,
         preferences: prefs.to_vec(),
     }
-}
-
-fn at(a: &Allocation) -> Vec<Option<u32>> {
-    a.placed.iter().map(|p| p.map(|p| p.facility)).collect()
 }
 
 /// Priority by position in one common ranking: `rank[applicant]`, lower first.
@@ -119,25 +117,14 @@ fn excluded_applicants_are_never_placed() {
 fn instance() -> impl Strategy<Value = (Instance, Vec<u32>, Vec<Vec<u64>>)> {
     (1usize..5, 1usize..3, 1usize..10).prop_flat_map(|(nf, ns, na)| {
         let seats = prop::collection::vec(prop::collection::vec(0u32..3, ns), nf);
-        let apps = prop::collection::vec(
-            (
-                0..u16::try_from(ns).unwrap(),
-                Just((0..u32::try_from(nf).unwrap()).collect::<Vec<u32>>()).prop_shuffle(),
-                0..=nf,
-            ),
-            na,
-        );
+        let apps = prop::collection::vec((0..u16::try_from(ns).unwrap(), preferences(nf)), na);
         let order = Just((0..u32::try_from(na).unwrap()).collect::<Vec<u32>>()).prop_shuffle();
         let per_facility =
             prop::collection::vec(Just((0..na as u64).collect::<Vec<u64>>()).prop_shuffle(), nf);
         (seats, apps, order, per_facility).prop_map(|(seats, apps, order, per_facility)| {
-            let applicants = apps.into_iter().map(|(s, mut p, k)| {
-                p.truncate(k);
-                Applicant {
-                    section: s,
-                    preferences: p,
-                }
-            });
+            let applicants = apps
+                .into_iter()
+                .map(|(section, preferences)| Applicant { section, preferences });
             (
                 Instance {
                     seats,
@@ -256,18 +243,7 @@ proptest! {
         let honest = outcome_rank(truth, deferred_acceptance(&inst, prio, |_| true).placed[i]);
         // Every report: every ordered subset of up to 3 facilities (all lists on small instances).
         let nf = u32::try_from(inst.seats.len()).unwrap();
-        let mut reports: Vec<Vec<u32>> = vec![vec![]];
-        for _ in 0..3.min(nf) {
-            let mut longer = Vec::new();
-            for r in &reports {
-                for f in 0..nf {
-                    if !r.contains(&f) { let mut x = r.clone(); x.push(f); longer.push(x); }
-                }
-            }
-            reports.extend(longer);
-            reports.sort();
-            reports.dedup();
-        }
+        let reports = every_report(nf, 3);
         for report in reports {
             let mut lied = inst.clone();
             lied.applicants[i].preferences = report;

@@ -8,6 +8,7 @@
 
 mod allocation;
 mod budget;
+mod common;
 mod ranking;
 mod reserve;
 mod rounds;

@@ -1,15 +1,11 @@
 //! Reserved seats and quotas for a group (social-services referrals), inside deferred acceptance.
 
-use graduatorie_ranker::{
-    Allocation, Applicant, Instance, Reservation, deferred_acceptance, deferred_acceptance_with,
-};
+use graduatorie_ranker::{Applicant, Instance, Reservation, deferred_acceptance, deferred_acceptance_with};
 use proptest::prelude::*;
 
-const REFERRED: u16 = 1;
+use crate::common::{at, every_report, preferences};
 
-fn at(a: &Allocation) -> Vec<Option<u32>> {
-    a.placed.iter().map(|p| p.map(|p| p.facility)).collect()
-}
+const REFERRED: u16 = 1;
 
 fn all_want_a(n: usize) -> Instance {
     Instance {
@@ -128,13 +124,7 @@ type Case = (Instance, Vec<Vec<u64>>, Vec<bool>, Vec<(u32, u32, Option<u32>)>);
 fn instance() -> impl Strategy<Value = Case> {
     (1usize..4, 1usize..10).prop_flat_map(|(nf, na)| {
         let seats = prop::collection::vec(prop::collection::vec(0u32..4, 1), nf);
-        let apps = prop::collection::vec(
-            (
-                Just((0..u32::try_from(nf).unwrap()).collect::<Vec<u32>>()).prop_shuffle(),
-                0..=nf,
-            ),
-            na,
-        );
+        let apps = prop::collection::vec(preferences(nf), na);
         let prio = prop::collection::vec(Just((0..na as u64).collect::<Vec<u64>>()).prop_shuffle(), nf);
         let groups = prop::collection::vec(any::<bool>(), na);
         let rules = prop::collection::vec(
@@ -144,12 +134,9 @@ fn instance() -> impl Strategy<Value = Case> {
         (seats, apps, prio, groups, rules).prop_map(|(seats, apps, prio, groups, rules)| {
             let applicants = apps
                 .into_iter()
-                .map(|(mut p, k)| {
-                    p.truncate(k);
-                    Applicant {
-                        section: 0,
-                        preferences: p,
-                    }
+                .map(|preferences| Applicant {
+                    section: 0,
+                    preferences,
                 })
                 .collect();
             (Instance { seats, applicants }, prio, groups, rules)
@@ -229,14 +216,7 @@ proptest! {
         let rank = |p: Option<u32>| p.map_or(usize::MAX, |f| truth.iter().position(|&x| x == f).unwrap_or(usize::MAX));
         let honest = rank(at(&deferred_acceptance_with(&inst, &res, group_of, priority, |_| true))[i]);
         let nf = u32::try_from(inst.seats.len()).unwrap();
-        let mut reports: Vec<Vec<u32>> = vec![vec![]];
-        for _ in 0..nf {
-            let mut longer = Vec::new();
-            for r in &reports { for f in 0..nf { if !r.contains(&f) { let mut x = r.clone(); x.push(f); longer.push(x); } } }
-            reports.extend(longer);
-            reports.sort();
-            reports.dedup();
-        }
+        let reports = every_report(nf, nf);
         for report in reports {
             let mut lied = inst.clone();
             lied.applicants[i].preferences = report;

@@ -6,6 +6,8 @@ use graduatorie_ranker::{
 };
 use proptest::prelude::*;
 
+use crate::common::{at, preferences};
+
 const A: u32 = 0;
 const B: u32 = 1;
 
@@ -28,10 +30,6 @@ fn sd(inst: &Instance, ok: &dyn Fn(u32) -> bool) -> Allocation {
         .filter(|&a| ok(a))
         .collect();
     serial_dictatorship(inst, &order)
-}
-
-fn at(a: &Allocation) -> Vec<Option<u32>> {
-    a.placed.iter().map(|p| p.map(|p| p.facility)).collect()
 }
 
 fn policy(refusal: RefusalPolicy) -> RoundPolicy {
@@ -141,23 +139,14 @@ fn moving_up_frees_a_seat_that_goes_down_the_list() {
 fn instance() -> impl Strategy<Value = Instance> {
     (1usize..4, 1usize..8).prop_flat_map(|(nf, na)| {
         let seats = prop::collection::vec(prop::collection::vec(0u32..3, 1), nf);
-        let apps = prop::collection::vec(
-            (
-                Just((0..u32::try_from(nf).unwrap()).collect::<Vec<u32>>()).prop_shuffle(),
-                0..=nf,
-            ),
-            na,
-        );
+        let apps = prop::collection::vec(preferences(nf), na);
         (seats, apps).prop_map(|(seats, apps)| Instance {
             seats,
             applicants: apps
                 .into_iter()
-                .map(|(mut p, k)| {
-                    p.truncate(k);
-                    Applicant {
-                        section: 0,
-                        preferences: p,
-                    }
+                .map(|preferences| Applicant {
+                    section: 0,
+                    preferences,
                 })
                 .collect(),
         })
