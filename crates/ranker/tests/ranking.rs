@@ -27,6 +27,25 @@ fn evaluate(
         .unzip()
 }
 
+/// The lists of one kind for evaluated applications.
+fn make_lists(
+    reg: &Regulation,
+    evaluations: &[Evaluation],
+    protocols: &[Option<ProtocolNumber>],
+    seed: Option<&str>,
+    kind: ListKind,
+) -> Vec<graduatorie_ranker::RankedList> {
+    rank(
+        reg,
+        Evaluated {
+            evaluations,
+            protocols,
+            seed,
+        },
+        kind,
+    )
+}
+
 fn bologna(protocol: &str, born: &str, residence: &str, works: &[&str]) -> Value {
     let parents: Vec<Value> = works
         .iter()
@@ -61,15 +80,7 @@ fn bologna_per_section_lists_leave_out_the_excluded() {
         bologna("2026/000005", "2025-03-15", "resident", &["occasional"]),
     ];
     let (evs, protocols) = evaluate(&reg, &apps, &mut FacilityTable::open());
-    let lists = rank(
-        &reg,
-        Evaluated {
-            evaluations: &evs,
-            protocols: &protocols,
-            seed: None,
-        },
-        ListKind::PerSection,
-    );
+    let lists = make_lists(&reg, &evs, &protocols, None, ListKind::PerSection);
     // Sections in file order: lattanti 0, piccoli 1.
     let got: Vec<_> = lists.iter().map(|l| (l.key, l.order.clone())).collect();
     assert_eq!(
@@ -79,15 +90,7 @@ fn bologna_per_section_lists_leave_out_the_excluded() {
             (ListKey::Section(1), vec![1, 0, 4])
         ]
     );
-    let global = rank(
-        &reg,
-        Evaluated {
-            evaluations: &evs,
-            protocols: &protocols,
-            seed: None,
-        },
-        ListKind::Global,
-    );
+    let global = make_lists(&reg, &evs, &protocols, None, ListKind::Global);
     // Global: 40 (1), 40 (0), 20 (2), 10 (4).
     assert_eq!(global[0].order, vec![1, 0, 2, 4]);
 }
@@ -115,15 +118,7 @@ fn bomporto_per_facility_lists_use_each_facility_points() {
         bomporto("2026/000011", "2024-01-01", None),
     ];
     let (evs, protocols) = evaluate(&reg, &apps, &mut table);
-    let lists = rank(
-        &reg,
-        Evaluated {
-            evaluations: &evs,
-            protocols: &protocols,
-            seed: None,
-        },
-        ListKind::PerFacility,
-    );
+    let lists = make_lists(&reg, &evs, &protocols, None, ListKind::PerFacility);
     let got: Vec<_> = lists.iter().map(|l| (l.key, l.order.clone())).collect();
     assert_eq!(
         got,
@@ -154,15 +149,7 @@ fn the_order_of_applications_in_the_batch_changes_nothing() {
         })
         .collect();
     let (evs, protocols) = evaluate(&reg, &apps, &mut FacilityTable::open());
-    let base = rank(
-        &reg,
-        Evaluated {
-            evaluations: &evs,
-            protocols: &protocols,
-            seed: Some("s"),
-        },
-        ListKind::Global,
-    );
+    let base = make_lists(&reg, &evs, &protocols, Some("s"), ListKind::Global);
     let protocol_order = |order: &[u32], p: &[Option<ProtocolNumber>]| -> Vec<String> {
         order
             .iter()
@@ -172,15 +159,7 @@ fn the_order_of_applications_in_the_batch_changes_nothing() {
     let mut reversed = apps.clone();
     reversed.reverse();
     let (evs2, protocols2) = evaluate(&reg, &reversed, &mut FacilityTable::open());
-    let again = rank(
-        &reg,
-        Evaluated {
-            evaluations: &evs2,
-            protocols: &protocols2,
-            seed: Some("s"),
-        },
-        ListKind::Global,
-    );
+    let again = make_lists(&reg, &evs2, &protocols2, Some("s"), ListKind::Global);
     assert_eq!(
         protocol_order(&base[0].order, &protocols),
         protocol_order(&again[0].order, &protocols2)
