@@ -9,6 +9,7 @@
 //! | [`allocate`] | seats per facility and age section: serial dictatorship, deferred acceptance (with reserved seats and caps), first choice first |
 //! | [`rounds`] | waiting-list rounds: answers, refusal policies, freed seats, moving up |
 //! | [`budget`] | vouchers and contributions funded in ranking order until the budget is spent |
+//! | [`run`] | one whole run: scores, lists, allocation with the regulation's mechanism, rounds replayed |
 //!
 //! Still to come (issue 4): siblings together, border-age sections, public lists, the manifest and the
 //! offline `rank` / `verify` / `generate` commands. `docs/allocation.md` explains the mechanisms.
@@ -17,11 +18,13 @@ pub mod allocate;
 pub mod budget;
 pub mod ranking;
 pub mod rounds;
+pub mod run;
 
 pub use allocate::{
     Allocation, Applicant, Instance, Placement, Reservation, deferred_acceptance, deferred_acceptance_with,
     first_choice_first, serial_dictatorship,
 };
 pub use budget::{EdgePolicy, Grant, allocate_budget};
-pub use ranking::{Evaluated, ListKey, ListKind, RankedList, rank};
+pub use ranking::{Evaluated, ListKey, ListKind, RankedList, Scored, rank, rank_scores};
 pub use rounds::{Answer, Mechanism, RefusalPolicy, RoundPolicy, RoundState, next_round};
+pub use run::{RunError, RunInput, RunOutcome, Status, run};

@@ -1,4 +1,4 @@
-//! Rankings: the ordered lists a regulation produces from evaluated applications.
+//! Rankings: the ordered lists a regulation produces from scored applications.
 //!
 //! A list is global (one ranking for everybody), per age section, or per facility (when points depend
 //! on the facility: each facility ranks the applications that chose it, with the points computed for
@@ -6,18 +6,9 @@
 //! total, tie-break chain, public draw, protocol number; so positions never tie.
 
 use graduatorie_domain::ProtocolNumber;
-use graduatorie_rules::{Eligibility, Evaluation, Regulation, Standing};
-
-/// Which lists to make.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ListKind {
-    /// One list for everybody.
-    Global,
-    /// One list per age section.
-    PerSection,
-    /// One list per facility, of the applications that chose it.
-    PerFacility,
-}
+pub use graduatorie_rules::model::ListKind;
+use graduatorie_rules::model::TieKind;
+use graduatorie_rules::{BatchScores, Evaluation, Regulation, Standing, draw_value};
 
 /// What a list is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -39,7 +30,7 @@ pub struct RankedList {
     pub order: Vec<u32>,
 }
 
-/// The applications of a batch, evaluated.
+/// The applications of a batch, evaluated one by one.
 #[derive(Debug, Clone, Copy)]
 pub struct Evaluated<'a> {
     /// Evaluations, one per application.
@@ -50,92 +41,95 @@ pub struct Evaluated<'a> {
     pub seed: Option<&'a str>,
 }
 
-/// Makes the lists of one kind. Lists come out in key order (sections and facilities by index).
-pub fn rank(regulation: &Regulation, batch: Evaluated<'_>, kind: ListKind) -> Vec<RankedList> {
-    let admitted = |i: usize| {
-        batch
-            .evaluations
-            .get(i)
-            .is_some_and(|e| !matches!(e.eligibility, Eligibility::Excluded(_)))
-    };
-    let protocol = |i: usize| batch.protocols.get(i).copied().flatten();
-    let n = batch.evaluations.len();
-    let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
-    match kind {
-        ListKind::Global | ListKind::PerSection => {
-            let mut members: Vec<(ListKey, u32)> = (0..n)
-                .filter(|&i| admitted(i))
-                .filter_map(|i| {
-                    let ev = batch.evaluations.get(i)?;
-                    let key = match kind {
-                        ListKind::Global => ListKey::Global,
-                        _ => ListKey::Section(ev.section?),
-                    };
-                    Some((key, index(i)))
-                })
-                .collect();
-            members.sort_by(|(ka, a), (kb, b)| {
-                ka.cmp(kb).then_with(|| {
-                    let (ea, eb) = (
-                        batch.evaluations.get(*a as usize),
-                        batch.evaluations.get(*b as usize),
-                    );
-                    match (ea, eb) {
-                        (Some(ea), Some(eb)) => regulation.compare(
-                            &Standing::of(ea, protocol(*a as usize)),
-                            &Standing::of(eb, protocol(*b as usize)),
-                            batch.seed,
-                        ),
-                        _ => a.cmp(b),
-                    }
-                })
-            });
-            group(members)
-        }
-        ListKind::PerFacility => {
-            // (facility, applicant, row of that facility in the applicant's evaluation)
-            let mut members: Vec<(u32, u32, usize)> = Vec::new();
-            for i in (0..n).filter(|&i| admitted(i)) {
-                let Some(ev) = batch.evaluations.get(i) else {
-                    continue;
-                };
-                for (row, fs) in ev.facilities.iter().enumerate() {
-                    members.push((fs.facility, index(i), row));
-                }
-            }
-            members.sort_by(|(fa, a, ra), (fb, b, rb)| {
-                fa.cmp(fb).then_with(|| {
-                    let sa = batch
-                        .evaluations
-                        .get(*a as usize)
-                        .and_then(|e| Some((e, e.facilities.get(*ra)?)));
-                    let sb = batch
-                        .evaluations
-                        .get(*b as usize)
-                        .and_then(|e| Some((e, e.facilities.get(*rb)?)));
-                    match (sa, sb) {
-                        (Some((ea, fa)), Some((eb, fb))) => regulation.compare(
-                            &Standing::at(ea, fa, protocol(*a as usize)),
-                            &Standing::at(eb, fb, protocol(*b as usize)),
-                            batch.seed,
-                        ),
-                        _ => a.cmp(b),
-                    }
-                })
-            });
-            group(
-                members
-                    .into_iter()
-                    .map(|(f, a, _)| (ListKey::Facility(f), a))
-                    .collect(),
-            )
-        }
-    }
+/// The applications of a batch, scored together ([`Regulation::score_batch`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Scored<'a> {
+    /// The scores.
+    pub scores: &'a BatchScores,
+    /// Protocol numbers, one per application.
+    pub protocols: &'a [Option<ProtocolNumber>],
+    /// Published seed of the public draw, when the regulation uses it.
+    pub seed: Option<&'a str>,
 }
 
-fn group(members: Vec<(ListKey, u32)>) -> Vec<RankedList> {
+/// Makes the lists of one kind from evaluations. Lists come out in key order.
+pub fn rank(regulation: &Regulation, batch: Evaluated<'_>, kind: ListKind) -> Vec<RankedList> {
+    let scores = BatchScores::from_evaluations(regulation, batch.evaluations);
+    rank_scores(
+        regulation,
+        Scored {
+            scores: &scores,
+            protocols: batch.protocols,
+            seed: batch.seed,
+        },
+        kind,
+    )
+}
+
+/// Makes the lists of one kind from batch scores. Lists come out in key order (sections and
+/// facilities by index).
+pub fn rank_scores(regulation: &Regulation, batch: Scored<'_>, kind: ListKind) -> Vec<RankedList> {
+    let s = batch.scores;
+    let protocol = |i: usize| batch.protocols.get(i).copied().flatten();
+    // One draw value per application, computed once (not at every comparison).
+    let uses_draw = regulation
+        .tie_breaks()
+        .iter()
+        .any(|t| matches!(t.kind, TieKind::Draw));
+    let draws: Vec<Option<[u8; 32]>> = (0..s.len)
+        .map(|i| match (uses_draw, batch.seed, protocol(i)) {
+            (true, Some(seed), Some(p)) => Some(draw_value(seed, p)),
+            _ => None,
+        })
+        .collect();
+    let standing = |i: usize, row: Option<usize>| {
+        let section = s.section.get(i).copied().flatten();
+        let (total, tie_keys) = match row {
+            Some(r) => {
+                let (_, _, total, _, _, ties) = s.facility(r);
+                (total, ties)
+            }
+            None => (s.total.get(i).copied().unwrap_or_default(), s.tie_keys(i)),
+        };
+        Standing {
+            tier: s.tier(i),
+            total,
+            tie_keys,
+            section,
+            protocol: protocol(i),
+            draw: draws.get(i).copied().flatten(),
+        }
+    };
+    let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
+    let admitted = (0..s.len).filter(|&i| !s.excluded.get(i).copied().unwrap_or(true));
+    // (list, applicant, facility row when the list is a facility's)
+    let mut members: Vec<(ListKey, u32, Option<usize>)> = Vec::new();
+    match kind {
+        ListKind::Global => members.extend(admitted.map(|i| (ListKey::Global, index(i), None))),
+        ListKind::PerSection => members.extend(admitted.filter_map(|i| {
+            let section = s.section.get(i).copied().flatten()?;
+            Some((ListKey::Section(section), index(i), None))
+        })),
+        ListKind::PerFacility => {
+            for i in admitted {
+                for row in s.facility_rows(i) {
+                    let (f, ..) = s.facility(row);
+                    members.push((ListKey::Facility(f), index(i), Some(row)));
+                }
+            }
+        }
+    }
+    members.sort_by(|(ka, a, ra), (kb, b, rb)| {
+        ka.cmp(kb).then_with(|| {
+            regulation.compare(
+                &standing(*a as usize, *ra),
+                &standing(*b as usize, *rb),
+                batch.seed,
+            )
+        })
+    });
     let mut lists: Vec<RankedList> = Vec::new();
-    for (key, a) in members {
+    for (key, a, _) in members {
         match lists.last_mut() {
             Some(l) if l.key == key => l.order.push(a),
             _ => lists.push(RankedList { key, order: vec![a] }),

@@ -7,6 +7,7 @@
 //! and the seat it leaves goes down the list in turn.
 
 use crate::allocate::{Allocation, Instance, Placement};
+pub use graduatorie_rules::model::RefusalPolicy;
 
 /// A family's answer to an offered seat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,19 +18,6 @@ pub enum Answer {
     Refused,
     /// No answer by the deadline.
     NoAnswer,
-}
-
-/// What a refusal costs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RefusalPolicy {
-    /// Only the refused facility is lost; the other preferences stay (Trento).
-    LoseFacility,
-    /// The whole application is lost (Unione Valdera, Maranello).
-    LoseApplication,
-    /// This many refusals lose only the facility; the next one loses the application (Bologna: 1).
-    Allowed(u32),
-    /// Refusing the first choice loses the application; refusing a lower choice only that facility.
-    FirstChoiceRefusalCancels,
 }
 
 /// The regulation's rules for rounds.

@@ -107,6 +107,26 @@ impl BatchScores {
         (f, r, t, points, subtotals, ties)
     }
 
+    /// The scores of applications evaluated one by one (by [`Regulation::evaluate`]).
+    pub fn from_evaluations(reg: &Regulation, evaluations: &[Evaluation]) -> Self {
+        let mut out = BatchScores::empty(reg);
+        for ev in evaluations {
+            out.push_row(reg, ev);
+        }
+        out
+    }
+
+    fn empty(reg: &Regulation) -> Self {
+        BatchScores {
+            levels: reg.tiers.len(),
+            n_criteria: reg.criteria.len(),
+            n_subtotals: reg.subtotals.len(),
+            n_ties: reg.tie_breaks.len(),
+            facility_start: vec![0],
+            ..BatchScores::default()
+        }
+    }
+
     fn push_row(&mut self, reg: &Regulation, ev: &Evaluation) {
         self.len += 1;
         self.excluded
@@ -528,14 +548,7 @@ impl Regulation {
     /// Scores a batch of applications column by column. Results equal [`Regulation::evaluate_into`]'s
     /// (without explanations); an error names the first application whose evaluation fails.
     pub fn score_batch(&self, facts: &[Facts]) -> Result<BatchScores, (usize, EvaluationError)> {
-        let mut out = BatchScores {
-            levels: self.tiers.len(),
-            n_criteria: self.criteria.len(),
-            n_subtotals: self.subtotals.len(),
-            n_ties: self.tie_breaks.len(),
-            facility_start: vec![0],
-            ..BatchScores::default()
-        };
+        let mut out = BatchScores::empty(self);
         // Reserved once: growing these by chunks copied them over and over (a tenth of the work).
         let n = facts.len();
         out.excluded.reserve(n);

@@ -162,6 +162,8 @@ fn compile_raw(
     let criteria = c.criteria();
     let tie_breaks = c.tie_breaks();
     let fee = c.fee();
+    let per_facility = criteria.iter().any(|c| c.per_facility) || tie_breaks.iter().any(|t| t.per_facility);
+    let allocation = c.allocation(per_facility);
     // Only on an otherwise valid file: an expression that failed to compile would make its inputs
     // look unread.
     if c.errors.is_empty() {
@@ -195,6 +197,7 @@ fn compile_raw(
         tie_breaks,
         fee,
         points_decimals: c.points_decimals,
+        allocation,
     })
 }
 
@@ -1112,6 +1115,7 @@ impl<'r> Compiler<'r> {
                 id: id.clone(),
                 label,
                 groups: compiled,
+                public: level.value.public.as_ref().is_some_and(|p| p.value),
             });
         }
         out
@@ -1518,6 +1522,114 @@ impl<'r> Compiler<'r> {
                     per_facility,
                 });
             }
+        }
+        out
+    }
+
+    /// `[allocation]`: each key checked against its allowed words; what is left out takes the
+    /// defaults documented in `docs/rules.md`.
+    fn allocation(&mut self, per_facility: bool) -> AllocationRules {
+        let has_sections = !self.sections.is_empty();
+        let mut out = AllocationRules {
+            mechanism: if per_facility {
+                MechanismKind::DeferredAcceptance
+            } else {
+                MechanismKind::GlobalOrder
+            },
+            lists: if per_facility {
+                ListKind::PerFacility
+            } else if has_sections {
+                ListKind::PerSection
+            } else {
+                ListKind::Global
+            },
+            refusal: RefusalPolicy::LoseApplication,
+            no_answer_accepts: false,
+            move_up: false,
+        };
+        let Some(raw) = self.raw.allocation.as_ref() else {
+            return out;
+        };
+        let r = &raw.value;
+        if let Some(m) = &r.mechanism {
+            match m.value.as_str() {
+                "global_order" => out.mechanism = MechanismKind::GlobalOrder,
+                "deferred_acceptance" => out.mechanism = MechanismKind::DeferredAcceptance,
+                "first_choice_first" => out.mechanism = MechanismKind::FirstChoiceFirst,
+                _ => self.error(
+                    m.span,
+                    "mechanism must be \"global_order\", \"deferred_acceptance\" or \"first_choice_first\"",
+                ),
+            }
+        }
+        if let Some(l) = &r.lists {
+            match l.value.as_str() {
+                "global" => out.lists = ListKind::Global,
+                "per_section" if has_sections => out.lists = ListKind::PerSection,
+                "per_section" => self.error(l.span, "lists = \"per_section\" needs [sections]"),
+                "per_facility" => out.lists = ListKind::PerFacility,
+                _ => self.error(
+                    l.span,
+                    "lists must be \"global\", \"per_section\" or \"per_facility\"",
+                ),
+            }
+            if per_facility && out.lists != ListKind::PerFacility {
+                self.error(
+                    l.span,
+                    "points or tie-breaks depend on the facility, so the lists must be \"per_facility\"",
+                );
+            }
+        }
+        if out.lists == ListKind::PerFacility && out.mechanism == MechanismKind::GlobalOrder {
+            let span = r.mechanism.as_ref().map_or(raw.span, |m| m.span);
+            self.error(
+                span,
+                "with one list per facility there is no single order: use \"deferred_acceptance\" or \"first_choice_first\"",
+            );
+        }
+        let allowed = match &r.refusals_allowed {
+            Some(n) => match u32::try_from(n.value) {
+                Ok(v) if v >= 1 => Some((v, n.span)),
+                _ => {
+                    self.error(n.span, "refusals_allowed must be a whole number of at least 1");
+                    None
+                }
+            },
+            None => None,
+        };
+        if let Some(p) = &r.refusal {
+            match p.value.as_str() {
+                "lose_facility" => out.refusal = RefusalPolicy::LoseFacility,
+                "lose_application" => out.refusal = RefusalPolicy::LoseApplication,
+                "first_choice_cancels" => out.refusal = RefusalPolicy::FirstChoiceRefusalCancels,
+                "allowed" => match allowed {
+                    Some((n, _)) => out.refusal = RefusalPolicy::Allowed(n),
+                    None if r.refusals_allowed.is_none() => self.error(
+                        p.span,
+                        "refusal = \"allowed\" needs refusals_allowed: how many refusals keep the application",
+                    ),
+                    None => {}
+                },
+                _ => self.error(
+                    p.span,
+                    "refusal must be \"lose_facility\", \"lose_application\", \"first_choice_cancels\" or \"allowed\"",
+                ),
+            }
+        }
+        if let Some((_, span)) = allowed
+            && !matches!(out.refusal, RefusalPolicy::Allowed(_))
+        {
+            self.error(span, "refusals_allowed is used only with refusal = \"allowed\"");
+        }
+        if let Some(a) = &r.no_answer {
+            match a.value.as_str() {
+                "accept" => out.no_answer_accepts = true,
+                "refuse" => out.no_answer_accepts = false,
+                _ => self.error(a.span, "no_answer must be \"accept\" or \"refuse\""),
+            }
+        }
+        if let Some(m) = &r.move_up {
+            out.move_up = m.value;
         }
         out
     }

@@ -32,6 +32,60 @@ pub struct Regulation {
     pub(crate) tie_breaks: Vec<TieBreak>,
     pub(crate) fee: Option<Fee>,
     pub(crate) points_decimals: u32,
+    pub(crate) allocation: AllocationRules,
+}
+
+/// How seats are given: the mechanism, which lists are made, and what answers to offers cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct AllocationRules {
+    /// How seats are given from the lists.
+    pub mechanism: MechanismKind,
+    /// Which lists are made and published.
+    pub lists: ListKind,
+    /// What a refusal costs.
+    pub refusal: RefusalPolicy,
+    /// No answer by the deadline counts as acceptance (`true`) or as refusal.
+    pub no_answer_accepts: bool,
+    /// Families placed at a lower choice move up when a better one frees.
+    pub move_up: bool,
+}
+
+/// The allocation mechanisms a regulation may name (`docs/allocation.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MechanismKind {
+    /// One order; each family in turn takes its best facility with a free seat (serial dictatorship).
+    GlobalOrder,
+    /// Family-proposing deferred acceptance with each facility's own order.
+    DeferredAcceptance,
+    /// Everybody's first choice before anybody's second (immediate acceptance).
+    FirstChoiceFirst,
+}
+
+/// Which lists to make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListKind {
+    /// One list for everybody.
+    Global,
+    /// One list per age section.
+    PerSection,
+    /// One list per facility, of the applications that chose it.
+    PerFacility,
+}
+
+/// What a refusal costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalPolicy {
+    /// Only the refused facility is lost; the other preferences stay (Trento).
+    LoseFacility,
+    /// The whole application is lost (Unione Valdera, Maranello).
+    LoseApplication,
+    /// This many refusals lose only the facility; the next one loses the application (Bologna: 1).
+    Allowed(u32),
+    /// Refusing the first choice loses the application; refusing a lower choice only that facility.
+    FirstChoiceRefusalCancels,
 }
 
 /// Who adopted the regulation, for which service and year, from which act.
@@ -198,6 +252,9 @@ pub struct TierLevel {
     pub label: String,
     /// Groups, best first, each with its condition (the last has none).
     pub groups: Vec<(Labelled, Option<Expr>)>,
+    /// The group labels may appear in public lists (`public = true`). Off by default, because a
+    /// label such as "disabilità" next to a protocol number discloses health or social data.
+    pub public: bool,
 }
 
 /// How a criterion turns facts into points.
@@ -387,6 +444,10 @@ impl Regulation {
     /// must be made per facility.
     pub fn is_per_facility(&self) -> bool {
         self.criteria.iter().any(|c| c.per_facility) || self.tie_breaks.iter().any(|t| t.per_facility)
+    }
+    /// How seats are given and what answers cost (`[allocation]`, or the defaults of `docs/rules.md`).
+    pub fn allocation(&self) -> AllocationRules {
+        self.allocation
     }
     /// The option label of a choice value, for display.
     pub fn option_label(&self, set: u16, value: Value) -> Option<&str> {

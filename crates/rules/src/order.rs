@@ -29,6 +29,9 @@ pub struct Standing<'a> {
     pub section: Option<u16>,
     /// Protocol number (draw and last resort).
     pub protocol: Option<ProtocolNumber>,
+    /// The public draw value, when computed in advance ([`draw_value`]); otherwise computed from the
+    /// seed and the protocol at each comparison.
+    pub draw: Option<[u8; 32]>,
 }
 
 impl<'a> Standing<'a> {
@@ -40,6 +43,7 @@ impl<'a> Standing<'a> {
             tie_keys: &ev.tie_keys,
             section: ev.section,
             protocol,
+            draw: None,
         }
     }
 
@@ -51,6 +55,7 @@ impl<'a> Standing<'a> {
             tie_keys: &facility.tie_keys,
             section: ev.section,
             protocol,
+            draw: None,
         }
     }
 }
@@ -111,6 +116,7 @@ impl Regulation {
                     }
                 }
                 TieKind::Draw => match (seed, a.protocol, b.protocol) {
+                    _ if a.draw.is_some() && b.draw.is_some() => directed(a.draw.cmp(&b.draw), order),
                     (Some(seed), Some(p), Some(q)) => {
                         directed(draw_value(seed, p).cmp(&draw_value(seed, q)), order)
                     }

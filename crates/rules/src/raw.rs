@@ -50,6 +50,26 @@ pub struct RawFile {
     pub tie_break: Option<Sp<Vec<Sp<RawTieBreak>>>>,
     /// Monthly fee as a function of ISEE.
     pub fee: Option<Sp<RawFee>>,
+    /// How seats are given and what answers to offers cost.
+    pub allocation: Option<Sp<RawAllocation>>,
+}
+
+/// `[allocation]`
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAllocation {
+    /// `global_order`, `deferred_acceptance` or `first_choice_first`.
+    pub mechanism: Option<Sp<String>>,
+    /// `global`, `per_section` or `per_facility`.
+    pub lists: Option<Sp<String>>,
+    /// `lose_facility`, `lose_application`, `first_choice_cancels` or `allowed`.
+    pub refusal: Option<Sp<String>>,
+    /// Refusals that cost only the facility, with `refusal = "allowed"`.
+    pub refusals_allowed: Option<Sp<i64>>,
+    /// `accept` or `refuse`: what no answer by the deadline counts as.
+    pub no_answer: Option<Sp<String>>,
+    /// Families placed at a lower choice move up when a better one frees.
+    pub move_up: Option<Sp<bool>>,
 }
 
 /// `[regulation]`
@@ -179,6 +199,8 @@ pub struct RawTierLevel {
     pub label: Option<Sp<String>>,
     /// Groups, best first; the last has no condition.
     pub groups: Option<Sp<Vec<Sp<RawGroup>>>>,
+    /// `true` publishes the group labels in public lists; otherwise they say only "precedenza".
+    pub public: Option<Sp<bool>>,
     /// `false` removes an inherited level.
     pub enabled: Option<Sp<bool>>,
 }
@@ -305,10 +327,11 @@ merge_options!(RawIdentity: id, title, service, school_year, authority, istat, s
 merge_options!(RawDerived: label, expr, cases, otherwise, enabled);
 merge_options!(RawSection: label, when, enabled);
 merge_options!(RawEligibility: require, reserve_if, reason, enabled);
-merge_options!(RawTierLevel: label, groups, enabled);
+merge_options!(RawTierLevel: label, groups, public, enabled);
 merge_options!(RawCriterion: label, subtotal, when, for_each, points, value, table, bands, multiplier,
     max, enabled);
 merge_options!(RawFeeComponent: label, per, bands);
+merge_options!(RawAllocation: mechanism, lists, refusal, refusals_allowed, no_answer, move_up);
 
 impl Merge for RawInput {
     fn merge(&mut self, mut child: Self) {
@@ -392,5 +415,6 @@ impl Merge for RawFile {
             self.tie_break = child.tie_break;
         }
         self.fee.merge(child.fee);
+        self.allocation.merge(child.allocation);
     }
 }

@@ -1,0 +1,219 @@
+//! One ranking run, start to finish: score every application, make the lists the regulation names,
+//! allocate the seats with its mechanism, then replay the waiting-list rounds answered so far.
+//!
+//! Everything the run depends on is an argument (the regulation, the applications, the seats, the
+//! published seed, the answers of each round), so the same arguments give the same outcome on any
+//! machine: that is what lets `graduatorie verify` recompute a published ranking.
+
+use graduatorie_rules::model::MechanismKind;
+use graduatorie_rules::{BatchScores, EvaluationError, Facts, Regulation};
+
+use crate::allocate::{
+    Allocation, Applicant, Instance, deferred_acceptance, first_choice_first, serial_dictatorship,
+};
+use crate::ranking::{ListKey, RankedList, Scored, rank_scores};
+use crate::rounds::{Answer, RoundPolicy, RoundState, next_round};
+
+/// What a run needs.
+#[derive(Debug, Clone, Copy)]
+pub struct RunInput<'a> {
+    /// The regulation.
+    pub regulation: &'a Regulation,
+    /// The applications, typed (their protocol numbers must be distinct).
+    pub facts: &'a [Facts],
+    /// Seats per facility and section: `seats[facility][section]` (section 0 when the regulation has
+    /// no sections). Facilities are numbered as in the facility table the facts were read with.
+    pub seats: &'a [Vec<u32>],
+    /// The published seed of the public draw.
+    pub seed: Option<&'a str>,
+    /// The families' answers, round by round: per application, its answer (`None` when the family
+    /// did not answer by the deadline, or had nothing to answer).
+    pub answers: &'a [Vec<Option<Answer>>],
+}
+
+/// What a run produces.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// Scores of every application.
+    pub scores: BatchScores,
+    /// The ranked lists.
+    pub lists: Vec<RankedList>,
+    /// Position (1-based) of each application in each list it is in, as `(list index, position)`.
+    pub positions: Vec<Vec<(u32, u32)>>,
+    /// The seats of the last round: accepted in earlier rounds, or offered and awaiting an answer.
+    pub allocation: Allocation,
+    /// Where the rounds stand (accepted seats, cancelled applications, refused facilities).
+    pub state: RoundState,
+}
+
+/// Why a run could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RunError {
+    /// An application could not be evaluated.
+    #[error("application {index}: {error}")]
+    Evaluation {
+        /// Index of the application.
+        index: usize,
+        /// What failed.
+        error: EvaluationError,
+    },
+    /// An answer was given in a round where the family had no offer to answer.
+    #[error("round {round}: application {index} had no offer to answer")]
+    AnswerWithoutOffer {
+        /// 1-based number of the round whose offers were answered.
+        round: usize,
+        /// Index of the application.
+        index: usize,
+    },
+}
+
+/// Where an application stands after the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Not admitted to the ranking by the regulation.
+    Excluded,
+    /// Lost its place in the ranking by refusing (or not answering) an offer.
+    Cancelled,
+    /// Holds a seat it accepted in an earlier round.
+    Accepted(u32),
+    /// Has been offered a seat and must answer.
+    Offered(u32),
+    /// Waiting for a seat.
+    Waiting,
+}
+
+impl RunOutcome {
+    /// Where application `i` stands.
+    pub fn status(&self, i: usize) -> Status {
+        if self.scores.excluded.get(i).copied().unwrap_or(true) {
+            return Status::Excluded;
+        }
+        let accepted = self.state.accepted.get(i).copied().flatten();
+        let placed = self.allocation.placed.get(i).copied().flatten();
+        match (accepted, placed) {
+            (Some(f), Some(p)) if p.facility == f => Status::Accepted(f),
+            (_, Some(p)) => Status::Offered(p.facility),
+            (Some(f), None) => Status::Accepted(f),
+            (None, None) if !self.state.active.get(i).copied().unwrap_or(false) => Status::Cancelled,
+            (None, None) => Status::Waiting,
+        }
+    }
+}
+
+/// Scores, ranks, allocates and replays the rounds answered so far.
+pub fn run(input: RunInput<'_>) -> Result<RunOutcome, RunError> {
+    let reg = input.regulation;
+    let rules = reg.allocation();
+    let scores = reg
+        .score_batch(input.facts)
+        .map_err(|(index, error)| RunError::Evaluation { index, error })?;
+    let lists = rank_scores(
+        reg,
+        Scored {
+            scores: &scores,
+            protocols: &input.facts.iter().map(|f| f.protocol).collect::<Vec<_>>(),
+            seed: input.seed,
+        },
+        rules.lists,
+    );
+    let n = input.facts.len();
+    let mut positions: Vec<Vec<(u32, u32)>> = vec![Vec::new(); n];
+    for (l, list) in lists.iter().enumerate() {
+        for (p, &a) in list.order.iter().enumerate() {
+            if let Some(v) = positions.get_mut(a as usize) {
+                v.push((index(l), index(p + 1)));
+            }
+        }
+    }
+    let has_sections = !reg.sections().is_empty();
+    let instance = Instance {
+        seats: input.seats.to_vec(),
+        applicants: input
+            .facts
+            .iter()
+            .enumerate()
+            .map(|(i, f)| Applicant {
+                section: scores.section.get(i).copied().flatten().unwrap_or(0),
+                preferences: f.preferences().to_vec(),
+            })
+            .collect(),
+    };
+    // Who may be placed at all: admitted, and in a section when the regulation has sections.
+    let admitted: Vec<bool> = (0..n)
+        .map(|i| {
+            !scores.excluded.get(i).copied().unwrap_or(true)
+                && (!has_sections || scores.section.get(i).copied().flatten().is_some())
+        })
+        .collect();
+    // Priority of an application at a facility: its position in the list that decides there.
+    let facility_list: Vec<Option<usize>> = {
+        let width = input.seats.len();
+        let mut v = vec![None; width];
+        for (l, list) in lists.iter().enumerate() {
+            if let ListKey::Facility(f) = list.key
+                && let Some(slot) = v.get_mut(f as usize)
+            {
+                *slot = Some(l);
+            }
+        }
+        v
+    };
+    let priority = |f: u32, a: u32| -> u64 {
+        let mine = positions.get(a as usize).map_or(&[][..], Vec::as_slice);
+        let wanted = match facility_list.get(f as usize).copied().flatten() {
+            Some(l) => mine.iter().find(|(list, _)| *list as usize == l),
+            None => mine.first(),
+        };
+        wanted.map_or(u64::MAX, |(_, p)| u64::from(*p))
+    };
+    // One order for serial dictatorship: list by list (lists of different sections never compete
+    // for the same seats, so how they are merged does not matter).
+    let order: Vec<u32> = lists.iter().flat_map(|l| l.order.iter().copied()).collect();
+    let mechanism = |inst: &Instance, eligible: &dyn Fn(u32) -> bool| -> Allocation {
+        let eligible = |a: u32| eligible(a) && admitted.get(a as usize).copied().unwrap_or(false);
+        match rules.mechanism {
+            MechanismKind::GlobalOrder => {
+                let order: Vec<u32> = order.iter().copied().filter(|&a| eligible(a)).collect();
+                serial_dictatorship(inst, &order)
+            }
+            MechanismKind::DeferredAcceptance => deferred_acceptance(inst, priority, eligible),
+            MechanismKind::FirstChoiceFirst => first_choice_first(inst, priority, eligible),
+        }
+    };
+    let policy = RoundPolicy {
+        refusal: rules.refusal,
+        no_answer_accepts: rules.no_answer_accepts,
+        move_up: rules.move_up,
+    };
+    let mut state = RoundState::start(instance);
+    let mut allocation = mechanism(&state.instance, &|_| true);
+    for (r, answers) in input.answers.iter().enumerate() {
+        let mut full = vec![Answer::NoAnswer; n];
+        for (i, answer) in answers.iter().enumerate() {
+            let Some(answer) = answer else { continue };
+            let offer = allocation.placed.get(i).copied().flatten();
+            let pending = offer.is_some_and(|p| state.accepted.get(i).copied().flatten() != Some(p.facility));
+            if !pending {
+                return Err(RunError::AnswerWithoutOffer {
+                    round: r + 1,
+                    index: i,
+                });
+            }
+            if let Some(slot) = full.get_mut(i) {
+                *slot = *answer;
+            }
+        }
+        (state, allocation) = next_round(&state, &allocation, &full, policy, &mechanism);
+    }
+    Ok(RunOutcome {
+        scores,
+        lists,
+        positions,
+        allocation,
+        state,
+    })
+}
+
+fn index(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
