@@ -3,7 +3,11 @@
 //! Exit codes: 0 success; 1 the input was refused (a wrong rules file or application, with the located
 //! problems on stderr); 2 the command line itself was wrong (clap's usage errors).
 
+mod generate_cmd;
+mod rank_cmd;
+mod report;
 mod rules_cmd;
+mod tables;
 
 use std::process::ExitCode;
 
@@ -24,6 +28,15 @@ enum Command {
     /// Check, explain and inspect regulation files (config/rules/*.toml).
     #[command(subcommand)]
     Rules(rules_cmd::RulesCommand),
+    /// Rank a call offline: score, rank, allocate seats and write every file an auditor needs.
+    Rank(rank_cmd::RankArgs),
+    /// Recompute a run directory and check that every output and hash matches.
+    Verify {
+        /// The run directory written by `graduatorie rank`.
+        dir: String,
+    },
+    /// Write a synthetic call (applications.csv, facilities.csv) for a regulation.
+    Generate(generate_cmd::GenerateArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +47,9 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Rules(cmd) => rules_cmd::run(cmd),
+        Command::Rank(args) => rank_cmd::rank(args),
+        Command::Verify { dir } => rank_cmd::verify(&dir),
+        Command::Generate(args) => generate_cmd::generate(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

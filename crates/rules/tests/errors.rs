@@ -246,3 +246,68 @@ points = 1
         ]
     );
 }
+
+#[test]
+fn allocation_keys_are_checked_and_located() {
+    let lines = errors(&with_head(
+        "[allocation]\nmechanism = \"lottery\"\nrefusal = \"allowed\"\nno_answer = \"maybe\"\nlists = \"per_section\"\n",
+    ));
+    // HEAD has 8 lines, so [allocation] is on line 9.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("t.toml:10:13: mechanism must be")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("t.toml:11:11: refusal = \"allowed\" needs refusals_allowed")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("t.toml:12:13: no_answer must be")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("t.toml:13:9: lists = \"per_section\" needs [sections]")),
+        "{lines:?}"
+    );
+    assert_eq!(lines.len(), 4, "{lines:?}");
+}
+
+#[test]
+fn allocation_defaults_and_settings() {
+    use graduatorie_rules::model::{ListKind, MechanismKind, RefusalPolicy};
+    let reg = graduatorie_rules::compile_str("t.toml", &with_head("")).unwrap();
+    let a = reg.allocation();
+    assert_eq!(
+        (a.mechanism, a.lists, a.refusal, a.no_answer_accepts, a.move_up),
+        (
+            MechanismKind::GlobalOrder,
+            ListKind::Global,
+            RefusalPolicy::LoseApplication,
+            false,
+            false
+        )
+    );
+    let reg = graduatorie_rules::compile_str(
+        "t.toml",
+        &with_head("[allocation]\nmechanism = \"deferred_acceptance\"\nrefusal = \"allowed\"\nrefusals_allowed = 2\nno_answer = \"accept\"\nmove_up = true\n"),
+    )
+    .unwrap();
+    let a = reg.allocation();
+    assert_eq!(
+        (a.mechanism, a.refusal, a.no_answer_accepts, a.move_up),
+        (
+            MechanismKind::DeferredAcceptance,
+            RefusalPolicy::Allowed(2),
+            true,
+            true
+        )
+    );
+}

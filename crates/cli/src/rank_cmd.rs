@@ -1,0 +1,402 @@
+//! `graduatorie rank` and `graduatorie verify`: a ranking run from files, and its recomputation.
+//!
+//! A run directory holds its inputs (`rules.toml`, the effective regulation after inheritance;
+//! `applications.csv`; `facilities.csv`; `answers-1.csv`… one per round answered), its outputs and
+//! `manifest.json`. [`compute`] makes every file of the directory from the inputs alone, in memory;
+//! `rank` writes them (all or nothing), `verify` compares them byte by byte with what is there.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use graduatorie_ranker::{RunError, RunInput, run};
+use graduatorie_rules::model::TieKind;
+
+use crate::println_out;
+use crate::report::{self, Context, Manifest, ManifestRegulation, sha256_hex};
+use crate::tables;
+
+/// The inputs of a run, as stored in its directory.
+#[derive(Debug, Clone)]
+pub struct RunFiles {
+    /// The effective regulation (`rules.toml`).
+    pub rules: String,
+    /// `applications.csv`.
+    pub applications: Vec<u8>,
+    /// `facilities.csv`.
+    pub facilities: Vec<u8>,
+    /// `answers-1.csv`, `answers-2.csv`…: the answers to each round's offers.
+    pub answers: Vec<Vec<u8>>,
+    /// The published seed of the public draw.
+    pub seed: Option<String>,
+}
+
+fn answers_name(round: usize) -> String {
+    format!("answers-{round}.csv")
+}
+
+/// Every file of a run directory (inputs, outputs, manifest), computed from the inputs.
+pub fn compute(files: &RunFiles) -> Result<BTreeMap<String, Vec<u8>>, String> {
+    let reg = graduatorie_rules::compile_str("rules.toml", &files.rules).map_err(|e| e.to_string())?;
+    let uses_draw = reg.tie_breaks().iter().any(|t| matches!(t.kind, TieKind::Draw));
+    if uses_draw && files.seed.is_none() {
+        return Err(
+            "the regulation breaks ties with a public draw: give the published seed with --seed".into(),
+        );
+    }
+    let facilities = tables::facilities("facilities.csv", &files.facilities, &reg).map_err(|p| p.report())?;
+    let mut table = facilities.table();
+    let apps = tables::applications("applications.csv", &files.applications, &reg, &mut table)
+        .map_err(|p| p.report())?;
+    let by_protocol: HashMap<_, _> = apps
+        .facts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| Some((f.protocol?, i)))
+        .collect();
+    let mut answers = Vec::new();
+    let mut answer_lines = Vec::new();
+    for (k, bytes) in files.answers.iter().enumerate() {
+        let (a, lines) = tables::answers(&answers_name(k + 1), bytes, &by_protocol, apps.facts.len())
+            .map_err(|p| p.report())?;
+        answers.push(a);
+        answer_lines.push(lines);
+    }
+    let outcome = run(RunInput {
+        regulation: &reg,
+        facts: &apps.facts,
+        seats: &facilities.seats,
+        seed: files.seed.as_deref(),
+        answers: &answers,
+    })
+    .map_err(|e| match e {
+        RunError::Evaluation { index, error } => format!(
+            "applications.csv:{}: the application cannot be evaluated: {error}",
+            apps.lines.get(index).copied().unwrap_or(0)
+        ),
+        RunError::AnswerWithoutOffer { round, index } => format!(
+            "{}:{}: this family had no offer to answer in round {round}",
+            answers_name(round),
+            answer_lines
+                .get(round - 1)
+                .and_then(|l| l.get(index))
+                .copied()
+                .unwrap_or(0)
+        ),
+    })?;
+    let cx = Context {
+        reg: &reg,
+        facts: &apps.facts,
+        facilities: &facilities,
+        seed: files.seed.as_deref(),
+    };
+    let mut out = BTreeMap::new();
+    out.insert("rules.toml".to_owned(), files.rules.as_bytes().to_vec());
+    out.insert("applications.csv".to_owned(), files.applications.clone());
+    out.insert("facilities.csv".to_owned(), files.facilities.clone());
+    for (k, a) in files.answers.iter().enumerate() {
+        out.insert(answers_name(k + 1), a.clone());
+    }
+    let inputs: BTreeMap<String, String> = out.iter().map(|(k, v)| (k.clone(), sha256_hex(v))).collect();
+    let mut outputs = BTreeMap::new();
+    outputs.insert("ranking.csv".to_owned(), report::ranking(&cx, &outcome));
+    outputs.insert("allocation.csv".to_owned(), report::allocation(&cx, &outcome));
+    outputs.insert("waiting.csv".to_owned(), report::waiting(&cx, &outcome));
+    outputs.insert("public.csv".to_owned(), report::public(&cx, &outcome));
+    let manifest = Manifest {
+        engine: format!("graduatorie {}", env!("CARGO_PKG_VERSION")),
+        regulation: ManifestRegulation {
+            id: reg.identity.id.clone(),
+            title: reg.identity.title.clone(),
+            authority: reg.identity.authority.clone(),
+            school_year: reg.identity.school_year.clone(),
+            hash: reg.hash.clone(),
+        },
+        seed: files.seed.clone(),
+        round: files.answers.len() + 1,
+        allocation: reg.allocation(),
+        counts: report::counts(&outcome, apps.facts.len()),
+        inputs,
+        outputs: outputs.iter().map(|(k, v)| (k.clone(), sha256_hex(v))).collect(),
+    };
+    let mut json = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?;
+    json.push('\n');
+    out.extend(outputs);
+    out.insert("manifest.json".to_owned(), json.into_bytes());
+    Ok(out)
+}
+
+/// `graduatorie rank`.
+#[derive(Debug, Args)]
+pub struct RankArgs {
+    /// Rules file (the regulation).
+    #[arg(long, required_unless_present = "round", conflicts_with = "round")]
+    rules: Option<String>,
+    /// Applications (CSV, columns as `graduatorie rules form` and docs/formats.md describe).
+    #[arg(long, required_unless_present = "round", conflicts_with = "round")]
+    applications: Option<String>,
+    /// Facilities and their seats per age section (CSV).
+    #[arg(long, required_unless_present = "round", conflicts_with = "round")]
+    facilities: Option<String>,
+    /// Published seed of the public draw.
+    #[arg(long)]
+    seed: Option<String>,
+    /// Directory of the previous round: its inputs are reused and the answers are applied to its offers.
+    #[arg(long, requires = "answers")]
+    round: Option<String>,
+    /// The families' answers to the previous round's offers (CSV: protocol, answer).
+    #[arg(long, requires = "round")]
+    answers: Option<String>,
+    /// Directory to write (must not exist, or be empty).
+    #[arg(long)]
+    out: String,
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))
+}
+
+/// Reads a run directory's manifest and inputs, checking every input against its hash.
+fn read_run_dir(dir: &Path) -> Result<(RunFiles, serde_json::Value), String> {
+    let manifest_path = dir.join("manifest.json");
+    let manifest: serde_json::Value = serde_json::from_slice(&read(&manifest_path)?)
+        .map_err(|e| format!("{}: not a manifest: {e}", manifest_path.display()))?;
+    let inputs = manifest
+        .get("inputs")
+        .and_then(serde_json::Value::as_object)
+        .ok_or_else(|| format!("{}: 'inputs' is missing", manifest_path.display()))?;
+    let mut contents: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for (name, hash) in inputs {
+        // Only plain file names: a manifest must not make us read outside its directory.
+        if name.contains(['/', '\\']) || name.starts_with('.') {
+            return Err(format!(
+                "{}: input '{name}' is not a plain file name",
+                manifest_path.display()
+            ));
+        }
+        let path = dir.join(name);
+        let bytes = read(&path)?;
+        if Some(sha256_hex(&bytes).as_str()) != hash.as_str() {
+            return Err(format!(
+                "{}: its SHA-256 differs from the manifest's: the file was changed after the run",
+                path.display()
+            ));
+        }
+        contents.insert(name.clone(), bytes);
+    }
+    let mut take = |name: &str| {
+        contents
+            .remove(name)
+            .ok_or_else(|| format!("{}: the manifest lists no {name}", manifest_path.display()))
+    };
+    let rules = String::from_utf8(take("rules.toml")?)
+        .map_err(|_| format!("{}: rules.toml is not UTF-8", dir.display()))?;
+    let applications = take("applications.csv")?;
+    let facilities = take("facilities.csv")?;
+    let mut answers = Vec::new();
+    for k in 1.. {
+        match contents.remove(&answers_name(k)) {
+            Some(a) => answers.push(a),
+            None => break,
+        }
+    }
+    if let Some(extra) = contents.keys().next() {
+        return Err(format!(
+            "{}: unexpected input '{extra}' in the manifest",
+            manifest_path.display()
+        ));
+    }
+    let seed = manifest
+        .get("seed")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned);
+    Ok((
+        RunFiles {
+            rules,
+            applications,
+            facilities,
+            answers,
+            seed,
+        },
+        manifest,
+    ))
+}
+
+/// Runs `graduatorie rank`.
+pub fn rank(args: RankArgs) -> Result<(), String> {
+    let out_dir = PathBuf::from(&args.out);
+    if let Ok(mut entries) = std::fs::read_dir(&out_dir)
+        && entries.next().is_some()
+    {
+        return Err(format!(
+            "{}: the directory is not empty; choose a new one (a run never overwrites another)",
+            out_dir.display()
+        ));
+    }
+    let files = match (&args.round, &args.answers) {
+        (Some(prev), Some(answers)) => {
+            let (mut files, _) = read_run_dir(Path::new(prev))?;
+            if let Some(seed) = &args.seed
+                && files.seed.as_ref() != Some(seed)
+            {
+                return Err(format!(
+                    "--seed differs from the seed of {prev}: a later round uses the same seed as the first"
+                ));
+            }
+            files.answers.push(read(Path::new(answers))?);
+            files
+        }
+        _ => {
+            let (Some(rules), Some(applications), Some(facilities)) =
+                (&args.rules, &args.applications, &args.facilities)
+            else {
+                return Err("--rules, --applications and --facilities are needed".into());
+            };
+            let reg = crate::rules_cmd::load(rules)?;
+            RunFiles {
+                rules: reg.flattened.clone(),
+                applications: read(Path::new(applications))?,
+                facilities: read(Path::new(facilities))?,
+                answers: Vec::new(),
+                seed: args.seed.clone(),
+            }
+        }
+    };
+    // Problems are found in the files as the run directory names them; name the user's files instead.
+    let mut given: Vec<(String, &String)> = Vec::new();
+    if let Some(a) = &args.applications {
+        given.push(("applications.csv".into(), a));
+    }
+    if let Some(f) = &args.facilities {
+        given.push(("facilities.csv".into(), f));
+    }
+    if let Some(a) = &args.answers {
+        given.push((answers_name(files.answers.len()), a));
+    }
+    let all = compute(&files).map_err(|e| {
+        e.lines()
+            .map(|line| {
+                given
+                    .iter()
+                    .find_map(|(inner, user)| {
+                        line.strip_prefix(&format!("{inner}:"))
+                            .map(|rest| format!("{user}:{rest}"))
+                    })
+                    .unwrap_or_else(|| line.to_owned())
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
+    write_dir(&out_dir, &all)?;
+    let manifest: serde_json::Value =
+        serde_json::from_slice(all.get("manifest.json").map_or(&[][..], Vec::as_slice)).unwrap_or_default();
+    let count = |k: &str| {
+        manifest
+            .pointer(&format!("/counts/{k}"))
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0)
+    };
+    println_out(&format!(
+        "{}: round {}, {} applications: {} excluded, {} seats accepted, {} offered, {} waiting, {} cancelled; rules hash {}",
+        out_dir.display(),
+        files.answers.len() + 1,
+        count("applications"),
+        count("excluded"),
+        count("accepted"),
+        count("offered"),
+        count("waiting"),
+        count("cancelled"),
+        manifest
+            .pointer("/regulation/hash")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("")
+            .get(..12)
+            .unwrap_or(""),
+    ));
+    Ok(())
+}
+
+/// Writes every file into a temporary directory next to `dir`, then renames it: a reader never sees
+/// half a run, and a failure leaves nothing behind.
+fn write_dir(dir: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<(), String> {
+    let name = dir
+        .file_name()
+        .map_or_else(|| "run".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+    let result = (|| {
+        std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: cannot create: {e}", tmp.display()))?;
+        for (file, bytes) in files {
+            let path = tmp.join(file);
+            std::fs::write(&path, bytes).map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
+        }
+        if dir.exists() {
+            // Only an empty directory gets here; rename replaces it.
+            std::fs::remove_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        std::fs::rename(&tmp, dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    result
+}
+
+/// Runs `graduatorie verify DIR`.
+pub fn verify(dir: &str) -> Result<(), String> {
+    let path = Path::new(dir);
+    let (files, manifest) = read_run_dir(path)?;
+    let all = compute(&files).map_err(|e| format!("{dir}: the inputs no longer make a run: {e}"))?;
+    for (name, expected) in &all {
+        let file = path.join(name);
+        let actual = std::fs::read(&file)
+            .map_err(|_| format!("{}: missing (the run should have it)", file.display()))?;
+        if &actual != expected {
+            return Err(format!(
+                "{}: differs from the recomputation: {}",
+                file.display(),
+                first_difference(name, expected, &actual)
+            ));
+        }
+    }
+    println_out(&format!(
+        "{dir}: verified: round {}, every output recomputed byte for byte and every hash matches the manifest (rules hash {})",
+        files.answers.len() + 1,
+        manifest
+            .pointer("/regulation/hash")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or(""),
+    ));
+    Ok(())
+}
+
+/// Where two versions of a file first differ: the line and, for CSV, the column.
+fn first_difference(name: &str, expected: &[u8], actual: &[u8]) -> String {
+    let e: Vec<&[u8]> = expected.split(|&b| b == b'\n').collect();
+    let a: Vec<&[u8]> = actual.split(|&b| b == b'\n').collect();
+    let header = e.first().copied().unwrap_or(&[]);
+    for (k, (x, y)) in e.iter().zip(a.iter()).enumerate() {
+        if x == y {
+            continue;
+        }
+        let cells = |l: &[u8]| -> Vec<String> {
+            let mut r = csv::ReaderBuilder::new().has_headers(false).from_reader(l);
+            r.records()
+                .next()
+                .and_then(Result::ok)
+                .map(|rec| rec.iter().map(str::to_owned).collect())
+                .unwrap_or_default()
+        };
+        let (cx, cy, names) = (cells(x), cells(y), cells(header));
+        let field = (0..cx.len().max(cy.len())).find(|&i| cx.get(i) != cy.get(i));
+        return match field {
+            Some(i) if k > 0 && name.ends_with(".csv") => format!(
+                "first at line {}, column {} ({})",
+                k + 1,
+                i + 1,
+                names.get(i).map_or("", String::as_str)
+            ),
+            _ => format!("first at line {}", k + 1),
+        };
+    }
+    format!("first at line {} (one file is longer)", e.len().min(a.len()) + 1)
+}

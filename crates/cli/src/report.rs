@@ -1,0 +1,470 @@
+//! The files of a ranking run, as bytes: the full ranking, the allocation, the waiting lists, the
+//! public list and the manifest (`docs/formats.md`, "Output of a ranking run").
+//!
+//! Nothing here reads a clock or the environment: the same run gives the same bytes, which is what
+//! `graduatorie verify` checks. Rows are ordered by list and position, or by protocol number, never by
+//! the order of the input rows.
+
+use std::collections::BTreeMap;
+
+use graduatorie_domain::ProtocolNumber;
+use graduatorie_ranker::{ListKey, RunOutcome, Status};
+use graduatorie_rules::explain::value_text;
+use graduatorie_rules::model::TieKind;
+use graduatorie_rules::{Eligibility, Facts, Regulation, draw_value};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::tables::Facilities;
+
+/// What the report needs besides the outcome.
+pub struct Context<'a> {
+    /// The regulation.
+    pub reg: &'a Regulation,
+    /// The applications.
+    pub facts: &'a [Facts],
+    /// The facilities.
+    pub facilities: &'a Facilities,
+    /// The published seed.
+    pub seed: Option<&'a str>,
+}
+
+/// SHA-256 of some bytes, in hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A CSV file being built: comma-separated, `\n` line ends, quoted where needed.
+struct Table {
+    out: csv::Writer<Vec<u8>>,
+}
+
+impl Table {
+    fn new(header: &[String]) -> Self {
+        let mut t = Table {
+            out: csv::WriterBuilder::new()
+                .terminator(csv::Terminator::Any(b'\n'))
+                .from_writer(Vec::new()),
+        };
+        t.row(header);
+        t
+    }
+    fn row(&mut self, cells: &[String]) {
+        // Writing to memory cannot fail.
+        let _ = self
+            .out
+            .write_record(cells.iter().map(|c| text_cell(c).into_owned()));
+    }
+    fn finish(self) -> Vec<u8> {
+        self.out.into_inner().unwrap_or_default()
+    }
+}
+
+/// A cell a spreadsheet would take for a formula (`=`, `+`, `-`, `@` first) is prefixed with `'`,
+/// unless it is a number: a published file must not run anything on the reader's computer.
+fn text_cell(c: &str) -> std::borrow::Cow<'_, str> {
+    let risky = c.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && c.parse::<Decimal>().is_err() {
+        format!("'{c}").into()
+    } else {
+        c.into()
+    }
+}
+
+fn number(d: Decimal) -> String {
+    d.normalize().to_string()
+}
+
+fn protocol_text(p: Option<ProtocolNumber>) -> String {
+    p.map(|p| p.to_string()).unwrap_or_default()
+}
+
+impl Context<'_> {
+    fn code(&self, f: u32) -> &str {
+        self.facilities.codes.get(f as usize).map_or("", String::as_str)
+    }
+    fn protocol(&self, i: usize) -> Option<ProtocolNumber> {
+        self.facts.get(i).and_then(|f| f.protocol)
+    }
+    fn section_id(&self, out: &RunOutcome, i: usize) -> &str {
+        out.scores
+            .section
+            .get(i)
+            .copied()
+            .flatten()
+            .and_then(|s| self.reg.sections().get(usize::from(s)))
+            .map_or("", |s| s.id.as_str())
+    }
+    fn list_id(&self, key: ListKey) -> String {
+        match key {
+            ListKey::Global => "global".into(),
+            ListKey::Section(s) => format!(
+                "section:{}",
+                self.reg
+                    .sections()
+                    .get(usize::from(s))
+                    .map_or("", |x| x.id.as_str())
+            ),
+            ListKey::Facility(f) => format!("facility:{}", self.code(f)),
+        }
+    }
+    fn list_label(&self, key: ListKey) -> String {
+        match key {
+            ListKey::Global => "Graduatoria unica".into(),
+            ListKey::Section(s) => self
+                .reg
+                .sections()
+                .get(usize::from(s))
+                .map_or_else(String::new, |x| x.label.clone()),
+            ListKey::Facility(f) => {
+                let name = self.facilities.names.get(f as usize).map_or("", String::as_str);
+                if name.is_empty() {
+                    self.code(f).to_owned()
+                } else {
+                    format!("{} {name}", self.code(f))
+                }
+            }
+        }
+    }
+    /// Position of a facility in the family's own preferences, 1-based.
+    fn choice(&self, i: usize, f: u32) -> String {
+        self.facts
+            .get(i)
+            .and_then(|x| x.preferences().iter().position(|&p| p == f))
+            .map_or_else(String::new, |k| (k + 1).to_string())
+    }
+    /// Indexes of the applications ordered by protocol number.
+    fn by_protocol(&self) -> Vec<usize> {
+        let mut v: Vec<usize> = (0..self.facts.len()).collect();
+        v.sort_by_key(|&i| self.protocol(i));
+        v
+    }
+    /// The facility row of application `i` for a facility list.
+    fn facility_row(&self, out: &RunOutcome, i: usize, key: ListKey) -> Option<usize> {
+        let ListKey::Facility(f) = key else { return None };
+        out.scores
+            .facility_rows(i)
+            .find(|&r| out.scores.facility(r).0 == f)
+    }
+}
+
+/// `ranking.csv`: every list with every application's position, tiers, points per criterion,
+/// subtotals and tie-break values; then the excluded applications with the reasons.
+pub fn ranking(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
+    let reg = cx.reg;
+    let mut header: Vec<String> = ["list", "position", "protocol", "section", "status"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    header.extend(reg.tiers().iter().map(|t| format!("tier.{}", t.id)));
+    header.push("total".into());
+    header.extend(reg.criteria().iter().map(|c| c.id.clone()));
+    header.extend(reg.subtotals().iter().map(|s| format!("subtotal.{}", s.id)));
+    header.extend((1..=reg.tie_breaks().len()).map(|k| format!("tie.{k}")));
+    header.push("reasons".into());
+    let mut t = Table::new(&header);
+    let reasons = |i: usize| -> String {
+        let Some(f) = cx.facts.get(i) else {
+            return String::new();
+        };
+        match reg.evaluate(f).map(|e| e.eligibility) {
+            Ok(Eligibility::Excluded(r) | Eligibility::Reserve(r)) => r.join("; "),
+            _ => String::new(),
+        }
+    };
+    let s = &out.scores;
+    for list in &out.lists {
+        for (p, &a) in list.order.iter().enumerate() {
+            let i = a as usize;
+            let row = cx.facility_row(out, i, list.key);
+            let (total, points, subtotals, ties) = match row {
+                Some(r) => {
+                    let (_, _, total, points, subtotals, ties) = s.facility(r);
+                    (total, points, subtotals, ties)
+                }
+                None => (
+                    s.total.get(i).copied().unwrap_or_default(),
+                    s.points(i),
+                    s.subtotals(i),
+                    s.tie_keys(i),
+                ),
+            };
+            let reserve = s.reserve.get(i).copied().unwrap_or(false);
+            let mut cells = vec![
+                cx.list_id(list.key),
+                (p + 1).to_string(),
+                protocol_text(cx.protocol(i)),
+                cx.section_id(out, i).to_owned(),
+                if reserve { "reserve" } else { "admitted" }.to_owned(),
+            ];
+            cells.extend(s.tier(i).iter().zip(reg.tiers()).map(|(&g, level)| {
+                level
+                    .groups
+                    .get(usize::from(g))
+                    .map_or_else(String::new, |(l, _)| l.id.clone())
+            }));
+            cells.push(number(total));
+            cells.extend(points.iter().map(|&d| number(d)));
+            cells.extend(subtotals.iter().map(|&d| number(d)));
+            for (k, tb) in reg.tie_breaks().iter().enumerate() {
+                cells.push(match tb.kind {
+                    TieKind::Value(_) => ties.get(k).copied().and_then(value_text).unwrap_or_default(),
+                    TieKind::Draw => match (cx.seed, cx.protocol(i)) {
+                        (Some(seed), Some(p)) => {
+                            draw_value(seed, p).iter().map(|b| format!("{b:02x}")).collect()
+                        }
+                        _ => String::new(),
+                    },
+                    TieKind::Protocol => protocol_text(cx.protocol(i)),
+                });
+            }
+            cells.push(if reserve { reasons(i) } else { String::new() });
+            t.row(&cells);
+        }
+    }
+    for i in cx.by_protocol() {
+        if !s.excluded.get(i).copied().unwrap_or(false) {
+            continue;
+        }
+        let mut cells = vec![
+            String::new(),
+            String::new(),
+            protocol_text(cx.protocol(i)),
+            cx.section_id(out, i).to_owned(),
+            "excluded".to_owned(),
+        ];
+        cells.resize(header.len() - 1, String::new());
+        cells.push(reasons(i));
+        t.row(&cells);
+    }
+    t.finish()
+}
+
+/// `allocation.csv`: every seat accepted or offered, by protocol number.
+pub fn allocation(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
+    let header: Vec<String> = ["protocol", "section", "facility", "choice", "status"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    let mut t = Table::new(&header);
+    for i in cx.by_protocol() {
+        let (f, status) = match out.status(i) {
+            Status::Accepted(f) => (f, "accepted"),
+            Status::Offered(f) => (f, "offered"),
+            _ => continue,
+        };
+        t.row(&[
+            protocol_text(cx.protocol(i)),
+            cx.section_id(out, i).to_owned(),
+            cx.code(f).to_owned(),
+            cx.choice(i, f),
+            status.to_owned(),
+        ]);
+    }
+    t.finish()
+}
+
+/// Whether application `i` still waits in list `key`: it has no seat, or (when families move up) its
+/// seat is at a choice it ranked below this list's facility, which it has not refused.
+fn waits_in(cx: &Context<'_>, out: &RunOutcome, i: usize, key: ListKey) -> bool {
+    match (out.status(i), key) {
+        (Status::Waiting, ListKey::Facility(f)) => still_wanted(out, i, f),
+        (Status::Waiting, _) => true,
+        (Status::Accepted(g) | Status::Offered(g), ListKey::Facility(f)) if cx.reg.allocation().move_up => {
+            let prefs = cx.facts.get(i).map_or(&[][..], Facts::preferences);
+            let pos = |x: u32| prefs.iter().position(|&p| p == x);
+            still_wanted(out, i, f) && pos(f) < pos(g)
+        }
+        _ => false,
+    }
+}
+
+/// The family has not refused facility `f`.
+fn still_wanted(out: &RunOutcome, i: usize, f: u32) -> bool {
+    out.state
+        .instance
+        .applicants
+        .get(i)
+        .is_some_and(|a| a.preferences.contains(&f))
+}
+
+/// `waiting.csv`: per list, the applications still waiting, with their position in the waiting list.
+pub fn waiting(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
+    let header: Vec<String> = ["list", "position", "protocol"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    let mut t = Table::new(&header);
+    for list in &out.lists {
+        let mut p = 0;
+        for &a in &list.order {
+            if waits_in(cx, out, a as usize, list.key) {
+                p += 1;
+                t.row(&[
+                    cx.list_id(list.key),
+                    p.to_string(),
+                    protocol_text(cx.protocol(a as usize)),
+                ]);
+            }
+        }
+    }
+    t.finish()
+}
+
+/// `public.csv`: what may be published. Only the protocol number, the position, the score, the tier
+/// (its label only for levels marked `public`, otherwise just "precedenza") and the outcome: never a
+/// name, a code, a birth date, an ISEE or a reason for exclusion.
+pub fn public(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
+    let header: Vec<String> = [
+        "graduatoria",
+        "posizione",
+        "protocollo",
+        "punteggio",
+        "precedenza",
+        "esito",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    let mut t = Table::new(&header);
+    let s = &out.scores;
+    for list in &out.lists {
+        for (p, &a) in list.order.iter().enumerate() {
+            let i = a as usize;
+            let total = match cx.facility_row(out, i, list.key) {
+                Some(r) => s.facility(r).2,
+                None => s.total.get(i).copied().unwrap_or_default(),
+            };
+            let tier: Vec<String> = s
+                .tier(i)
+                .iter()
+                .zip(cx.reg.tiers())
+                .filter_map(|(&g, level)| {
+                    let last = level.groups.len().saturating_sub(1);
+                    if level.public {
+                        level.groups.get(usize::from(g)).map(|(l, _)| l.label.clone())
+                    } else if usize::from(g) < last {
+                        Some("precedenza".to_owned())
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            let outcome = match (out.status(i), list.key) {
+                (Status::Accepted(f), ListKey::Facility(g)) if f != g => {
+                    "ammessa in altra struttura".to_owned()
+                }
+                (Status::Offered(f), ListKey::Facility(g)) if f != g => {
+                    "ammessa in altra struttura".to_owned()
+                }
+                (Status::Accepted(f), _) => format!("posto accettato: {}", cx.code(f)),
+                (Status::Offered(f), _) => format!("posto offerto: {}", cx.code(f)),
+                (Status::Waiting, _) => "in attesa".to_owned(),
+                (Status::Cancelled, _) => "decaduta".to_owned(),
+                (Status::Excluded, _) => "esclusa".to_owned(),
+            };
+            let reserve = s.reserve.get(i).copied().unwrap_or(false);
+            t.row(&[
+                cx.list_label(list.key),
+                (p + 1).to_string(),
+                protocol_text(cx.protocol(i)),
+                number(total),
+                tier.join(" / "),
+                if reserve {
+                    format!("{outcome} (con riserva)")
+                } else {
+                    outcome
+                },
+            ]);
+        }
+    }
+    for i in cx.by_protocol() {
+        if s.excluded.get(i).copied().unwrap_or(false) {
+            t.row(&[
+                String::new(),
+                String::new(),
+                protocol_text(cx.protocol(i)),
+                String::new(),
+                String::new(),
+                "esclusa".to_owned(),
+            ]);
+        }
+    }
+    t.finish()
+}
+
+/// `manifest.json`: what was computed from what, with the SHA-256 of every file.
+#[derive(Debug, Serialize)]
+pub struct Manifest {
+    /// Program and version that made the run.
+    pub engine: String,
+    /// The regulation.
+    pub regulation: ManifestRegulation,
+    /// The published seed of the public draw.
+    pub seed: Option<String>,
+    /// Round number: 1 for the first allocation, one more per answers file.
+    pub round: usize,
+    /// How seats were given.
+    pub allocation: graduatorie_rules::model::AllocationRules,
+    /// Counts, for a quick look.
+    pub counts: Counts,
+    /// SHA-256 of each input file in the directory.
+    pub inputs: BTreeMap<String, String>,
+    /// SHA-256 of each output file.
+    pub outputs: BTreeMap<String, String>,
+}
+
+/// The regulation as the manifest names it.
+#[derive(Debug, Serialize)]
+pub struct ManifestRegulation {
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Authority.
+    pub authority: String,
+    /// School year.
+    pub school_year: String,
+    /// Rules hash: the SHA-256 of `rules.toml`.
+    pub hash: String,
+}
+
+/// Counts of a run.
+#[derive(Debug, Serialize)]
+pub struct Counts {
+    /// Applications read.
+    pub applications: usize,
+    /// Excluded by the regulation.
+    pub excluded: usize,
+    /// Holding an accepted seat.
+    pub accepted: usize,
+    /// Offered a seat, to answer.
+    pub offered: usize,
+    /// Waiting.
+    pub waiting: usize,
+    /// Cancelled by a refusal.
+    pub cancelled: usize,
+}
+
+/// Counts of an outcome.
+pub fn counts(out: &RunOutcome, n: usize) -> Counts {
+    let mut c = Counts {
+        applications: n,
+        excluded: 0,
+        accepted: 0,
+        offered: 0,
+        waiting: 0,
+        cancelled: 0,
+    };
+    for i in 0..n {
+        match out.status(i) {
+            Status::Excluded => c.excluded += 1,
+            Status::Accepted(_) => c.accepted += 1,
+            Status::Offered(_) => c.offered += 1,
+            Status::Waiting => c.waiting += 1,
+            Status::Cancelled => c.cancelled += 1,
+        }
+    }
+    c
+}

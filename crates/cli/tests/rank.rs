@@ -1,0 +1,464 @@
+//! `graduatorie rank`, `verify` and `generate` as an auditor runs them, on a small call worked by hand.
+#![expect(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use sha2::{Digest, Sha256};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_graduatorie"))
+        .args(args)
+        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."))
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8(b.to_vec()).unwrap()
+}
+
+/// A fresh directory for one test.
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("graduatorie-rank-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, name: &str, content: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, content).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+fn read(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap()
+}
+
+const RULES: &str = r#"
+[regulation]
+id = "tiny"
+title = "Nido di prova"
+service = "nido"
+school_year = "2026/2027"
+authority = "Comune di Prova"
+source = "Delibera n. 1"
+reference_date = 2026-12-31
+
+[inputs.resident]
+type = "bool"
+label = "Residente"
+
+[inputs.single_parent]
+type = "bool"
+label = "Un solo genitore"
+sensitive = true
+
+[inputs.siblings]
+type = "integer"
+label = "Fratelli"
+min = 0
+max = 5
+
+[eligibility.resident]
+require = "resident"
+reason = "Residenza richiesta"
+
+[criteria.single_parent]
+label = "Un solo genitore"
+when = "single_parent"
+points = 10
+
+[criteria.siblings]
+label = "Fratelli"
+points = "2 * siblings"
+
+[[tie_break]]
+label = "Sorteggio"
+by = "draw"
+
+[allocation]
+mechanism = "global_order"
+refusal = "allowed"
+refusals_allowed = 1
+no_answer = "accept"
+"#;
+
+const APPLICATIONS: &str = "\
+protocol,preferences,resident,single_parent,siblings
+2026/000001,A|B,true,false,1
+2026/000002,A,true,true,0
+2026/000003,B|A,true,false,0
+2026/000004,A|B,true,false,1
+2026/000005,A,false,false,0
+";
+
+const FACILITIES: &str = "code,name,seats\nA,Nido Arcobaleno,1\nB,Nido Girasole,1\n";
+
+fn draw(seed: &str, protocol: &str) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update(seed.as_bytes());
+    h.update([0u8]);
+    h.update(protocol.as_bytes());
+    h.finalize().to_vec()
+}
+
+/// The tiny call ranked, in `dir/run1`.
+fn first_round(dir: &Path) -> PathBuf {
+    let rules = write(dir, "tiny.toml", RULES);
+    let apps = write(dir, "apps.csv", APPLICATIONS);
+    let facs = write(dir, "facs.csv", FACILITIES);
+    let out = dir.join("run1");
+    let o = run(&[
+        "rank",
+        "--rules",
+        &rules,
+        "--applications",
+        &apps,
+        "--facilities",
+        &facs,
+        "--seed",
+        "sorteggio-2026",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    out
+}
+
+#[test]
+fn rank_worked_example_by_hand() {
+    let dir = scratch("worked");
+    let run1 = first_round(&dir);
+    // Points: 000002 single parent 10; 000001 and 000004 one sibling 2 × 1 = 2 each; 000003 none, 0.
+    // 000005 is not resident: excluded. 000001 and 000004 tie on 2 points: the public draw decides,
+    // the smaller SHA-256(seed ‖ 0 ‖ protocol) first.
+    let (first, second) = if draw("sorteggio-2026", "2026/000001") < draw("sorteggio-2026", "2026/000004") {
+        ("2026/000001", "2026/000004")
+    } else {
+        ("2026/000004", "2026/000001")
+    };
+    let public = read(&run1, "public.csv");
+    let expected_public = format!(
+        "graduatoria,posizione,protocollo,punteggio,precedenza,esito\n\
+         Graduatoria unica,1,2026/000002,10,,posto offerto: A\n\
+         Graduatoria unica,2,{first},2,,posto offerto: B\n\
+         Graduatoria unica,3,{second},2,,in attesa\n\
+         Graduatoria unica,4,2026/000003,0,,in attesa\n\
+         ,,2026/000005,,,esclusa\n"
+    );
+    // Serial dictatorship: 000002 takes A (its only choice); the draw's winner wants A then B: A is
+    // gone, it takes B; the loser wants A, B: both gone; 000003 wants B, A: both gone.
+    assert_eq!(public, expected_public);
+    let allocation = read(&run1, "allocation.csv");
+    let mut rows = [
+        "2026/000002,,A,1,offered".to_owned(),
+        format!("{first},,B,2,offered"),
+    ];
+    rows.sort();
+    assert_eq!(
+        allocation,
+        format!("protocol,section,facility,choice,status\n{}\n", rows.join("\n"))
+    );
+    assert_eq!(
+        read(&run1, "waiting.csv"),
+        format!("list,position,protocol\nglobal,1,{second}\nglobal,2,2026/000003\n")
+    );
+    let ranking = read(&run1, "ranking.csv");
+    assert!(
+        ranking.starts_with(
+            "list,position,protocol,section,status,total,single_parent,siblings,tie.1,reasons\n"
+        )
+    );
+    assert!(ranking.contains("global,1,2026/000002,,admitted,10,10,0,"));
+    assert!(ranking.ends_with(",,2026/000005,,excluded,,,,,Residenza richiesta\n"));
+    // The draw column is the SHA-256 anyone can recompute with sha256sum.
+    let hex: String = draw("sorteggio-2026", "2026/000003")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(ranking.contains(&format!("global,4,2026/000003,,admitted,0,0,0,{hex},")));
+    // Nothing personal in the public list: no answers, no reasons.
+    assert!(!public.contains("Residenza") && !public.contains("true"));
+
+    // Manifest: the hash of every file, the seed, the rules hash = SHA-256 of rules.toml.
+    let manifest: serde_json::Value = serde_json::from_str(&read(&run1, "manifest.json")).unwrap();
+    assert_eq!(manifest["seed"], "sorteggio-2026");
+    assert_eq!(manifest["round"], 1);
+    for (group, name) in [
+        ("inputs", "applications.csv"),
+        ("inputs", "rules.toml"),
+        ("outputs", "public.csv"),
+    ] {
+        let bytes = std::fs::read(run1.join(name)).unwrap();
+        let hex: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(manifest[group][name], hex.as_str(), "{name}");
+    }
+    assert_eq!(manifest["inputs"]["rules.toml"], manifest["regulation"]["hash"]);
+    assert_eq!(read(&run1, "applications.csv"), APPLICATIONS);
+}
+
+#[test]
+fn next_round_applies_answers_and_verifies() {
+    let dir = scratch("round");
+    let run1 = first_round(&dir);
+    let winner = if draw("sorteggio-2026", "2026/000001") < draw("sorteggio-2026", "2026/000004") {
+        "2026/000001"
+    } else {
+        "2026/000004"
+    };
+    let loser = if winner == "2026/000001" {
+        "2026/000004"
+    } else {
+        "2026/000001"
+    };
+    // 000002 refuses A (its first refusal: allowed, it keeps its other preferences, which are none);
+    // the winner does not answer, which this regulation counts as accepting B.
+    let answers = write(&dir, "answers.csv", "protocol,answer\n2026/000002,rifiutato\n");
+    let run2 = dir.join("run2");
+    let o = run(&[
+        "rank",
+        "--round",
+        run1.to_str().unwrap(),
+        "--answers",
+        &answers,
+        "--out",
+        run2.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // A is free again: the next in the ranking who wants it is the draw's loser (A first).
+    let mut rows = [format!("{loser},,A,1,offered"), format!("{winner},,B,2,accepted")];
+    rows.sort();
+    assert_eq!(
+        read(&run2, "allocation.csv"),
+        format!("protocol,section,facility,choice,status\n{}\n", rows.join("\n"))
+    );
+    assert_eq!(
+        read(&run2, "answers-1.csv"),
+        "protocol,answer\n2026/000002,rifiutato\n"
+    );
+    let o = run(&["verify", run2.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("verified: round 2"));
+
+    // An answer from a family that had no offer is refused, naming the user's file and line.
+    let bad = write(&dir, "bad.csv", "protocol,answer\n2026/000003,accettato\n");
+    let o = run(&[
+        "rank",
+        "--round",
+        run1.to_str().unwrap(),
+        "--answers",
+        &bad,
+        "--out",
+        dir.join("run3").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o.stderr).contains("bad.csv:2: this family had no offer to answer in round 1"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(!dir.join("run3").exists());
+}
+
+#[test]
+fn verify_names_the_first_difference_and_a_changed_input() {
+    let dir = scratch("verify");
+    let run1 = first_round(&dir);
+    let o = run(&["verify", run1.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // An output edited after the run: the file, line and column are named.
+    let public = read(&run1, "public.csv").replacen(",10,", ",11,", 1);
+    std::fs::write(run1.join("public.csv"), public).unwrap();
+    let o = run(&["verify", run1.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o.stderr)
+            .contains("public.csv: differs from the recomputation: first at line 2, column 4 (punteggio)"),
+        "{}",
+        text(&o.stderr)
+    );
+    // An input edited after the run: its hash no longer matches the manifest.
+    std::fs::write(
+        run1.join("applications.csv"),
+        APPLICATIONS.replace("true,true,0", "true,true,1"),
+    )
+    .unwrap();
+    let o = run(&["verify", run1.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("applications.csv: its SHA-256 differs from the manifest's"));
+}
+
+#[test]
+fn rank_reports_every_wrong_cell_and_writes_nothing() {
+    let dir = scratch("errors");
+    let rules = write(&dir, "tiny.toml", RULES);
+    let apps = write(
+        &dir,
+        "apps.csv",
+        "protocol;preferences;resident;single_parent;siblings\n\
+         2026/000001;A|Z;true;false;1\n\
+         2026/000002;A;forse;true;9\n\
+         2026/000001;B;true;false;0\n",
+    );
+    let facs = write(&dir, "facs.csv", FACILITIES);
+    let out = dir.join("out");
+    let o = run(&[
+        "rank",
+        "--rules",
+        &rules,
+        "--applications",
+        &apps,
+        "--facilities",
+        &facs,
+        "--seed",
+        "s",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = text(&o.stderr);
+    // Semicolon-separated (as a spreadsheet in Italian saves it) is read; each problem located.
+    assert!(err.contains("apps.csv:2:2 (preferences): "), "{err}");
+    assert!(err.contains("apps.csv:3:3 (resident): "), "{err}");
+    assert!(err.contains("apps.csv:3:5 (siblings): "), "{err}");
+    assert!(
+        err.contains("apps.csv:4:1 (protocol): the same protocol number as line 2"),
+        "{err}"
+    );
+    assert!(!err.contains("forse"), "values are never echoed: {err}");
+    assert!(!out.exists());
+
+    // A facility table without the seats column, and a non-empty output directory.
+    let facs = write(&dir, "facs2.csv", "code,name\nA,x\n");
+    let o = run(&[
+        "rank",
+        "--rules",
+        &rules,
+        "--applications",
+        &apps,
+        "--facilities",
+        &facs,
+        "--seed",
+        "s",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        text(&o.stderr).contains("facs2.csv:1: the column 'seats' is missing"),
+        "{}",
+        text(&o.stderr)
+    );
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("keep.txt"), "x").unwrap();
+    let good = write(&dir, "good.csv", APPLICATIONS);
+    let facs = write(&dir, "facs3.csv", FACILITIES);
+    let o = run(&[
+        "rank",
+        "--rules",
+        &rules,
+        "--applications",
+        &good,
+        "--facilities",
+        &facs,
+        "--seed",
+        "s",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(text(&o.stderr).contains("the directory is not empty"));
+    assert_eq!(std::fs::read_to_string(out.join("keep.txt")).unwrap(), "x");
+    // A regulation with a public draw needs the seed.
+    let o = run(&[
+        "rank",
+        "--rules",
+        &rules,
+        "--applications",
+        &good,
+        "--facilities",
+        &facs,
+        "--out",
+        dir.join("o2").to_str().unwrap(),
+    ]);
+    assert!(text(&o.stderr).contains("give the published seed with --seed"));
+}
+
+#[test]
+fn generate_makes_a_call_the_regulation_accepts_and_rank_is_row_order_free() {
+    let dir = scratch("generate");
+    let gen_dir = dir.join("gen");
+    let o = run(&[
+        "generate",
+        "--applications",
+        "300",
+        "--facilities",
+        "6",
+        "--preferences",
+        "3",
+        "--seed",
+        "g",
+        "--rules",
+        "config/rules/bologna-nidi.toml",
+        "--out",
+        gen_dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // Same arguments, same files.
+    let again = dir.join("gen2");
+    run(&[
+        "generate",
+        "--applications",
+        "300",
+        "--facilities",
+        "6",
+        "--preferences",
+        "3",
+        "--seed",
+        "g",
+        "--rules",
+        "config/rules/bologna-nidi.toml",
+        "--out",
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        read(&gen_dir, "applications.csv"),
+        read(&again, "applications.csv")
+    );
+    let apps = read(&gen_dir, "applications.csv");
+    assert_eq!(apps.lines().count(), 301);
+    let rank_into = |apps: &str, out: &str| {
+        let o = run(&[
+            "rank",
+            "--rules",
+            "config/rules/bologna-nidi.toml",
+            "--applications",
+            apps,
+            "--facilities",
+            gen_dir.join("facilities.csv").to_str().unwrap(),
+            "--seed",
+            "x",
+            "--out",
+            dir.join(out).to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+    };
+    rank_into(gen_dir.join("applications.csv").to_str().unwrap(), "r1");
+    // The same applications in reverse order: every output is the same (Bologna does not use the
+    // submission time as such, only its tier; order of rows never matters).
+    let mut lines: Vec<&str> = apps.lines().collect();
+    let header = lines.remove(0);
+    lines.reverse();
+    let reversed = write(&dir, "reversed.csv", &format!("{header}\n{}\n", lines.join("\n")));
+    rank_into(&reversed, "r2");
+    for f in ["ranking.csv", "allocation.csv", "waiting.csv", "public.csv"] {
+        assert_eq!(read(&dir.join("r1"), f), read(&dir.join("r2"), f), "{f}");
+    }
+    let manifest: serde_json::Value = serde_json::from_str(&read(&dir.join("r1"), "manifest.json")).unwrap();
+    let excluded = manifest["counts"]["excluded"].as_u64().unwrap();
+    assert!(excluded < 60, "about one in twenty excluded, got {excluded}");
+    assert!(manifest["counts"]["offered"].as_u64().unwrap() > 0);
+}
