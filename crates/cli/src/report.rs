@@ -73,7 +73,12 @@ fn text_cell(c: &str) -> std::borrow::Cow<'_, str> {
 }
 
 fn number(d: Decimal) -> String {
-    d.normalize().to_string()
+    // Most points are zero: skip the general formatting for them.
+    if d.is_zero() {
+        "0".to_owned()
+    } else {
+        d.normalize().to_string()
+    }
 }
 
 fn protocol_text(p: Option<ProtocolNumber>) -> String {
@@ -164,11 +169,14 @@ pub fn ranking(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
     header.extend((1..=reg.tie_breaks().len()).map(|k| format!("tie.{k}")));
     header.push("reasons".into());
     let mut t = Table::new(&header);
-    let reasons = |i: usize| -> String {
+    // Reasons are not kept by batch scoring; the few applications that need them are evaluated again
+    // (without explanations).
+    let mut ev = graduatorie_rules::Evaluation::default();
+    let mut reasons = |i: usize| -> String {
         let Some(f) = cx.facts.get(i) else {
             return String::new();
         };
-        match reg.evaluate(f).map(|e| e.eligibility) {
+        match reg.evaluate_into(f, &mut ev, false).map(|()| &ev.eligibility) {
             Ok(Eligibility::Excluded(r) | Eligibility::Reserve(r)) => r.join("; "),
             _ => String::new(),
         }

@@ -70,11 +70,13 @@ impl Instance {
         self.seats.iter().map(Vec::len).max().unwrap_or(0)
     }
 
-    /// A flat index for (facility, section), or `None` when the facility has no such section.
-    fn bucket(&self, facility: u32, section: u16) -> Option<usize> {
-        let s = usize::from(section);
-        let width = self.sections();
-        (s < width && (facility as usize) < self.seats.len()).then(|| facility as usize * width + s)
+    /// The numbering of (facility, section) buckets, computed once per allocation (it scans every
+    /// facility).
+    fn grid(&self) -> Grid {
+        Grid {
+            width: self.sections(),
+            facilities: self.seats.len(),
+        }
     }
 
     /// Remaining seats per bucket.
@@ -92,6 +94,21 @@ impl Instance {
     }
 }
 
+/// How (facility, section) pairs are numbered.
+#[derive(Debug, Clone, Copy)]
+struct Grid {
+    width: usize,
+    facilities: usize,
+}
+
+impl Grid {
+    /// A flat index for (facility, section), or `None` when the facility has no such section.
+    fn bucket(self, facility: u32, section: u16) -> Option<usize> {
+        let s = usize::from(section);
+        (s < self.width && (facility as usize) < self.facilities).then(|| facility as usize * self.width + s)
+    }
+}
+
 fn placement(choice: usize, facility: u32) -> Placement {
     Placement {
         facility,
@@ -103,16 +120,14 @@ fn placement(choice: usize, facility: u32) -> Placement {
 /// placed, e.g. excluded ones).
 pub fn serial_dictatorship(instance: &Instance, order: &[u32]) -> Allocation {
     let mut free = instance.free_seats();
+    let grid = instance.grid();
     let mut placed = vec![None; instance.applicants.len()];
     for &a in order {
         let Some(applicant) = instance.applicants.get(a as usize) else {
             continue;
         };
         for (choice, &f) in applicant.preferences.iter().enumerate() {
-            let Some(seat) = instance
-                .bucket(f, applicant.section)
-                .and_then(|b| free.get_mut(b))
-            else {
+            let Some(seat) = grid.bucket(f, applicant.section).and_then(|b| free.get_mut(b)) else {
                 continue;
             };
             if *seat > 0 {
@@ -169,14 +184,12 @@ pub fn deferred_acceptance_with(
 ) -> Allocation {
     let n = instance.applicants.len();
     let width = instance.sections();
+    let grid = instance.grid();
     // Per bucket, the applicants held so far, best first.
     let mut held: Vec<Vec<(u64, u32)>> = vec![Vec::new(); instance.seats.len() * width];
     let mut rules: Vec<Option<Reservation>> = vec![None; held.len()];
     for r in reservations {
-        if let Some(slot) = instance
-            .bucket(r.facility, r.section)
-            .and_then(|b| rules.get_mut(b))
-        {
+        if let Some(slot) = grid.bucket(r.facility, r.section).and_then(|b| rules.get_mut(b)) {
             *slot = Some(*r);
         }
     }
@@ -199,7 +212,7 @@ pub fn deferred_acceptance_with(
         };
         *k += 1;
         let seats = instance.seats_of(f, applicant.section) as usize;
-        let bucket = instance.bucket(f, applicant.section);
+        let bucket = grid.bucket(f, applicant.section);
         let (Some(list), Some(rule)) = (
             bucket.and_then(|b| held.get_mut(b)),
             bucket.and_then(|b| rules.get(b)),
@@ -304,6 +317,7 @@ pub fn first_choice_first(
 ) -> Allocation {
     let n = instance.applicants.len();
     let mut free = instance.free_seats();
+    let grid = instance.grid();
     let mut placed: Vec<Option<Placement>> = vec![None; n];
     let rounds = instance
         .applicants
@@ -322,7 +336,7 @@ pub fn first_choice_first(
             let Some(&f) = applicant.preferences.get(round) else {
                 continue;
             };
-            if let Some(b) = instance.bucket(f, applicant.section) {
+            if let Some(b) = grid.bucket(f, applicant.section) {
                 asking.push((b, priority(f, a), a, f));
             }
         }

@@ -186,7 +186,8 @@ impl Regulation {
         };
         let mut scalar_given = Vec::with_capacity(self.inputs.len());
         for def in &self.inputs {
-            let pointer = format!("/inputs/{}", def.id);
+            // Pointers are built only for problems: most applications have none.
+            let pointer = || format!("/inputs/{}", def.id);
             let raw = app.inputs.get(&def.id).filter(|v| !v.is_null());
             scalar_given.push(raw.is_some());
             let value = match raw {
@@ -195,7 +196,7 @@ impl Regulation {
                     match convert(def, json, &self.choices, facilities, &mut facts.facility_lists) {
                         Ok(v) => v,
                         Err(message) => {
-                            push(pointer, message);
+                            push(pointer(), message);
                             Value::Missing
                         }
                     }
@@ -313,17 +314,17 @@ impl Regulation {
         let mut clear = Vec::new();
         for (slot, def) in self.inputs.iter().enumerate() {
             let is_given = given.get(slot).copied().unwrap_or(false);
-            let pointer = format!("/inputs/{}", def.id);
+            let pointer = || format!("/inputs/{}", def.id);
             if asked(&def.ask_if, facts, &mut rows) {
                 if !is_given && !def.optional {
                     errors.push(InputError {
-                        pointer,
+                        pointer: pointer(),
                         message: "required".into(),
                     });
                 }
             } else if is_given {
                 errors.push(InputError {
-                    pointer,
+                    pointer: pointer(),
                     message: "not asked for this application (its condition does not hold)".into(),
                 });
                 clear.push(slot);
