@@ -16,6 +16,7 @@
 
 pub mod allocate;
 pub mod budget;
+mod keys;
 pub mod ranking;
 pub mod rounds;
 pub mod run;

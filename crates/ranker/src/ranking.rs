@@ -10,6 +10,8 @@ pub use graduatorie_rules::model::ListKind;
 use graduatorie_rules::model::TieKind;
 use graduatorie_rules::{BatchScores, Evaluation, Regulation, Standing, draw_value};
 
+use crate::keys::{self, Member};
+
 /// What a list is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ListKey {
@@ -119,15 +121,21 @@ pub fn rank_scores(regulation: &Regulation, batch: Scored<'_>, kind: ListKind) -
             }
         }
     }
-    members.sort_by(|(ka, a, ra), (kb, b, rb)| {
-        ka.cmp(kb).then_with(|| {
-            regulation.compare(
-                &standing(*a as usize, *ra),
-                &standing(*b as usize, *rb),
-                batch.seed,
-            )
-        })
-    });
+    // Lists one after the other, members in applicant order; then each list in the regulation's order,
+    // by sort keys when its standings can be written as bytes, by the comparator otherwise.
+    members.sort_by_key(|(k, a, _)| (*k, *a));
+    let mut start = 0;
+    while start < members.len() {
+        let key = members.get(start).map(|m| m.0);
+        let end = start
+            + members
+                .get(start..)
+                .map_or(0, |r| r.iter().take_while(|m| Some(m.0) == key).count());
+        if let Some(run) = members.get_mut(start..end) {
+            sort_list(regulation, run, &standing, batch.seed);
+        }
+        start = end.max(start + 1);
+    }
     let mut lists: Vec<RankedList> = Vec::new();
     for (key, a, _) in members {
         match lists.last_mut() {
@@ -136,4 +144,44 @@ pub fn rank_scores(regulation: &Regulation, batch: Scored<'_>, kind: ListKind) -
         }
     }
     lists
+}
+
+/// Sorts the members of one list (stable: members that tie completely keep applicant order).
+fn sort_list<'a>(
+    regulation: &Regulation,
+    run: &mut [(ListKey, u32, Option<usize>)],
+    standing: &impl Fn(usize, Option<usize>) -> Standing<'a>,
+    seed: Option<&str>,
+) {
+    let standings: Vec<Standing<'a>> = run.iter().map(|(_, a, r)| standing(*a as usize, *r)).collect();
+    let same_section = standings
+        .first()
+        .is_some_and(|f| f.section.is_some() && standings.iter().all(|s| s.section == f.section));
+    let members: Vec<Member<'_>> = standings
+        .iter()
+        .map(|s| Member {
+            tier: s.tier,
+            total: s.total,
+            ties: s.tie_keys,
+            section: if same_section { s.section } else { None },
+            protocol: s.protocol,
+            draw: s.draw,
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..run.len()).collect();
+    match keys::encode(regulation, &members, same_section, seed) {
+        Some((bytes, w)) => {
+            let key = |i: usize| bytes.get(i * w..(i + 1) * w).unwrap_or(&[]);
+            order.sort_by(|&x, &y| key(x).cmp(key(y)));
+        }
+        None => order.sort_by(|&x, &y| match (standings.get(x), standings.get(y)) {
+            (Some(a), Some(b)) => regulation.compare(a, b, seed),
+            _ => x.cmp(&y),
+        }),
+    }
+    let sorted: Vec<(ListKey, u32, Option<usize>)> =
+        order.iter().filter_map(|&i| run.get(i).copied()).collect();
+    for (slot, m) in run.iter_mut().zip(sorted) {
+        *slot = m;
+    }
 }

@@ -9,6 +9,7 @@
 mod allocation;
 mod budget;
 mod common;
+mod order_keys;
 mod ranking;
 mod reserve;
 mod rounds;
