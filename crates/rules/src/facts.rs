@@ -338,11 +338,11 @@ impl Regulation {
         for (l, list) in self.lists.iter().enumerate() {
             let l16 = u16::try_from(l).unwrap_or(u16::MAX);
             let n = facts.list_len(l16);
-            let pointer = format!("/inputs/{}", list.id);
+            let pointer = || format!("/inputs/{}", list.id);
             let list_asked = asked(&list.ask_if, facts, &mut rows);
             if !list_asked && n > 0 {
                 errors.push(InputError {
-                    pointer: pointer.clone(),
+                    pointer: pointer(),
                     message: "not asked for this application (its condition does not hold)".into(),
                 });
             } else if list_asked && (n < list.min_items || n > list.max_items) {
@@ -352,7 +352,7 @@ impl Regulation {
                     format!("must have from {} to {} records", list.min_items, list.max_items)
                 };
                 errors.push(InputError {
-                    pointer: pointer.clone(),
+                    pointer: pointer(),
                     message,
                 });
             }
@@ -363,17 +363,17 @@ impl Regulation {
                 for (f, field) in list.fields.iter().enumerate() {
                     let f16 = u16::try_from(f).unwrap_or(u16::MAX);
                     let present = facts.list_value(l16, row, f16) != Value::Missing;
-                    let field_pointer = format!("{pointer}/{row}/{}", field.id);
+                    let field_pointer = || format!("{}/{row}/{}", pointer(), field.id);
                     if asked(&field.ask_if, facts, &mut rows) {
                         if !present && !field.optional {
                             errors.push(InputError {
-                                pointer: field_pointer,
+                                pointer: field_pointer(),
                                 message: "required".into(),
                             });
                         }
                     } else if present {
                         errors.push(InputError {
-                            pointer: field_pointer,
+                            pointer: field_pointer(),
                             message: "not asked for this record (its condition does not hold)".into(),
                         });
                     }
