@@ -38,6 +38,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// A CSV file being built: comma-separated, `\n` line ends, quoted where needed.
 struct Table {
     out: csv::Writer<Vec<u8>>,
+    scratch: String,
 }
 
 impl Table {
@@ -46,15 +47,34 @@ impl Table {
             out: csv::WriterBuilder::new()
                 .terminator(csv::Terminator::Any(b'\n'))
                 .from_writer(Vec::new()),
+            scratch: String::new(),
         };
         t.row(header);
         t
     }
+    // Writing to memory cannot fail: the results below are ignored.
+    fn field(&mut self, c: &str) {
+        let _ = self.out.write_field(text_cell(c).as_bytes());
+    }
+    /// A number, formatted into a reused buffer (most cells of a ranking are numbers).
+    fn number(&mut self, d: Decimal) {
+        use std::fmt::Write as _;
+        if d.is_zero() {
+            let _ = self.out.write_field("0");
+        } else {
+            self.scratch.clear();
+            let _ = write!(self.scratch, "{}", d.normalize());
+            let _ = self.out.write_field(self.scratch.as_bytes());
+        }
+    }
+    fn end(&mut self) {
+        let _ = self.out.write_record(None::<&[u8]>);
+    }
     fn row(&mut self, cells: &[String]) {
-        // Writing to memory cannot fail.
-        let _ = self
-            .out
-            .write_record(cells.iter().map(|c| text_cell(c).into_owned()));
+        for c in cells {
+            self.field(c);
+        }
+        self.end();
     }
     fn finish(self) -> Vec<u8> {
         self.out.into_inner().unwrap_or_default()
@@ -182,7 +202,9 @@ pub fn ranking(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
         }
     };
     let s = &out.scores;
+    let mut position = String::new();
     for list in &out.lists {
+        let list_id = cx.list_id(list.key);
         for (p, &a) in list.order.iter().enumerate() {
             let i = a as usize;
             let row = cx.facility_row(out, i, list.key);
@@ -199,36 +221,51 @@ pub fn ranking(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
                 ),
             };
             let reserve = s.reserve.get(i).copied().unwrap_or(false);
-            let mut cells = vec![
-                cx.list_id(list.key),
-                (p + 1).to_string(),
-                protocol_text(cx.protocol(i)),
-                cx.section_id(out, i).to_owned(),
-                if reserve { "reserve" } else { "admitted" }.to_owned(),
-            ];
-            cells.extend(s.tier(i).iter().zip(reg.tiers()).map(|(&g, level)| {
-                level
-                    .groups
-                    .get(usize::from(g))
-                    .map_or_else(String::new, |(l, _)| l.id.clone())
-            }));
-            cells.push(number(total));
-            cells.extend(points.iter().map(|&d| number(d)));
-            cells.extend(subtotals.iter().map(|&d| number(d)));
+            let protocol = protocol_text(cx.protocol(i));
+            t.field(&list_id);
+            position.clear();
+            {
+                use std::fmt::Write as _;
+                let _ = write!(position, "{}", p + 1);
+            }
+            t.field(&position);
+            t.field(&protocol);
+            t.field(cx.section_id(out, i));
+            t.field(if reserve { "reserve" } else { "admitted" });
+            for (&g, level) in s.tier(i).iter().zip(reg.tiers()) {
+                t.field(
+                    level
+                        .groups
+                        .get(usize::from(g))
+                        .map_or("", |(l, _)| l.id.as_str()),
+                );
+            }
+            t.number(total);
+            for &d in points.iter().chain(subtotals) {
+                t.number(d);
+            }
             for (k, tb) in reg.tie_breaks().iter().enumerate() {
-                cells.push(match tb.kind {
-                    TieKind::Value(_) => ties.get(k).copied().and_then(value_text).unwrap_or_default(),
+                match tb.kind {
+                    TieKind::Value(_) => {
+                        t.field(&ties.get(k).copied().and_then(value_text).unwrap_or_default());
+                    }
                     TieKind::Draw => match (cx.seed, cx.protocol(i)) {
                         (Some(seed), Some(p)) => {
-                            draw_value(seed, p).iter().map(|b| format!("{b:02x}")).collect()
+                            let hex: String =
+                                draw_value(seed, p).iter().map(|b| format!("{b:02x}")).collect();
+                            t.field(&hex);
                         }
-                        _ => String::new(),
+                        _ => t.field(""),
                     },
-                    TieKind::Protocol => protocol_text(cx.protocol(i)),
-                });
+                    TieKind::Protocol => t.field(&protocol),
+                }
             }
-            cells.push(if reserve { reasons(i) } else { String::new() });
-            t.row(&cells);
+            if reserve {
+                t.field(&reasons(i));
+            } else {
+                t.field("");
+            }
+            t.end();
         }
     }
     for i in cx.by_protocol() {
