@@ -13,3 +13,4 @@ mod order_keys;
 mod ranking;
 mod reserve;
 mod rounds;
+mod whole_run;

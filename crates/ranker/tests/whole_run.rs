@@ -1,0 +1,173 @@
+//! One whole run (`run::run`) on random calls: seats never exceed capacity, no family waits while a
+//! facility it still wants has a free seat in its section, a later round never takes an accepted seat
+//! away, and the same inputs give the same outcome.
+
+use graduatorie_ranker::{Answer, RunInput, RunOutcome, Status, run};
+use graduatorie_rules::{ApplicationJson, FacilityTable, Facts, Regulation};
+use proptest::prelude::*;
+use serde_json::json;
+
+use crate::common::preferences;
+
+const RULES: &str = r#"
+[regulation]
+id = "run"
+title = "Prova"
+service = "nido"
+school_year = "2026/2027"
+authority = "Comune di Prova"
+source = "Delibera n. 1"
+reference_date = 2026-12-31
+
+[inputs.age]
+type = "integer"
+label = "Età in mesi"
+min = 0
+max = 40
+
+[inputs.siblings]
+type = "integer"
+label = "Fratelli"
+min = 0
+max = 3
+
+[sections.small]
+label = "Piccoli"
+when = "age <= 20"
+
+[sections.big]
+label = "Grandi"
+when = "age > 20 and age <= 36"
+
+[criteria.siblings]
+label = "Fratelli"
+points = "siblings"
+
+[[tie_break]]
+by = "draw"
+
+[allocation]
+refusal = "allowed"
+refusals_allowed = 1
+no_answer = "refuse"
+"#;
+
+const FACILITIES: [&str; 4] = ["A", "B", "C", "D"];
+
+fn facts(reg: &Regulation, apps: &[(u8, u8, Vec<u32>)]) -> Vec<Facts> {
+    let mut table = FacilityTable::closed(FACILITIES);
+    apps.iter()
+        .enumerate()
+        .map(|(i, (age, siblings, prefs))| {
+            let app: ApplicationJson = serde_json::from_value(json!({
+                "protocol": format!("2026/{:06}", i + 1),
+                "preferences": prefs.iter().map(|&f| FACILITIES[f as usize]).collect::<Vec<_>>(),
+                "inputs": {"age": age, "siblings": siblings},
+            }))
+            .unwrap();
+            reg.facts(&app, &mut table).unwrap()
+        })
+        .collect()
+}
+
+fn outcome(
+    reg: &Regulation,
+    facts: &[Facts],
+    seats: &[Vec<u32>],
+    answers: &[Vec<Option<Answer>>],
+) -> RunOutcome {
+    run(RunInput {
+        regulation: reg,
+        facts,
+        seats,
+        seed: Some("s"),
+        answers,
+    })
+    .unwrap()
+}
+
+fn answer() -> impl Strategy<Value = Option<Answer>> {
+    prop_oneof![
+        Just(Some(Answer::Accepted)),
+        Just(Some(Answer::Refused)),
+        Just(Some(Answer::NoAnswer)),
+        Just(None)
+    ]
+}
+
+fn check_capacity_and_waste(
+    out: &RunOutcome,
+    facts: &[Facts],
+    seats: &[Vec<u32>],
+) -> Result<(), TestCaseError> {
+    let mut used = vec![vec![0u32; 2]; seats.len()];
+    for i in 0..facts.len() {
+        if let Status::Accepted(f) | Status::Offered(f) = out.status(i) {
+            let s = usize::from(out.scores.section[i].unwrap());
+            used[f as usize][s] += 1;
+        }
+    }
+    for (f, row) in used.iter().enumerate() {
+        for (s, &n) in row.iter().enumerate() {
+            prop_assert!(
+                n <= seats[f][s],
+                "facility {f} section {s}: {n} placed for {} seats",
+                seats[f][s]
+            );
+        }
+    }
+    for i in 0..facts.len() {
+        if out.status(i) != Status::Waiting {
+            continue;
+        }
+        let s = usize::from(out.scores.section[i].unwrap());
+        for &f in &out.state.instance.applicants[i].preferences {
+            prop_assert!(
+                used[f as usize][s] == seats[f as usize][s],
+                "application {i} waits while facility {f} has a free seat in its section"
+            );
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #[test]
+    fn a_whole_run_respects_capacity_wastes_no_seat_and_keeps_accepted_seats(
+        apps in prop::collection::vec((0u8..=36, 0u8..=3, preferences(4)), 1..40),
+        seats in prop::collection::vec(prop::collection::vec(0u32..3, 2), 4),
+        rounds in prop::collection::vec(prop::collection::vec(answer(), 40), 0..3),
+    ) {
+        let reg = graduatorie_rules::compile_str("run.toml", RULES).unwrap();
+        let facts = facts(&reg, &apps);
+        let n = facts.len();
+        let mut answers: Vec<Vec<Option<Answer>>> = Vec::new();
+        let mut previous = outcome(&reg, &facts, &seats, &answers);
+        check_capacity_and_waste(&previous, &facts, &seats)?;
+        for round in rounds {
+            // Only families with a pending offer may answer.
+            let a: Vec<Option<Answer>> = (0..n)
+                .map(|i| match previous.status(i) {
+                    Status::Offered(_) => round[i],
+                    _ => None,
+                })
+                .collect();
+            answers.push(a);
+            let next = outcome(&reg, &facts, &seats, &answers);
+            check_capacity_and_waste(&next, &facts, &seats)?;
+            for i in 0..n {
+                if let Status::Accepted(f) = previous.status(i) {
+                    prop_assert_eq!(next.status(i), Status::Accepted(f), "application {} lost its seat", i);
+                }
+                if let (Status::Offered(f), Some(Answer::Accepted)) = (previous.status(i), answers.last().unwrap()[i]) {
+                    prop_assert_eq!(next.status(i), Status::Accepted(f));
+                }
+            }
+            // Determinism: the same inputs, the same outcome.
+            let again = outcome(&reg, &facts, &seats, &answers);
+            prop_assert_eq!(&again.allocation, &next.allocation);
+            prop_assert_eq!(&again.lists, &next.lists);
+            previous = next;
+        }
+    }
+}
