@@ -271,6 +271,8 @@ pub fn facilities(file: &str, bytes: &[u8], reg: &Regulation) -> Result<Faciliti
         names: Vec::new(),
         seats: Vec::new(),
     };
+    let code_column = names.iter().position(|n| n == "code").map_or(0, |i| i + 1);
+    let mut lines: Vec<u64> = Vec::new();
     let mut record = csv::StringRecord::new();
     loop {
         match r.read_record(&mut record) {
@@ -316,13 +318,13 @@ pub fn facilities(file: &str, bytes: &[u8], reg: &Regulation) -> Result<Faciliti
         if !code.is_empty()
             && let Some(first) = out.codes.iter().position(|c| *c == code)
         {
-            {
-                problems.push(format!(
-                    "{file}:{line}: the facility code appears twice (first on data row {})",
-                    first + 1
-                ));
-            }
+            problems.push(format!(
+                "{file}:{line}:{} (code): the same facility code as line {}",
+                code_column,
+                lines.get(first).copied().unwrap_or(0)
+            ));
         }
+        lines.push(line);
         out.codes.push(code);
         out.names.push(name);
         out.seats.push(seats);
