@@ -86,6 +86,29 @@ fn csv_error(e: &csv::Error) -> String {
     }
 }
 
+/// Calls `row` with each data record and its line. A CSV syntax error is reported and ends the reading
+/// (the lines after it cannot be trusted).
+fn each_record(
+    file: &str,
+    r: &mut csv::Reader<&[u8]>,
+    problems: &mut Problems,
+    mut row: impl FnMut(u64, &csv::StringRecord, &mut Problems),
+) {
+    let mut record = csv::StringRecord::new();
+    loop {
+        match r.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                problems.push(format!("{file}: {}", csv_error(&e)));
+                break;
+            }
+        }
+        let line = record.position().map_or(0, csv::Position::line);
+        row(line, &record, problems);
+    }
+}
+
 /// The applications of a call, typed, with the line each came from.
 #[derive(Debug)]
 pub struct Applications {
@@ -130,17 +153,7 @@ pub fn applications(
         lines: Vec::new(),
     };
     let mut seen: HashMap<ProtocolNumber, u64> = HashMap::new();
-    let mut record = csv::StringRecord::new();
-    loop {
-        match r.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                problems.push(format!("{file}: {}", csv_error(&e)));
-                break;
-            }
-        }
-        let line = record.position().map_or(0, csv::Position::line);
+    each_record(file, &mut r, &mut problems, |line, record, problems| {
         let cells: Vec<&str> = record.iter().collect();
         let app = layout.application(&cells);
         // Protocol numbers are checked on every row, even one with other problems.
@@ -188,7 +201,7 @@ pub fn applications(
                 }
             }
         }
-    }
+    });
     if out.facts.is_empty() && problems.is_empty() {
         problems.push(format!("{file}: no applications (only a header row)"));
     }
@@ -273,17 +286,7 @@ pub fn facilities(file: &str, bytes: &[u8], reg: &Regulation) -> Result<Faciliti
     };
     let code_column = names.iter().position(|n| n == "code").map_or(0, |i| i + 1);
     let mut lines: Vec<u64> = Vec::new();
-    let mut record = csv::StringRecord::new();
-    loop {
-        match r.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                problems.push(format!("{file}: {}", csv_error(&e)));
-                break;
-            }
-        }
-        let line = record.position().map_or(0, csv::Position::line);
+    each_record(file, &mut r, &mut problems, |line, record, problems| {
         let mut code = String::new();
         let mut name = String::new();
         let mut seats = vec![0u32; seat_cols.len()];
@@ -328,7 +331,7 @@ pub fn facilities(file: &str, bytes: &[u8], reg: &Regulation) -> Result<Faciliti
         out.codes.push(code);
         out.names.push(name);
         out.seats.push(seats);
-    }
+    });
     if out.codes.is_empty() && problems.is_empty() {
         problems.push(format!("{file}: no facilities (only a header row)"));
     }
@@ -362,17 +365,7 @@ pub fn answers(
     };
     let mut out = vec![None; n];
     let mut lines = vec![0u64; n];
-    let mut record = csv::StringRecord::new();
-    loop {
-        match r.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                problems.push(format!("{file}: {}", csv_error(&e)));
-                break;
-            }
-        }
-        let line = record.position().map_or(0, csv::Position::line);
+    each_record(file, &mut r, &mut problems, |line, record, problems| {
         let cell = |i: usize| record.get(i).unwrap_or("").trim();
         let answer = match cell(ac).to_lowercase().as_str() {
             "accepted" | "accettato" | "accettata" => Some(Answer::Accepted),
@@ -417,7 +410,7 @@ pub fn answers(
                 )),
             }
         }
-    }
+    });
     if problems.is_empty() {
         Ok((out, lines))
     } else {
