@@ -462,3 +462,122 @@ fn generate_makes_a_call_the_regulation_accepts_and_rank_is_row_order_free() {
     assert!(excluded < 60, "about one in twenty excluded, got {excluded}");
     assert!(manifest["counts"]["offered"].as_u64().unwrap() > 0);
 }
+
+const RESERVE_RULES: &str = r#"
+[regulation]
+id = "reserve"
+title = "Nido con posti riservati"
+service = "nido"
+school_year = "2026/2027"
+authority = "Comune di Prova"
+source = "Delibera n. 2"
+reference_date = 2026-12-31
+
+[inputs.siblings]
+type = "integer"
+label = "Fratelli"
+min = 0
+max = 5
+
+[inputs.referred]
+type = "bool"
+label = "Segnalazione dei servizi sociali"
+sensitive = true
+
+[criteria.siblings]
+label = "Fratelli"
+points = "2 * siblings"
+
+[allocation]
+mechanism = "global_order"
+"#;
+
+/// Ranks four applications for facility A (2 seats) under `reserve` and returns allocation.csv.
+fn allocation_with(dir: &Path, reserve: &str) -> String {
+    let rules = write(
+        dir,
+        "r.toml",
+        &format!("{RESERVE_RULES}\n[allocation.reserve]\n{reserve}"),
+    );
+    // Points: 2 × siblings: 000001 → 6, 000002 → 4, 000003 → 2, 000004 → 0.
+    let apps = write(
+        dir,
+        "a.csv",
+        "protocol,preferences,siblings,referred\n\
+         2026/000001,A,3,false\n\
+         2026/000002,A,2,false\n\
+         2026/000003,A,1,true\n\
+         2026/000004,A,0,true\n",
+    );
+    let facs = write(dir, "f.csv", "code,seats\nA,2\n");
+    let out = dir.join(format!("out-{}", reserve.len()));
+    let o = run(&[
+        "rank",
+        "--rules",
+        &rules,
+        "--applications",
+        &apps,
+        "--facilities",
+        &facs,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    read(&out, "allocation.csv")
+}
+
+#[test]
+fn reserved_seats_go_to_the_group_first_and_caps_limit_it() {
+    let dir = scratch("reserve");
+    // One seat reserved for referrals: the best referred child (000003, 2 points) takes it although
+    // 000002 has more points; the other seat goes to the best of everybody left (000001).
+    assert_eq!(
+        allocation_with(
+            &dir,
+            "label = \"Servizi sociali\"\nwhen = \"referred\"\nseats = 1\n"
+        ),
+        "protocol,section,facility,choice,status\n2026/000001,,A,1,offered\n2026/000003,,A,1,offered\n"
+    );
+    // A share that rounds down to no seat changes nothing: 20% of 2 seats is 0.4, rounded down to 0,
+    // so the two best by points (000001, 000002) are placed.
+    assert_eq!(
+        allocation_with(
+            &dir,
+            "label = \"Servizi sociali\"\nwhen = \"referred\"\nseats = \"20%\"\n"
+        ),
+        "protocol,section,facility,choice,status\n2026/000001,,A,1,offered\n2026/000002,,A,1,offered\n"
+    );
+    // A cap: the group is the children *not* referred (000001 and 000002, the two best), at most 50% of
+    // the 2 seats = 1 seat for them: 000001 takes it, and the other seat goes to the best of the rest,
+    // 000003, although 000002 has more points.
+    let rules = write(
+        &dir,
+        "cap.toml",
+        &format!(
+            "{RESERVE_RULES}\n[allocation.reserve]\nlabel = \"Servizi sociali\"\nwhen = \"not referred\"\ncap = \"50%\"\n"
+        ),
+    );
+    let apps = write(
+        &dir,
+        "a2.csv",
+        "protocol,preferences,siblings,referred\n2026/000001,A,3,false\n2026/000002,A,2,false\n2026/000003,A,1,true\n2026/000004,A,0,true\n",
+    );
+    let facs = write(&dir, "f2.csv", "code,seats\nA,2\n");
+    let out = dir.join("cap");
+    let o = run(&[
+        "rank",
+        "--rules",
+        &rules,
+        "--applications",
+        &apps,
+        "--facilities",
+        &facs,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(
+        read(&out, "allocation.csv"),
+        "protocol,section,facility,choice,status\n2026/000001,,A,1,offered\n2026/000003,,A,1,offered\n"
+    );
+}

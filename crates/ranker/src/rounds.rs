@@ -57,8 +57,10 @@ impl RoundState {
     }
 }
 
-/// A mechanism: given an instance and who may be placed, an allocation.
-pub type Mechanism<'a> = &'a dyn Fn(&Instance, &dyn Fn(u32) -> bool) -> Allocation;
+/// A mechanism: given an instance (the seats still free), who may be placed, and the facility each
+/// applicant already holds (seats accepted in earlier rounds, not counted in the instance), an
+/// allocation.
+pub type Mechanism<'a> = &'a dyn Fn(&Instance, &dyn Fn(u32) -> bool, &[Option<u32>]) -> Allocation;
 
 /// Applies the answers to `offers` and allocates the seats that are free. Returns the new state and the
 /// new allocation (kept seats and new offers; offers are to be answered in the next round).
@@ -142,7 +144,11 @@ fn allocate_free_seats(s: &mut RoundState, move_up: bool, mechanism: Mechanism<'
             }
         }
         let active = s.active.clone();
-        let allocation = mechanism(&pool, &|a| active.get(a as usize).copied().unwrap_or(false));
+        let allocation = mechanism(
+            &pool,
+            &|a| active.get(a as usize).copied().unwrap_or(false),
+            &s.accepted,
+        );
         // A family that moved up gives back the seat it held; then the round starts again, so that seat
         // goes down the list too. Each pass moves someone strictly up, so this ends.
         let mut moved = false;

@@ -9,7 +9,8 @@ use graduatorie_rules::model::MechanismKind;
 use graduatorie_rules::{BatchScores, EvaluationError, Facts, Regulation};
 
 use crate::allocate::{
-    Allocation, Applicant, Instance, deferred_acceptance, first_choice_first, serial_dictatorship,
+    Allocation, Applicant, Instance, Reservation, deferred_acceptance, deferred_acceptance_with,
+    first_choice_first, serial_dictatorship,
 };
 use crate::ranking::{ListKey, RankedList, Scored, rank_scores};
 use crate::rounds::{Answer, RoundPolicy, RoundState, next_round};
@@ -166,11 +167,68 @@ pub fn run(input: RunInput<'_>) -> Result<RunOutcome, RunError> {
         };
         wanted.map_or(u64::MAX, |(_, p)| u64::from(*p))
     };
+    // The group the regulation reserves seats for, if any.
+    let group: Vec<bool> = match reg.reserve() {
+        Some(_) => {
+            let mut buffer = Vec::new();
+            input
+                .facts
+                .iter()
+                .enumerate()
+                .map(|(index, f)| {
+                    reg.in_reserve_group(f, &mut buffer)
+                        .map_err(|error| RunError::Evaluation { index, error })
+                })
+                .collect::<Result<_, _>>()?
+        }
+        None => Vec::new(),
+    };
+    let section_of: Vec<u16> = instance.applicants.iter().map(|a| a.section).collect();
+    // Reserved seats and caps per facility and section, less the seats the group already holds
+    // (accepted in earlier rounds, so not in the instance any more).
+    let reservations = |held: &[Option<u32>]| -> Vec<Reservation> {
+        let Some(reserve) = reg.reserve() else {
+            return Vec::new();
+        };
+        let mut held_by_group = vec![Vec::<u32>::new(); input.seats.len()];
+        for (a, h) in held.iter().enumerate() {
+            if let (Some(f), true, Some(&s)) = (h, group.get(a).copied().unwrap_or(false), section_of.get(a))
+                && let Some(row) = held_by_group.get_mut(*f as usize)
+            {
+                if row.len() <= usize::from(s) {
+                    row.resize(usize::from(s) + 1, 0);
+                }
+                if let Some(n) = row.get_mut(usize::from(s)) {
+                    *n += 1;
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (f, row) in input.seats.iter().enumerate() {
+            for (s, &total) in row.iter().enumerate() {
+                let held = held_by_group.get(f).and_then(|r| r.get(s)).copied().unwrap_or(0);
+                out.push(Reservation {
+                    facility: index(f),
+                    section: u16::try_from(s).unwrap_or(u16::MAX),
+                    group: 0,
+                    reserved: reserve.seats.of(total).saturating_sub(held),
+                    cap: reserve.cap.map(|c| c.of(total).saturating_sub(held)),
+                });
+            }
+        }
+        out
+    };
     // One order for serial dictatorship: list by list (lists of different sections never compete
     // for the same seats, so how they are merged does not matter).
     let order: Vec<u32> = lists.iter().flat_map(|l| l.order.iter().copied()).collect();
-    let mechanism = |inst: &Instance, eligible: &dyn Fn(u32) -> bool| -> Allocation {
+    let mechanism = |inst: &Instance, eligible: &dyn Fn(u32) -> bool, held: &[Option<u32>]| -> Allocation {
         let eligible = |a: u32| eligible(a) && admitted.get(a as usize).copied().unwrap_or(false);
+        if reg.reserve().is_some() && rules.mechanism != MechanismKind::FirstChoiceFirst {
+            // With one common order this is the global-order result with the group's seats set
+            // aside (`docs/allocation.md`, "Reserved seats and caps").
+            let in_group = |a: u32| group.get(a as usize).copied().unwrap_or(false).then_some(0);
+            return deferred_acceptance_with(inst, &reservations(held), in_group, priority, eligible);
+        }
         match rules.mechanism {
             MechanismKind::GlobalOrder => {
                 let order: Vec<u32> = order.iter().copied().filter(|&a| eligible(a)).collect();
@@ -186,7 +244,7 @@ pub fn run(input: RunInput<'_>) -> Result<RunOutcome, RunError> {
         move_up: rules.move_up,
     };
     let mut state = RoundState::start(instance);
-    let mut allocation = mechanism(&state.instance, &|_| true);
+    let mut allocation = mechanism(&state.instance, &|_| true, &state.accepted);
     for (r, answers) in input.answers.iter().enumerate() {
         let mut full = vec![Answer::NoAnswer; n];
         for (i, answer) in answers.iter().enumerate() {

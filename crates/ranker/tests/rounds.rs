@@ -25,7 +25,7 @@ fn inst(prefs: &[&[u32]]) -> Instance {
 }
 
 /// Serial dictatorship in index order (applicant 0 ranks first).
-fn sd(inst: &Instance, ok: &dyn Fn(u32) -> bool) -> Allocation {
+fn sd(inst: &Instance, ok: &dyn Fn(u32) -> bool, _held: &[Option<u32>]) -> Allocation {
     let order: Vec<u32> = (0..u32::try_from(inst.applicants.len()).unwrap())
         .filter(|&a| ok(a))
         .collect();
@@ -45,7 +45,7 @@ fn a_refusal_frees_the_seat_for_the_next_in_line() {
     // A and B have one seat each; ranking 0, 1, 2; everybody wants [A, B].
     // Round 1: 0 → A, 1 → B, 2 waits.
     let i = inst(&[&[A, B], &[A, B], &[A, B]]);
-    let first = sd(&i, &|_| true);
+    let first = sd(&i, &|_| true, &[]);
     assert_eq!(at(&first), vec![Some(A), Some(B), None]);
     let answers = [Answer::Refused, Answer::Accepted, Answer::NoAnswer];
     // Losing only the facility: 0 still wants B, but B is kept by 1; A goes to 2.
@@ -92,7 +92,7 @@ fn a_refusal_frees_the_seat_for_the_next_in_line() {
 #[test]
 fn no_answer_counts_as_the_regulation_says() {
     let i = inst(&[&[A, B], &[A, B], &[A, B]]);
-    let first = sd(&i, &|_| true);
+    let first = sd(&i, &|_| true, &[]);
     let answers = [Answer::NoAnswer, Answer::Accepted, Answer::NoAnswer];
     // As acceptance: 0 keeps A; 2 still waits.
     let (_, next) = next_round(
@@ -116,7 +116,7 @@ fn moving_up_frees_a_seat_that_goes_down_the_list() {
     // Ranking 0, 1, 2. 0 wants [A]; 1 wants [A, B]; 2 wants [B].
     // Round 1: 0 → A; 1 → B; 2 waits. Then 0 refuses A, 1 accepts B.
     let i = inst(&[&[A], &[A, B], &[B]]);
-    let first = sd(&i, &|_| true);
+    let first = sd(&i, &|_| true, &[]);
     assert_eq!(at(&first), vec![Some(A), Some(B), None]);
     let answers = [Answer::Refused, Answer::Accepted, Answer::NoAnswer];
     // With moving up: 1 moves to A (preferred to B), and B goes to 2.
@@ -169,11 +169,11 @@ proptest! {
         use_da in any::<bool>(),
     ) {
         let p = RoundPolicy { refusal, no_answer_accepts, move_up };
-        let da = |i: &Instance, ok: &dyn Fn(u32) -> bool| deferred_acceptance(i, |_, a| u64::from(a), ok);
+        let da = |i: &Instance, ok: &dyn Fn(u32) -> bool, _: &[Option<u32>]| deferred_acceptance(i, |_, a| u64::from(a), ok);
         let mechanism: Mechanism<'_> = if use_da { &da } else { &sd };
         let original = start.clone();
         let mut state = RoundState::start(start);
-        let mut offers = mechanism(&state.instance, &|_| true);
+        let mut offers = mechanism(&state.instance, &|_| true, &[]);
         for answers in rounds {
             let before = state.accepted.clone();
             let (next_state, next_offers) = next_round(&state, &offers, &answers, p, mechanism);

@@ -171,3 +171,55 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #[test]
+    fn reserved_caps_hold_over_rounds(
+        apps in prop::collection::vec((0u8..=36, 0u8..=3, preferences(4)), 1..40),
+        seats in prop::collection::vec(prop::collection::vec(0u32..4, 2), 4),
+        rounds in prop::collection::vec(prop::collection::vec(answer(), 40), 0..3),
+    ) {
+        // The group: families with two or more siblings; at most half of each facility's seats in a
+        // section (rounded down), and one seat reserved for them.
+        let rules = format!("{RULES}\n[allocation.reserve]\nwhen = \"siblings >= 2\"\nseats = 1\ncap = \"50%\"\n");
+        let reg = graduatorie_rules::compile_str("run.toml", &rules).unwrap();
+        let facts = facts(&reg, &apps);
+        let n = facts.len();
+        let in_group = |i: usize| apps[i].1 >= 2;
+        let mut answers: Vec<Vec<Option<Answer>>> = Vec::new();
+        let mut previous = outcome(&reg, &facts, &seats, &answers);
+        for step in 0..=rounds.len() {
+            let out = &previous;
+            let mut used = vec![vec![0u32; 2]; 4];
+            let mut group = vec![vec![0u32; 2]; 4];
+            for i in 0..n {
+                if let Status::Accepted(f) | Status::Offered(f) = out.status(i) {
+                    let s = usize::from(out.scores.section[i].unwrap());
+                    used[f as usize][s] += 1;
+                    group[f as usize][s] += u32::from(in_group(i));
+                }
+            }
+            for f in 0..4 {
+                for s in 0..2 {
+                    prop_assert!(used[f][s] <= seats[f][s]);
+                    prop_assert!(group[f][s] <= seats[f][s] / 2, "cap exceeded at {f}/{s}: {} of {}", group[f][s], seats[f][s]);
+                }
+            }
+            let Some(round) = rounds.get(step) else { break };
+            let a: Vec<Option<Answer>> = (0..n)
+                .map(|i| match previous.status(i) {
+                    Status::Offered(_) => round[i],
+                    _ => None,
+                })
+                .collect();
+            answers.push(a);
+            let next = outcome(&reg, &facts, &seats, &answers);
+            for i in 0..n {
+                if let Status::Accepted(f) = previous.status(i) {
+                    prop_assert_eq!(next.status(i), Status::Accepted(f));
+                }
+            }
+            previous = next;
+        }
+    }
+}

@@ -164,10 +164,18 @@ fn compile_raw(
     let fee = c.fee();
     let per_facility = criteria.iter().any(|c| c.per_facility) || tie_breaks.iter().any(|t| t.per_facility);
     let allocation = c.allocation(per_facility);
+    let reserve = c.reserve(allocation.mechanism);
     // Only on an otherwise valid file: an expression that failed to compile would make its inputs
     // look unread.
     if c.errors.is_empty() {
-        c.unused_inputs(&eligibility, &tiers, &criteria, &tie_breaks, fee.as_ref());
+        c.unused_inputs(
+            &eligibility,
+            &tiers,
+            &criteria,
+            &tie_breaks,
+            fee.as_ref(),
+            reserve.as_ref(),
+        );
     }
     if !c.errors.is_empty() {
         let errors = std::mem::take(&mut c.errors);
@@ -198,6 +206,7 @@ fn compile_raw(
         fee,
         points_decimals: c.points_decimals,
         allocation,
+        reserve,
     })
 }
 
@@ -1634,6 +1643,83 @@ impl<'r> Compiler<'r> {
         out
     }
 
+    /// `[allocation.reserve]`: who belongs to the group, and how many seats it gets first or at most.
+    fn reserve(&mut self, mechanism: MechanismKind) -> Option<Reserve> {
+        let raw = self.raw.allocation.as_ref()?.value.reserve.as_ref()?;
+        let r = &raw.value;
+        let label = r
+            .label
+            .as_ref()
+            .map_or_else(|| "Posti riservati".to_owned(), |l| l.value.clone());
+        if mechanism == MechanismKind::FirstChoiceFirst {
+            self.error(
+                raw.span,
+                "reserved seats work with mechanism = \"global_order\" or \"deferred_acceptance\", not \"first_choice_first\"",
+            );
+        }
+        let condition = match &r.when {
+            Some(w) => self
+                .expr(w, Allow::default(), Some(Ty::Bool), &[], "reserve")
+                .map(|(e, _)| e),
+            None => {
+                self.error(
+                    raw.span,
+                    "[allocation.reserve] needs 'when': who belongs to the group",
+                );
+                None
+            }
+        };
+        let count = |c: &mut Self, v: &Any, what: &str| -> Option<SeatCount> {
+            match &v.value {
+                toml::Value::Integer(n) => match u32::try_from(*n) {
+                    Ok(n) => Some(SeatCount::Seats(n)),
+                    Err(_) => {
+                        c.error(
+                            v.span,
+                            format!("{what} must be a whole number of seats or a share such as \"20%\""),
+                        );
+                        None
+                    }
+                },
+                toml::Value::String(t) => match t.trim().strip_suffix('%').map(|p| p.trim().parse::<u32>()) {
+                    Some(Ok(p)) if p <= 100 => Some(SeatCount::Percent(p)),
+                    _ => {
+                        c.error(v.span, format!("{what} must be a whole number of seats or a share such as \"20%\" (0% to 100%)"));
+                        None
+                    }
+                },
+                _ => {
+                    c.error(
+                        v.span,
+                        format!("{what} must be a whole number of seats or a share such as \"20%\""),
+                    );
+                    None
+                }
+            }
+        };
+        let seats = match &r.seats {
+            Some(v) => count(self, v, "seats"),
+            None if r.cap.is_some() => Some(SeatCount::Seats(0)),
+            None => {
+                self.error(
+                    raw.span,
+                    "[allocation.reserve] needs 'seats' (reserved), 'cap' (at most), or both",
+                );
+                None
+            }
+        };
+        let cap = match &r.cap {
+            Some(v) => Some(count(self, v, "cap")?),
+            None => None,
+        };
+        Some(Reserve {
+            label,
+            condition: condition?,
+            seats: seats?,
+            cap,
+        })
+    }
+
     fn fee(&mut self) -> Option<Fee> {
         let raw = self.raw.fee.as_ref()?;
         let r = &raw.value;
@@ -1720,8 +1806,10 @@ impl Compiler<'_> {
         criteria: &[Criterion],
         tie_breaks: &[TieBreak],
         fee: Option<&Fee>,
+        reserve: Option<&Reserve>,
     ) {
         let mut roots: Vec<&Expr> = Vec::new();
+        roots.extend(reserve.map(|r| &r.condition));
         roots.extend(eligibility.iter().map(|r| &r.condition));
         roots.extend(
             tiers

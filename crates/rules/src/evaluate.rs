@@ -98,6 +98,29 @@ impl Regulation {
         Ok(out)
     }
 
+    /// Whether an application belongs to the group the regulation reserves seats for
+    /// (`[allocation.reserve]`); `false` when it reserves none. `derived` is a reusable buffer.
+    pub fn in_reserve_group(&self, facts: &Facts, derived: &mut Vec<Value>) -> Result<bool, EvaluationError> {
+        let Some(reserve) = &self.reserve else {
+            return Ok(false);
+        };
+        let mut rows = vec![0u32; self.lists.len()];
+        self.derived_values(facts, &mut rows, derived)
+            .map_err(|(d, error)| EvaluationError {
+                what: d.label.clone(),
+                error,
+            })?;
+        let mut env = Env::new(facts, derived, &mut rows);
+        reserve
+            .condition
+            .eval(&mut env)
+            .map(Value::truthy)
+            .map_err(|error| EvaluationError {
+                what: reserve.label.clone(),
+                error,
+            })
+    }
+
     /// Evaluates an application, reusing `out`'s buffers; `explain` adds the reasons of each criterion.
     pub fn evaluate_into(
         &self,

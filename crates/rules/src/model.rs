@@ -33,6 +33,39 @@ pub struct Regulation {
     pub(crate) fee: Option<Fee>,
     pub(crate) points_decimals: u32,
     pub(crate) allocation: AllocationRules,
+    pub(crate) reserve: Option<Reserve>,
+}
+
+/// Seats reserved for a group of applicants in every facility and section (`[allocation.reserve]`).
+#[derive(Debug, Clone)]
+pub struct Reserve {
+    /// What it is for.
+    pub label: String,
+    /// Who belongs to the group.
+    pub condition: Expr,
+    /// Seats the group gets first, however its members rank among the others.
+    pub seats: SeatCount,
+    /// Most seats the group may take.
+    pub cap: Option<SeatCount>,
+}
+
+/// A number of seats: fixed, or a share of a facility's seats in a section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeatCount {
+    /// This many seats.
+    Seats(u32),
+    /// This many percent of the seats, rounded down.
+    Percent(u32),
+}
+
+impl SeatCount {
+    /// The number of seats out of `total`.
+    pub fn of(self, total: u32) -> u32 {
+        match self {
+            SeatCount::Seats(n) => n.min(total),
+            SeatCount::Percent(p) => u32::try_from(u64::from(total) * u64::from(p) / 100).unwrap_or(total),
+        }
+    }
 }
 
 /// How seats are given: the mechanism, which lists are made, and what answers to offers cost.
@@ -448,6 +481,10 @@ impl Regulation {
     /// How seats are given and what answers cost (`[allocation]`, or the defaults of `docs/rules.md`).
     pub fn allocation(&self) -> AllocationRules {
         self.allocation
+    }
+    /// Seats reserved for a group, if the regulation reserves any.
+    pub fn reserve(&self) -> Option<&Reserve> {
+        self.reserve.as_ref()
     }
     /// The option label of a choice value, for display.
     pub fn option_label(&self, set: u16, value: Value) -> Option<&str> {

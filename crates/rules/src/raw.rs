@@ -70,6 +70,22 @@ pub struct RawAllocation {
     pub no_answer: Option<Sp<String>>,
     /// Families placed at a lower choice move up when a better one frees.
     pub move_up: Option<Sp<bool>>,
+    /// Seats reserved for (or limited to) a group of applicants, in every facility and section.
+    pub reserve: Option<Sp<RawReserve>>,
+}
+
+/// `[allocation.reserve]`
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReserve {
+    /// What the reservation is for.
+    pub label: Option<Sp<String>>,
+    /// Who belongs to the group.
+    pub when: Option<Sp<String>>,
+    /// Seats the group gets first: a whole number, or a share such as `"20%"` (rounded down).
+    pub seats: Option<Any>,
+    /// Most seats the group may take: a whole number or a share (rounded down).
+    pub cap: Option<Any>,
 }
 
 /// `[regulation]`
@@ -331,7 +347,7 @@ merge_options!(RawTierLevel: label, groups, public, enabled);
 merge_options!(RawCriterion: label, subtotal, when, for_each, points, value, table, bands, multiplier,
     max, enabled);
 merge_options!(RawFeeComponent: label, per, bands);
-merge_options!(RawAllocation: mechanism, lists, refusal, refusals_allowed, no_answer, move_up);
+merge_options!(RawAllocation: mechanism, lists, refusal, refusals_allowed, no_answer, move_up, reserve);
 
 impl Merge for RawInput {
     fn merge(&mut self, mut child: Self) {

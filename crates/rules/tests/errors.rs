@@ -311,3 +311,30 @@ fn allocation_defaults_and_settings() {
         )
     );
 }
+
+#[test]
+fn reserve_keys_are_checked() {
+    let lines = errors(&with_head(
+        "[inputs.r]\ntype = \"bool\"\nlabel = \"R\"\n[allocation]\nmechanism = \"first_choice_first\"\n[allocation.reserve]\nwhen = \"r + 1\"\nseats = \"120%\"\ncap = -1\n",
+    ));
+    assert!(
+        lines.iter().any(|l| l.contains("not \"first_choice_first\"")),
+        "{lines:?}"
+    );
+    // HEAD has 8 lines: the input is on 9-11, [allocation] on 12, the reserve's keys on 15-17.
+    for start in [
+        "t.toml:15:9: in reserve: '+' needs numbers",
+        "t.toml:16:9: seats must be",
+        "t.toml:17:7: cap must be",
+    ] {
+        assert!(lines.iter().any(|l| l.starts_with(start)), "{start}: {lines:?}");
+    }
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    // A reserve that reads an input counts as reading it: no "unused input" refusal here.
+    assert!(
+        errors(&with_head(
+            "[inputs.r]\ntype = \"bool\"\nlabel = \"R\"\n[allocation.reserve]\nwhen = \"r\"\nseats = 2\n"
+        ))
+        .is_empty()
+    );
+}
