@@ -288,10 +288,14 @@ pub fn ranking(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
 
 /// `allocation.csv`: every seat accepted or offered, by protocol number.
 pub fn allocation(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
-    let header: Vec<String> = ["protocol", "section", "facility", "choice", "status"]
+    let slots = !cx.reg.time_slots().is_empty();
+    let mut header: Vec<String> = ["protocol", "section", "facility", "choice", "status"]
         .iter()
         .map(|s| (*s).to_owned())
         .collect();
+    if slots {
+        header.insert(2, "time_slot".into());
+    }
     let mut t = Table::new(&header);
     for i in cx.by_protocol() {
         let (f, status) = match out.status(i) {
@@ -299,13 +303,23 @@ pub fn allocation(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
             Status::Offered(f) => (f, "offered"),
             _ => continue,
         };
-        t.row(&[
+        let mut cells = vec![
             protocol_text(cx.protocol(i)),
             cx.section_id(out, i).to_owned(),
             cx.code(f).to_owned(),
             cx.choice(i, f),
             status.to_owned(),
-        ]);
+        ];
+        if slots {
+            let slot = cx
+                .facts
+                .get(i)
+                .and_then(|x| cx.reg.time_slot_of(x))
+                .and_then(|s| cx.reg.time_slots().get(usize::from(s)))
+                .map_or_else(String::new, |s| s.id.clone());
+            cells.insert(2, slot);
+        }
+        t.row(&cells);
     }
     t.finish()
 }

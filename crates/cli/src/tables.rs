@@ -230,13 +230,22 @@ impl Facilities {
     }
 }
 
-/// The seat columns a regulation's facilities table has: `seats.SECTION` per age section, or `seats`.
+/// The seat columns a regulation's facilities table has: `seats.SECTION` per age section, or `seats`;
+/// with time slots, `seats.SECTION.SLOT` (or `seats.SLOT`).
 pub fn seat_columns(reg: &Regulation) -> Vec<String> {
-    if reg.sections().is_empty() {
+    let sections: Vec<String> = if reg.sections().is_empty() {
         vec!["seats".into()]
     } else {
         reg.sections().iter().map(|s| format!("seats.{}", s.id)).collect()
+    };
+    if reg.time_slots().is_empty() {
+        return sections;
     }
+    // Section by section, each split by time slot: the order of the engine's buckets.
+    sections
+        .iter()
+        .flat_map(|s| reg.time_slots().iter().map(move |t| format!("{s}.{}", t.id)))
+        .collect()
 }
 
 /// Reads the table of facilities: `code`, optional `name`, and the seat columns of [`seat_columns`]

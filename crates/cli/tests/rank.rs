@@ -581,3 +581,63 @@ fn reserved_seats_go_to_the_group_first_and_caps_limit_it() {
         "protocol,section,facility,choice,status\n2026/000001,,A,1,offered\n2026/000003,,A,1,offered\n"
     );
 }
+
+#[test]
+fn time_slots_have_seats_of_their_own() {
+    let dir = scratch("slots");
+    let rules = write(
+        &dir,
+        "slots.toml",
+        &RESERVE_RULES
+            .replace("[allocation]", "[inputs.slot]\ntype = \"choice\"\nlabel = \"Orario\"\noptions = { full = \"Tempo pieno\", part = \"Part time\" }\n\n[allocation]\ntime_slot = \"slot\"")
+            .replace("[inputs.referred]\ntype = \"bool\"\nlabel = \"Segnalazione dei servizi sociali\"\nsensitive = true\n", ""),
+    );
+    // Points 2 × siblings: 000001 → 6 (full time), 000002 → 4 (full time), 000003 → 2 (part time).
+    let apps = write(
+        &dir,
+        "a.csv",
+        "protocol,preferences,siblings,slot\n2026/000001,A,3,full\n2026/000002,A,2,full\n2026/000003,A,1,part\n",
+    );
+    // One full-time and one part-time seat: 000001 takes the full-time seat; 000002 waits although it
+    // has more points than 000003, who takes the part-time seat it asked for.
+    let facs = write(&dir, "f.csv", "code,seats.full,seats.part\nA,1,1\n");
+    let out = dir.join("out");
+    let o = run(&[
+        "rank",
+        "--rules",
+        &rules,
+        "--applications",
+        &apps,
+        "--facilities",
+        &facs,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(
+        read(&out, "allocation.csv"),
+        "protocol,section,time_slot,facility,choice,status\n2026/000001,,full,A,1,offered\n2026/000003,,part,A,1,offered\n"
+    );
+    assert_eq!(
+        read(&out, "waiting.csv"),
+        "list,position,protocol\nglobal,1,2026/000002\n"
+    );
+    // The seat columns follow the slots: a table without them is refused, naming the missing column.
+    let facs = write(&dir, "f2.csv", "code,seats\nA,2\n");
+    let o = run(&[
+        "rank",
+        "--rules",
+        &rules,
+        "--applications",
+        &apps,
+        "--facilities",
+        &facs,
+        "--out",
+        dir.join("o2").to_str().unwrap(),
+    ]);
+    assert!(
+        text(&o.stderr).contains("the column 'seats.full' is missing"),
+        "{}",
+        text(&o.stderr)
+    );
+}

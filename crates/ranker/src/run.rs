@@ -22,8 +22,10 @@ pub struct RunInput<'a> {
     pub regulation: &'a Regulation,
     /// The applications, typed (their protocol numbers must be distinct).
     pub facts: &'a [Facts],
-    /// Seats per facility and section: `seats[facility][section]` (section 0 when the regulation has
-    /// no sections). Facilities are numbered as in the facility table the facts were read with.
+    /// Seats per facility and bucket: `seats[facility][bucket]`, where the bucket is the age section
+    /// (0 when the regulation has none), or, when seats are split by time slot,
+    /// `section × number of slots + slot`. Facilities are numbered as in the facility table the facts
+    /// were read with.
     pub seats: &'a [Vec<u32>],
     /// The published seed of the public draw.
     pub seed: Option<&'a str>,
@@ -127,6 +129,19 @@ pub fn run(input: RunInput<'_>) -> Result<RunOutcome, RunError> {
         }
     }
     let has_sections = !reg.sections().is_empty();
+    // Seats are counted per facility and bucket: the age section, and within it the time slot when
+    // the regulation splits seats by time slot (bucket = section × slots + slot).
+    let slots = u16::try_from(reg.time_slots().len()).unwrap_or(u16::MAX);
+    let bucket = |i: usize| -> Option<u16> {
+        let section = scores.section.get(i).copied().flatten();
+        let section = if has_sections { section? } else { 0 };
+        if slots == 0 {
+            return Some(section);
+        }
+        let slot = reg.time_slot_of(input.facts.get(i)?)?;
+        section.checked_mul(slots)?.checked_add(slot)
+    };
+    let buckets: Vec<Option<u16>> = (0..n).map(bucket).collect();
     let instance = Instance {
         seats: input.seats.to_vec(),
         applicants: input
@@ -134,16 +149,16 @@ pub fn run(input: RunInput<'_>) -> Result<RunOutcome, RunError> {
             .iter()
             .enumerate()
             .map(|(i, f)| Applicant {
-                section: scores.section.get(i).copied().flatten().unwrap_or(0),
+                section: buckets.get(i).copied().flatten().unwrap_or(0),
                 preferences: f.preferences().to_vec(),
             })
             .collect(),
     };
-    // Who may be placed at all: admitted, and in a section when the regulation has sections.
+    // Who may be placed at all: admitted, and in a bucket (a section, a time slot) when seats are
+    // split so.
     let admitted: Vec<bool> = (0..n)
         .map(|i| {
-            !scores.excluded.get(i).copied().unwrap_or(true)
-                && (!has_sections || scores.section.get(i).copied().flatten().is_some())
+            !scores.excluded.get(i).copied().unwrap_or(true) && buckets.get(i).copied().flatten().is_some()
         })
         .collect();
     // Priority of an application at a facility: its position in the list that decides there.

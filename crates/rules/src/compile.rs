@@ -165,9 +165,12 @@ fn compile_raw(
     let per_facility = criteria.iter().any(|c| c.per_facility) || tie_breaks.iter().any(|t| t.per_facility);
     let allocation = c.allocation(per_facility);
     let reserve = c.reserve(allocation.mechanism);
+    let time_slot = c.time_slot();
     // Only on an otherwise valid file: an expression that failed to compile would make its inputs
     // look unread.
     if c.errors.is_empty() {
+        // The time slot input is read by the allocation.
+        let slot_read = time_slot.map(|(i, _)| Expr::Input(i));
         c.unused_inputs(
             &eligibility,
             &tiers,
@@ -175,6 +178,7 @@ fn compile_raw(
             &tie_breaks,
             fee.as_ref(),
             reserve.as_ref(),
+            slot_read.as_ref(),
         );
     }
     if !c.errors.is_empty() {
@@ -207,6 +211,7 @@ fn compile_raw(
         points_decimals: c.points_decimals,
         allocation,
         reserve,
+        time_slot,
     })
 }
 
@@ -1643,6 +1648,37 @@ impl<'r> Compiler<'r> {
         out
     }
 
+    /// `[allocation] time_slot`: a choice input asked of everyone, whose options have seats of their own.
+    fn time_slot(&mut self) -> Option<(u16, u16)> {
+        let name = self.raw.allocation.as_ref()?.value.time_slot.as_ref()?;
+        let found = self.inputs.iter().position(|i| i.id == name.value);
+        match found.and_then(|i| Some((i, self.inputs.get(i)?))) {
+            Some((i, def)) => match def.kind {
+                InputKind::Choice(set) if !def.optional && def.ask_if.is_none() => {
+                    Some((u16::try_from(i).unwrap_or(u16::MAX), set))
+                }
+                InputKind::Choice(_) => {
+                    self.error(
+                        name.span,
+                        "the time slot input must be asked of everyone: not optional, no ask_if",
+                    );
+                    None
+                }
+                _ => {
+                    self.error(name.span, format!("'{}' is not a choice input", name.value));
+                    None
+                }
+            },
+            None => {
+                self.error(
+                    name.span,
+                    format!("'{}' is not an input of this regulation", name.value),
+                );
+                None
+            }
+        }
+    }
+
     /// `[allocation.reserve]`: who belongs to the group, and how many seats it gets first or at most.
     fn reserve(&mut self, mechanism: MechanismKind) -> Option<Reserve> {
         let raw = self.raw.allocation.as_ref()?.value.reserve.as_ref()?;
@@ -1807,9 +1843,11 @@ impl Compiler<'_> {
         tie_breaks: &[TieBreak],
         fee: Option<&Fee>,
         reserve: Option<&Reserve>,
+        time_slot: Option<&Expr>,
     ) {
         let mut roots: Vec<&Expr> = Vec::new();
         roots.extend(reserve.map(|r| &r.condition));
+        roots.extend(time_slot);
         roots.extend(eligibility.iter().map(|r| &r.condition));
         roots.extend(
             tiers

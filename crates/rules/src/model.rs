@@ -34,6 +34,8 @@ pub struct Regulation {
     pub(crate) points_decimals: u32,
     pub(crate) allocation: AllocationRules,
     pub(crate) reserve: Option<Reserve>,
+    /// The choice input whose options have seats of their own (input slot, choice set).
+    pub(crate) time_slot: Option<(u16, u16)>,
 }
 
 /// Seats reserved for a group of applicants in every facility and section (`[allocation.reserve]`).
@@ -481,6 +483,21 @@ impl Regulation {
     /// How seats are given and what answers cost (`[allocation]`, or the defaults of `docs/rules.md`).
     pub fn allocation(&self) -> AllocationRules {
         self.allocation
+    }
+    /// The time slots (full time, part time…) that have seats of their own; empty when seats are not
+    /// split by time slot.
+    pub fn time_slots(&self) -> &[Labelled] {
+        self.time_slot
+            .and_then(|(_, set)| self.choices.get(usize::from(set)))
+            .map_or(&[], |c| c.options.as_slice())
+    }
+    /// The time slot an application asks for (index in [`Regulation::time_slots`]).
+    pub fn time_slot_of(&self, facts: &crate::Facts) -> Option<u16> {
+        let (slot, _) = self.time_slot?;
+        match facts.scalar(slot) {
+            Value::Choice(c) => Some(c),
+            _ => None,
+        }
     }
     /// Seats reserved for a group, if the regulation reserves any.
     pub fn reserve(&self) -> Option<&Reserve> {

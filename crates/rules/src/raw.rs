@@ -72,6 +72,8 @@ pub struct RawAllocation {
     pub move_up: Option<Sp<bool>>,
     /// Seats reserved for (or limited to) a group of applicants, in every facility and section.
     pub reserve: Option<Sp<RawReserve>>,
+    /// A choice input whose options (full time, part time) have seats of their own.
+    pub time_slot: Option<Sp<String>>,
 }
 
 /// `[allocation.reserve]`
@@ -347,7 +349,8 @@ merge_options!(RawTierLevel: label, groups, public, enabled);
 merge_options!(RawCriterion: label, subtotal, when, for_each, points, value, table, bands, multiplier,
     max, enabled);
 merge_options!(RawFeeComponent: label, per, bands);
-merge_options!(RawAllocation: mechanism, lists, refusal, refusals_allowed, no_answer, move_up, reserve);
+merge_options!(RawAllocation: mechanism, lists, refusal, refusals_allowed, no_answer, move_up, reserve,
+    time_slot);
 
 impl Merge for RawInput {
     fn merge(&mut self, mut child: Self) {

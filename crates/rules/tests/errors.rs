@@ -338,3 +338,28 @@ fn reserve_keys_are_checked() {
         .is_empty()
     );
 }
+
+#[test]
+fn time_slot_must_name_a_choice_asked_of_everyone() {
+    let lines = errors(&with_head(
+        "[inputs.r]\ntype = \"bool\"\nlabel = \"R\"\n[allocation]\ntime_slot = \"r\"\n",
+    ));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("t.toml:13:13: 'r' is not a choice input")),
+        "{lines:?}"
+    );
+    let lines = errors(&with_head("[allocation]\ntime_slot = \"nothing\"\n"));
+    assert!(
+        lines.iter().any(|l| l.contains("'nothing' is not an input")),
+        "{lines:?}"
+    );
+    let lines = errors(&with_head(
+        "[inputs.s]\ntype = \"choice\"\nlabel = \"S\"\noptional = true\noptions = { a = \"A\", b = \"B\" }\n[allocation]\ntime_slot = \"s\"\n",
+    ));
+    assert!(
+        lines.iter().any(|l| l.contains("must be asked of everyone")),
+        "{lines:?}"
+    );
+}
