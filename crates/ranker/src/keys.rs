@@ -4,8 +4,9 @@
 //!
 //! Layout, per member, the same width for every member of a sort: the group of each tier level (2
 //! bytes); the total; then per tie-break step a "missing" byte (placing missing values first or last)
-//! and the value; the draw (32 bytes); the protocol. Numbers are written at the largest scale found in
-//! their column, as 128-bit integers with the sign bit flipped; a descending step is written inverted.
+//! and the value; the draw (a byte placing members without one last, then 32 bytes); the protocol.
+//! Numbers are written at the largest scale found in their column, as 128-bit integers with the sign
+//! bit flipped; a descending step is written inverted.
 //! When a standing cannot be written so (a global list whose direction changes by section, numbers too
 //! large for 128 bits at a common scale, mixed kinds in a column), [`encode`] returns `None` and the
 //! caller sorts with the comparator: both give the same order, which a property test holds them to.
@@ -162,10 +163,9 @@ pub(crate) fn encode(
                     .map(|m| m.ties.get(k).copied().unwrap_or(Value::Missing)),
             )?,
             TieKind::Draw => {
-                // The comparator compares draws only when both are known, otherwise ties: not a
-                // total order unless every member has one (or none does).
-                let known = members.iter().filter(|m| m.draw.is_some()).count();
-                if seed.is_some() && known != 0 && known != members.len() {
+                // With a seed, members without a draw value (no protocol number) come after the
+                // others; the values are computed in advance for every member that has one.
+                if seed.is_some() && members.iter().any(|m| m.draw.is_none() && m.protocol.is_some()) {
                     return None;
                 }
                 Kind::AllMissing
@@ -180,7 +180,7 @@ pub(crate) fn encode(
             .zip(&kinds)
             .map(|(t, &k)| match t.kind {
                 TieKind::Value(_) => 1 + width(k),
-                TieKind::Draw => 32,
+                TieKind::Draw => 33,
                 TieKind::Protocol => 7,
             })
             .sum::<usize>()
@@ -216,8 +216,14 @@ pub(crate) fn encode(
                     }
                 }
                 TieKind::Draw => match m.draw {
-                    Some(d) => put(&mut out, &d, desc),
-                    None => out.extend([0u8; 32]),
+                    Some(d) => {
+                        out.push(0);
+                        put(&mut out, &d, desc);
+                    }
+                    None => {
+                        out.push(1);
+                        out.extend([0u8; 32]);
+                    }
                 },
                 TieKind::Protocol => protocol_bytes(&mut out, m.protocol, desc),
             }

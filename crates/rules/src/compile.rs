@@ -169,16 +169,21 @@ fn compile_raw(
     // Only on an otherwise valid file: an expression that failed to compile would make its inputs
     // look unread.
     if c.errors.is_empty() {
-        // The time slot input is read by the allocation.
+        // The allocation reads the reserve's condition and the time slot input.
         let slot_read = time_slot.map(|(i, _)| Expr::Input(i));
+        let allocation_reads: Vec<&Expr> = reserve
+            .as_ref()
+            .map(|r| &r.condition)
+            .into_iter()
+            .chain(slot_read.as_ref())
+            .collect();
         c.unused_inputs(
             &eligibility,
             &tiers,
             &criteria,
             &tie_breaks,
             fee.as_ref(),
-            reserve.as_ref(),
-            slot_read.as_ref(),
+            &allocation_reads,
         );
     }
     if !c.errors.is_empty() {
@@ -1842,12 +1847,9 @@ impl Compiler<'_> {
         criteria: &[Criterion],
         tie_breaks: &[TieBreak],
         fee: Option<&Fee>,
-        reserve: Option<&Reserve>,
-        time_slot: Option<&Expr>,
+        allocation: &[&Expr],
     ) {
-        let mut roots: Vec<&Expr> = Vec::new();
-        roots.extend(reserve.map(|r| &r.condition));
-        roots.extend(time_slot);
+        let mut roots: Vec<&Expr> = allocation.to_vec();
         roots.extend(eligibility.iter().map(|r| &r.condition));
         roots.extend(
             tiers

@@ -90,6 +90,16 @@ impl Regulation {
                     .iter()
                     .find(|(sec, _)| *sec == s)
                     .map_or(t.order, |(_, o)| *o),
+                // A list mixing sections, at a step whose direction depends on the section: the
+                // sections in declared order first (no section last), so that the order stays a
+                // total order (a direction that changed from pair to pair could make it circular).
+                (x, y) if !t.section_order.is_empty() => {
+                    let rank = |s: Option<u16>| s.map_or(u32::MAX, u32::from);
+                    match rank(x).cmp(&rank(y)) {
+                        Ordering::Equal => t.order,
+                        other => return other,
+                    }
+                }
                 _ => t.order,
             };
             let step = match &t.kind {
@@ -120,6 +130,9 @@ impl Regulation {
                     (Some(seed), Some(p), Some(q)) => {
                         directed(draw_value(seed, p).cmp(&draw_value(seed, q)), order)
                     }
+                    // Without a protocol number there is no draw value: after those that have one.
+                    (Some(_), Some(_), None) => Ordering::Less,
+                    (Some(_), None, Some(_)) => Ordering::Greater,
                     _ => Ordering::Equal,
                 },
                 TieKind::Protocol => directed(compare_missing_last(a.protocol, b.protocol), order),
