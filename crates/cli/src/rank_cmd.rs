@@ -1,7 +1,8 @@
 //! `graduatorie rank` and `graduatorie verify`: a ranking run from files, and its recomputation.
 //!
 //! A run directory holds its inputs (`rules.toml`, the effective regulation after inheritance;
-//! `applications.csv`; `facilities.csv`; `answers-1.csv`… one per round answered), its outputs and
+//! `applications.csv`; `facilities.csv`; `answers-1.csv`… one per round answered; `late-2.csv`… the
+//! late batches, named by the round they joined), its outputs and
 //! `manifest.json`. [`compute`] makes every file of the directory from the inputs alone, in memory;
 //! `rank` writes them (all or nothing), `verify` compares them byte by byte with what is there.
 
@@ -27,12 +28,18 @@ pub struct RunFiles {
     pub facilities: Vec<u8>,
     /// `answers-1.csv`, `answers-2.csv`…: the answers to each round's offers.
     pub answers: Vec<Vec<u8>>,
+    /// `late-2.csv`…: applications of late batches, with the round they joined.
+    pub late: Vec<(usize, Vec<u8>)>,
     /// The published seed of the public draw.
     pub seed: Option<String>,
 }
 
 fn answers_name(round: usize) -> String {
     format!("answers-{round}.csv")
+}
+
+fn late_name(round: usize) -> String {
+    format!("late-{round}.csv")
 }
 
 /// Every file of a run directory (inputs, outputs, manifest), computed from the inputs.
@@ -46,14 +53,39 @@ pub fn compute(files: &RunFiles) -> Result<BTreeMap<String, Vec<u8>>, String> {
     }
     let facilities = tables::facilities("facilities.csv", &files.facilities, &reg).map_err(|p| p.report())?;
     let mut table = facilities.table();
-    let apps = tables::applications("applications.csv", &files.applications, &reg, &mut table)
+    let mut apps = tables::applications("applications.csv", &files.applications, &reg, &mut table)
         .map_err(|p| p.report())?;
-    let by_protocol: HashMap<_, _> = apps
-        .facts
+    // Where each application came from (file, line), and the round it joined.
+    let mut origin: Vec<(String, u64)> = apps
+        .lines
         .iter()
-        .enumerate()
-        .filter_map(|(i, f)| Some((f.protocol?, i)))
+        .map(|&l| ("applications.csv".to_owned(), l))
         .collect();
+    let mut joined: Vec<u32> = vec![1; apps.facts.len()];
+    for (round, bytes) in &files.late {
+        let name = late_name(*round);
+        let batch = tables::applications(&name, bytes, &reg, &mut table).map_err(|p| p.report())?;
+        origin.extend(batch.lines.iter().map(|&l| (name.clone(), l)));
+        joined.extend(std::iter::repeat_n(
+            u32::try_from(*round).unwrap_or(u32::MAX),
+            batch.facts.len(),
+        ));
+        apps.facts.extend(batch.facts);
+    }
+    let mut by_protocol: HashMap<_, usize> = HashMap::new();
+    for (i, f) in apps.facts.iter().enumerate() {
+        if let Some(p) = f.protocol
+            && let Some(first) = by_protocol.insert(p, i)
+        {
+            let ((file, line), (first_file, first_line)) = (
+                origin.get(i).cloned().unwrap_or_default(),
+                origin.get(first).cloned().unwrap_or_default(),
+            );
+            return Err(format!(
+                "{file}:{line}: the same protocol number as {first_file} line {first_line}"
+            ));
+        }
+    }
     let mut answers = Vec::new();
     let mut answer_lines = Vec::new();
     for (k, bytes) in files.answers.iter().enumerate() {
@@ -68,12 +100,13 @@ pub fn compute(files: &RunFiles) -> Result<BTreeMap<String, Vec<u8>>, String> {
         seats: &facilities.seats,
         seed: files.seed.as_deref(),
         answers: &answers,
+        joined: &joined,
     })
     .map_err(|e| match e {
-        RunError::Evaluation { index, error } => format!(
-            "applications.csv:{}: the application cannot be evaluated: {error}",
-            apps.lines.get(index).copied().unwrap_or(0)
-        ),
+        RunError::Evaluation { index, error } => {
+            let (file, line) = origin.get(index).cloned().unwrap_or_default();
+            format!("{file}:{line}: the application cannot be evaluated: {error}")
+        }
         RunError::AnswerWithoutOffer { round, index } => format!(
             "{}:{}: this family had no offer to answer in round {round}",
             answers_name(round),
@@ -96,6 +129,9 @@ pub fn compute(files: &RunFiles) -> Result<BTreeMap<String, Vec<u8>>, String> {
     out.insert("facilities.csv".to_owned(), files.facilities.clone());
     for (k, a) in files.answers.iter().enumerate() {
         out.insert(answers_name(k + 1), a.clone());
+    }
+    for (round, bytes) in &files.late {
+        out.insert(late_name(*round), bytes.clone());
     }
     let inputs: BTreeMap<String, String> = out.iter().map(|(k, v)| (k.clone(), sha256_hex(v))).collect();
     let mut outputs = BTreeMap::new();
@@ -147,6 +183,9 @@ pub struct RankArgs {
     /// The families' answers to the previous round's offers (CSV: protocol, answer).
     #[arg(long, requires = "round")]
     answers: Option<String>,
+    /// Applications of a late batch (same columns as the applications), taking part from this round on.
+    #[arg(long, requires = "round")]
+    late: Option<String>,
     /// Directory to write (must not exist, or be empty).
     #[arg(long)]
     out: String,
@@ -200,6 +239,9 @@ fn read_run_dir(dir: &Path) -> Result<(RunFiles, serde_json::Value), String> {
             None => break,
         }
     }
+    let late: Vec<(usize, Vec<u8>)> = (2..=answers.len() + 1)
+        .filter_map(|round| Some((round, contents.remove(&late_name(round))?)))
+        .collect();
     if let Some(extra) = contents.keys().next() {
         return Err(format!(
             "{}: unexpected input '{extra}' in the manifest",
@@ -216,6 +258,7 @@ fn read_run_dir(dir: &Path) -> Result<(RunFiles, serde_json::Value), String> {
             applications,
             facilities,
             answers,
+            late,
             seed,
         },
         manifest,
@@ -244,6 +287,9 @@ pub fn rank(args: RankArgs) -> Result<(), String> {
                 ));
             }
             files.answers.push(read(Path::new(answers))?);
+            if let Some(late) = &args.late {
+                files.late.push((files.answers.len() + 1, read(Path::new(late))?));
+            }
             files
         }
         _ => {
@@ -258,6 +304,7 @@ pub fn rank(args: RankArgs) -> Result<(), String> {
                 applications: read(Path::new(applications))?,
                 facilities: read(Path::new(facilities))?,
                 answers: Vec::new(),
+                late: Vec::new(),
                 seed: args.seed.clone(),
             }
         }
@@ -272,6 +319,9 @@ pub fn rank(args: RankArgs) -> Result<(), String> {
     }
     if let Some(a) = &args.answers {
         given.push((answers_name(files.answers.len()), a));
+    }
+    if let Some(l) = &args.late {
+        given.push((late_name(files.answers.len() + 1), l));
     }
     let all = compute(&files).map_err(|e| {
         e.lines()

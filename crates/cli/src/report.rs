@@ -421,6 +421,7 @@ pub fn public(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
                 (Status::Offered(f), _) => format!("posto offerto: {}", cx.code(f)),
                 (Status::Waiting, _) => "in attesa".to_owned(),
                 (Status::Cancelled, _) => "decaduta".to_owned(),
+                (Status::NothingLeft, _) => "nessuna struttura richiesta disponibile".to_owned(),
                 (Status::Excluded, _) => "esclusa".to_owned(),
             };
             let reserve = s.reserve.get(i).copied().unwrap_or(false);
@@ -504,6 +505,8 @@ pub struct Counts {
     pub waiting: usize,
     /// Cancelled by a refusal.
     pub cancelled: usize,
+    /// In the ranking with no facility left to offer.
+    pub nothing_left: usize,
 }
 
 /// Counts of an outcome.
@@ -515,6 +518,7 @@ pub fn counts(out: &RunOutcome, n: usize) -> Counts {
         offered: 0,
         waiting: 0,
         cancelled: 0,
+        nothing_left: 0,
     };
     for i in 0..n {
         match out.status(i) {
@@ -523,6 +527,7 @@ pub fn counts(out: &RunOutcome, n: usize) -> Counts {
             Status::Offered(_) => c.offered += 1,
             Status::Waiting => c.waiting += 1,
             Status::Cancelled => c.cancelled += 1,
+            Status::NothingLeft => c.nothing_left += 1,
         }
     }
     c

@@ -641,3 +641,75 @@ fn time_slots_have_seats_of_their_own() {
         text(&o.stderr)
     );
 }
+
+#[test]
+fn a_late_batch_joins_the_next_round() {
+    let dir = scratch("late");
+    let run1 = first_round(&dir);
+    let (winner, loser) = if draw("sorteggio-2026", "2026/000001") < draw("sorteggio-2026", "2026/000004") {
+        ("2026/000001", "2026/000004")
+    } else {
+        ("2026/000004", "2026/000001")
+    };
+    // Round 1 gave A to 000002 and B to the draw's winner. 000002 refuses A; a late application
+    // (000006, single parent: 10 points, wants A) joins round 2 and, with more points than the draw's
+    // loser (2), takes the freed seat.
+    let answers = write(&dir, "answers.csv", "protocol,answer\n2026/000002,refused\n");
+    let late = write(
+        &dir,
+        "late.csv",
+        "protocol,preferences,resident,single_parent,siblings\n2026/000006,A,true,true,0\n",
+    );
+    let run2 = dir.join("run2");
+    let o = run(&[
+        "rank",
+        "--round",
+        run1.to_str().unwrap(),
+        "--answers",
+        &answers,
+        "--late",
+        &late,
+        "--out",
+        run2.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let mut rows = [
+        format!("{winner},,B,2,accepted"),
+        "2026/000006,,A,1,offered".to_owned(),
+    ];
+    rows.sort();
+    assert_eq!(
+        read(&run2, "allocation.csv"),
+        format!("protocol,section,facility,choice,status\n{}\n", rows.join("\n"))
+    );
+    assert_eq!(
+        read(&run2, "waiting.csv"),
+        format!("list,position,protocol\nglobal,1,{loser}\nglobal,2,2026/000003\n")
+    );
+    // The directory keeps the batch as late-2.csv and replays round 1 without it.
+    assert!(read(&run2, "late-2.csv").contains("2026/000006"));
+    let o = run(&["verify", run2.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // A late application repeating a protocol number is refused, naming both files.
+    let dup = write(
+        &dir,
+        "dup.csv",
+        "protocol,preferences,resident,single_parent,siblings\n2026/000003,A,true,false,0\n",
+    );
+    let o = run(&[
+        "rank",
+        "--round",
+        run1.to_str().unwrap(),
+        "--answers",
+        &answers,
+        "--late",
+        &dup,
+        "--out",
+        dir.join("run3").to_str().unwrap(),
+    ]);
+    assert!(
+        text(&o.stderr).contains("dup.csv:2: the same protocol number as applications.csv line 4"),
+        "{}",
+        text(&o.stderr)
+    );
+}

@@ -32,6 +32,9 @@ pub struct RunInput<'a> {
     /// The families' answers, round by round: per application, its answer (`None` when the family
     /// did not answer by the deadline, or had nothing to answer).
     pub answers: &'a [Vec<Option<Answer>>],
+    /// The round from which each application takes part (1 for the first allocation; a late batch
+    /// joins a later round). Empty: every application from round 1.
+    pub joined: &'a [u32],
 }
 
 /// What a run produces.
@@ -83,6 +86,9 @@ pub enum Status {
     Offered(u32),
     /// Waiting for a seat.
     Waiting,
+    /// Still in the ranking, but no facility it asked for is left to offer (it refused them, or it
+    /// asked for none).
+    NothingLeft,
 }
 
 impl RunOutcome {
@@ -98,6 +104,16 @@ impl RunOutcome {
             (_, Some(p)) => Status::Offered(p.facility),
             (Some(f), None) => Status::Accepted(f),
             (None, None) if !self.state.active.get(i).copied().unwrap_or(false) => Status::Cancelled,
+            (None, None)
+                if self
+                    .state
+                    .instance
+                    .applicants
+                    .get(i)
+                    .is_none_or(|a| a.preferences.is_empty()) =>
+            {
+                Status::NothingLeft
+            }
             (None, None) => Status::Waiting,
         }
     }
@@ -236,8 +252,12 @@ pub fn run(input: RunInput<'_>) -> Result<RunOutcome, RunError> {
     // One order for serial dictatorship: list by list (lists of different sections never compete
     // for the same seats, so how they are merged does not matter).
     let order: Vec<u32> = lists.iter().flat_map(|l| l.order.iter().copied()).collect();
+    // The round being allocated: applications of a late batch take part from the round they joined.
+    let round = std::cell::Cell::new(1u32);
+    let present = |a: u32| input.joined.get(a as usize).is_none_or(|&j| j <= round.get());
     let mechanism = |inst: &Instance, eligible: &dyn Fn(u32) -> bool, held: &[Option<u32>]| -> Allocation {
-        let eligible = |a: u32| eligible(a) && admitted.get(a as usize).copied().unwrap_or(false);
+        let eligible =
+            |a: u32| eligible(a) && present(a) && admitted.get(a as usize).copied().unwrap_or(false);
         if reg.reserve().is_some() && rules.mechanism != MechanismKind::FirstChoiceFirst {
             // With one common order this is the global-order result with the group's seats set
             // aside (`docs/allocation.md`, "Reserved seats and caps").
@@ -261,6 +281,7 @@ pub fn run(input: RunInput<'_>) -> Result<RunOutcome, RunError> {
     let mut state = RoundState::start(instance);
     let mut allocation = mechanism(&state.instance, &|_| true, &state.accepted);
     for (r, answers) in input.answers.iter().enumerate() {
+        round.set(u32::try_from(r + 2).unwrap_or(u32::MAX));
         let mut full = vec![Answer::NoAnswer; n];
         for (i, answer) in answers.iter().enumerate() {
             let Some(answer) = answer else { continue };

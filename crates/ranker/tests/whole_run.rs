@@ -82,6 +82,7 @@ fn outcome(
         seats,
         seed: Some("s"),
         answers,
+        joined: &[],
     })
     .unwrap()
 }
