@@ -10,6 +10,7 @@
 //! | [`rounds`] | waiting-list rounds: answers, refusal policies, freed seats, moving up |
 //! | [`budget`] | vouchers and contributions funded in ranking order until the budget is spent |
 //! | [`run`] | one whole run: scores, lists, allocation with the regulation's mechanism, rounds replayed |
+//! | [`synthetic`] | synthetic calls (applications and seats) for demos, simulations and benchmarks |
 //!
 //! Still to come (issue 4): siblings together, border-age sections, public lists, the manifest and the
 //! offline `rank` / `verify` / `generate` commands. `docs/allocation.md` explains the mechanisms.
@@ -20,6 +21,7 @@ mod keys;
 pub mod ranking;
 pub mod rounds;
 pub mod run;
+pub mod synthetic;
 
 pub use allocate::{
     Allocation, Applicant, Instance, Placement, Reservation, deferred_acceptance, deferred_acceptance_with,
