@@ -1,0 +1,195 @@
+//! One whole run of the engine (scoring, ranking, allocation) on synthetic calls for the Bologna
+//! regulation: 2,000 facilities, 4 age sections, 8 preferences per family. Compared in the same run with
+//! a naive implementation of the same work (explanations built for every application, the comparator
+//! recomputing the public draw at each comparison, facility codes as strings looked up by linear search,
+//! records cloned): the ratio, not the time alone, is the figure.
+//!
+//! Run: `cargo bench -p graduatorie-ranker --bench run` (10k and 100k applications; set
+//! `GRADUATORIE_BENCH_SIZES=10000,100000,1000000` for a million, about two minutes of set-up).
+//! Results are recorded in docs/performance.md.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "benchmark set-up"
+)]
+
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
+use divan::{Bencher, black_box};
+use graduatorie_domain::ProtocolNumber;
+use graduatorie_ranker::synthetic::{Generator, code};
+use graduatorie_ranker::{Allocation, RunInput, run};
+use graduatorie_rules::{Eligibility, Evaluation, FacilityTable, Facts, Regulation, Standing};
+
+fn main() {
+    divan::main();
+}
+
+const FACILITIES: u32 = 2_000;
+const PREFERENCES: u32 = 8;
+const SEED: &str = "2026";
+
+fn sizes() -> Vec<usize> {
+    // `cargo test` runs benchmarks once as tests (without `--bench`): a small call is enough there.
+    if !std::env::args().any(|a| a == "--bench") {
+        return vec![2_000];
+    }
+    std::env::var("GRADUATORIE_BENCH_SIZES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![10_000, 100_000])
+}
+
+fn load(mechanism: &str) -> Regulation {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../config/rules/bologna-nidi.toml"
+    );
+    let bologna = graduatorie_rules::load(path, &mut |p| {
+        std::fs::read_to_string(p).map_err(|e| e.to_string())
+    })
+    .unwrap();
+    let text = bologna.flattened.replace(
+        "mechanism = \"global_order\"",
+        &format!("mechanism = \"{mechanism}\""),
+    );
+    graduatorie_rules::compile_str("bologna.toml", &text).unwrap()
+}
+
+static GLOBAL_ORDER: LazyLock<Regulation> = LazyLock::new(|| load("global_order"));
+static DEFERRED: LazyLock<Regulation> = LazyLock::new(|| load("deferred_acceptance"));
+
+struct Call {
+    facts: Vec<Facts>,
+    seats: Vec<Vec<u32>>,
+}
+
+/// A synthetic call of `n` applications, made once per size.
+fn call(n: usize) -> &'static Call {
+    static CALLS: LazyLock<Mutex<HashMap<usize, &'static Call>>> =
+        LazyLock::new(|| Mutex::new(HashMap::new()));
+    let mut calls = CALLS.lock().unwrap();
+    calls.entry(n).or_insert_with(|| {
+        let reg = &*GLOBAL_ORDER;
+        let mut g = Generator::new(reg, "bench", FACILITIES, PREFERENCES);
+        let seats = g.seats(u32::try_from(n).unwrap(), reg.sections().len());
+        let mut table = FacilityTable::closed((0..FACILITIES).map(code));
+        let mut facts = Vec::with_capacity(n);
+        for i in 1..=u32::try_from(n).unwrap() {
+            if let Some(app) = g.application(i, &mut table) {
+                facts.push(reg.facts(&app, &mut table).unwrap());
+            }
+        }
+        let call = Box::leak(Box::new(Call { facts, seats }));
+        // The naive implementation must give the same seats, or the comparison means nothing.
+        let engine = engine_run(reg, call);
+        assert_eq!(
+            naive(reg, call),
+            engine
+                .placed
+                .iter()
+                .map(|p| p.map(|p| p.facility))
+                .collect::<Vec<_>>()
+        );
+        call
+    })
+}
+
+fn engine_run(reg: &Regulation, call: &Call) -> Allocation {
+    run(RunInput {
+        regulation: reg,
+        facts: &call.facts,
+        seats: &call.seats,
+        seed: Some(SEED),
+        answers: &[],
+        joined: &[],
+    })
+    .unwrap()
+    .allocation
+}
+
+/// Scoring + ranking + serial dictatorship (Bologna: one order per section).
+#[divan::bench(args = sizes(), sample_count = 5)]
+fn engine_global_order(bencher: Bencher, n: usize) {
+    let call = call(n);
+    bencher.bench(|| black_box(engine_run(&GLOBAL_ORDER, call)));
+}
+
+/// Scoring + ranking + deferred acceptance with per-facility priorities (here the common order).
+#[divan::bench(args = sizes(), sample_count = 5)]
+fn engine_deferred_acceptance(bencher: Bencher, n: usize) {
+    let call = call(n);
+    bencher.bench(|| black_box(engine_run(&DEFERRED, call)));
+}
+
+/// The same work done the straightforward way.
+#[divan::bench(args = sizes(), sample_count = 3)]
+fn naive_baseline(bencher: Bencher, n: usize) {
+    let call = call(n);
+    bencher.bench(|| black_box(naive(&GLOBAL_ORDER, call)));
+}
+
+/// Straightforward: evaluate each application with its explanation, clone what is needed into records
+/// keyed by strings, sort with the comparator (draw recomputed at each comparison), then give seats by
+/// linear search over facility codes.
+fn naive(reg: &Regulation, call: &Call) -> Vec<Option<u32>> {
+    struct Record {
+        index: usize,
+        evaluation: Evaluation,
+        protocol: Option<ProtocolNumber>,
+        preferences: Vec<String>,
+        section: Option<String>,
+    }
+    let mut records: Vec<Record> = call
+        .facts
+        .iter()
+        .enumerate()
+        .map(|(index, f)| {
+            let evaluation = reg.evaluate(f).unwrap();
+            let section = evaluation
+                .section
+                .map(|s| reg.sections()[usize::from(s)].id.clone());
+            Record {
+                index,
+                protocol: f.protocol,
+                preferences: f.preferences().iter().map(|&p| code(p)).collect(),
+                section,
+                evaluation,
+            }
+        })
+        .filter(|r| !matches!(r.evaluation.eligibility, Eligibility::Excluded(_)) && r.section.is_some())
+        .collect();
+    records.sort_by(|a, b| {
+        a.section.cmp(&b.section).then_with(|| {
+            reg.compare(
+                &Standing::of(&a.evaluation, a.protocol),
+                &Standing::of(&b.evaluation, b.protocol),
+                Some(SEED),
+            )
+        })
+    });
+    let mut seats: Vec<(String, String, u32)> = Vec::new();
+    for (f, row) in call.seats.iter().enumerate() {
+        for (s, &n) in row.iter().enumerate() {
+            seats.push((code(u32::try_from(f).unwrap()), reg.sections()[s].id.clone(), n));
+        }
+    }
+    let mut placed = vec![None; call.facts.len()];
+    for r in &records {
+        for p in &r.preferences {
+            let section = r.section.clone().unwrap();
+            if let Some(slot) = seats
+                .iter_mut()
+                .find(|(c, s, n)| c == p && *s == section && *n > 0)
+            {
+                slot.2 -= 1;
+                placed[r.index] = Some(p[1..].parse::<u32>().unwrap() - 1);
+                break;
+            }
+        }
+    }
+    placed
+}
