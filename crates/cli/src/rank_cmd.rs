@@ -10,7 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use graduatorie_ranker::{RunError, RunInput, run};
+use graduatorie_ranker::{BudgetInput, RunError, RunInput, run, run_budget};
+use graduatorie_rules::Regulation;
 use graduatorie_rules::model::TieKind;
 
 use crate::println_out;
@@ -24,8 +25,10 @@ pub struct RunFiles {
     pub rules: String,
     /// `applications.csv`.
     pub applications: Vec<u8>,
-    /// `facilities.csv`.
-    pub facilities: Vec<u8>,
+    /// `facilities.csv` (calls for seats).
+    pub facilities: Option<Vec<u8>>,
+    /// The money to share (calls for vouchers or contributions), as written (`50000.00`).
+    pub budget: Option<String>,
     /// `answers-1.csv`, `answers-2.csv`…: the answers to each round's offers.
     pub answers: Vec<Vec<u8>>,
     /// `late-2.csv`…: applications of late batches, with the round they joined.
@@ -51,94 +54,29 @@ pub fn compute(files: &RunFiles) -> Result<BTreeMap<String, Vec<u8>>, String> {
             "the regulation breaks ties with a public draw: give the published seed with --seed".into(),
         );
     }
-    let facilities = tables::facilities("facilities.csv", &files.facilities, &reg).map_err(|p| p.report())?;
-    let mut table = facilities.table();
-    let mut apps = tables::applications("applications.csv", &files.applications, &reg, &mut table)
-        .map_err(|p| p.report())?;
-    // Where each application came from (file, line), and the round it joined.
-    let mut origin: Vec<(String, u64)> = apps
-        .lines
-        .iter()
-        .map(|&l| ("applications.csv".to_owned(), l))
-        .collect();
-    let mut joined: Vec<u32> = vec![1; apps.facts.len()];
-    for (round, bytes) in &files.late {
-        let name = late_name(*round);
-        let batch = tables::applications(&name, bytes, &reg, &mut table).map_err(|p| p.report())?;
-        origin.extend(batch.lines.iter().map(|&l| (name.clone(), l)));
-        joined.extend(std::iter::repeat_n(
-            u32::try_from(*round).unwrap_or(u32::MAX),
-            batch.facts.len(),
-        ));
-        apps.facts.extend(batch.facts);
+    let mut inputs = BTreeMap::new();
+    inputs.insert("rules.toml".to_owned(), files.rules.as_bytes().to_vec());
+    inputs.insert("applications.csv".to_owned(), files.applications.clone());
+    if let Some(f) = &files.facilities {
+        inputs.insert("facilities.csv".to_owned(), f.clone());
     }
-    let mut by_protocol: HashMap<_, usize> = HashMap::new();
-    for (i, f) in apps.facts.iter().enumerate() {
-        if let Some(p) = f.protocol
-            && let Some(first) = by_protocol.insert(p, i)
-        {
-            let ((file, line), (first_file, first_line)) = (
-                origin.get(i).cloned().unwrap_or_default(),
-                origin.get(first).cloned().unwrap_or_default(),
-            );
-            return Err(format!(
-                "{file}:{line}: the same protocol number as {first_file} line {first_line}"
-            ));
-        }
-    }
-    let mut answers = Vec::new();
-    let mut answer_lines = Vec::new();
-    for (k, bytes) in files.answers.iter().enumerate() {
-        let (a, lines) = tables::answers(&answers_name(k + 1), bytes, &by_protocol, apps.facts.len())
-            .map_err(|p| p.report())?;
-        answers.push(a);
-        answer_lines.push(lines);
-    }
-    let outcome = run(RunInput {
-        regulation: &reg,
-        facts: &apps.facts,
-        seats: &facilities.seats,
-        seed: files.seed.as_deref(),
-        answers: &answers,
-        joined: &joined,
-    })
-    .map_err(|e| match e {
-        RunError::Evaluation { index, error } => {
-            let (file, line) = origin.get(index).cloned().unwrap_or_default();
-            format!("{file}:{line}: the application cannot be evaluated: {error}")
-        }
-        RunError::AnswerWithoutOffer { round, index } => format!(
-            "{}:{}: this family had no offer to answer in round {round}",
-            answers_name(round),
-            answer_lines
-                .get(round - 1)
-                .and_then(|l| l.get(index))
-                .copied()
-                .unwrap_or(0)
-        ),
-    })?;
-    let cx = Context {
-        reg: &reg,
-        facts: &apps.facts,
-        facilities: &facilities,
-        seed: files.seed.as_deref(),
-    };
-    let mut out = BTreeMap::new();
-    out.insert("rules.toml".to_owned(), files.rules.as_bytes().to_vec());
-    out.insert("applications.csv".to_owned(), files.applications.clone());
-    out.insert("facilities.csv".to_owned(), files.facilities.clone());
     for (k, a) in files.answers.iter().enumerate() {
-        out.insert(answers_name(k + 1), a.clone());
+        inputs.insert(answers_name(k + 1), a.clone());
     }
     for (round, bytes) in &files.late {
-        out.insert(late_name(*round), bytes.clone());
+        inputs.insert(late_name(*round), bytes.clone());
     }
-    let inputs: BTreeMap<String, String> = out.iter().map(|(k, v)| (k.clone(), sha256_hex(v))).collect();
-    let mut outputs = BTreeMap::new();
-    outputs.insert("ranking.csv".to_owned(), report::ranking(&cx, &outcome));
-    outputs.insert("allocation.csv".to_owned(), report::allocation(&cx, &outcome));
-    outputs.insert("waiting.csv".to_owned(), report::waiting(&cx, &outcome));
-    outputs.insert("public.csv".to_owned(), report::public(&cx, &outcome));
+    let (outputs, counts, budget) = match (&files.budget, &files.facilities) {
+        (Some(budget), _) => {
+            let (outputs, summary) = compute_budget(files, &reg, budget)?;
+            (outputs, None, Some(summary))
+        }
+        (None, Some(facilities)) => {
+            let (outputs, counts) = compute_seats(files, &reg, facilities)?;
+            (outputs, Some(counts), None)
+        }
+        (None, None) => return Err("a call needs its facilities (seats) or a budget".into()),
+    };
     let manifest = Manifest {
         engine: format!("graduatorie {}", env!("CARGO_PKG_VERSION")),
         regulation: ManifestRegulation {
@@ -151,17 +89,195 @@ pub fn compute(files: &RunFiles) -> Result<BTreeMap<String, Vec<u8>>, String> {
         seed: files.seed.clone(),
         round: files.answers.len() + 1,
         allocation: reg.allocation(),
-        counts: report::counts(&outcome, apps.facts.len()),
-        inputs,
+        counts,
+        budget,
+        inputs: inputs.iter().map(|(k, v)| (k.clone(), sha256_hex(v))).collect(),
         outputs: outputs.iter().map(|(k, v)| (k.clone(), sha256_hex(v))).collect(),
     };
     let mut json = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?;
     json.push('\n');
+    let mut out = inputs;
     out.extend(outputs);
     out.insert("manifest.json".to_owned(), json.into_bytes());
     Ok(out)
 }
 
+/// The applications of every file, with where each came from (file, line) and the round it joined;
+/// protocol numbers checked across files.
+struct AllApplications {
+    facts: Vec<graduatorie_rules::Facts>,
+    origin: Vec<(String, u64)>,
+    joined: Vec<u32>,
+    by_protocol: HashMap<graduatorie_domain::ProtocolNumber, usize>,
+}
+
+fn all_applications(
+    files: &RunFiles,
+    reg: &Regulation,
+    table: &mut graduatorie_rules::FacilityTable,
+    need_preferences: bool,
+) -> Result<AllApplications, String> {
+    let apps = tables::applications(
+        "applications.csv",
+        &files.applications,
+        reg,
+        table,
+        need_preferences,
+    )
+    .map_err(|p| p.report())?;
+    let mut facts = apps.facts;
+    let mut origin: Vec<(String, u64)> = apps
+        .lines
+        .iter()
+        .map(|&l| ("applications.csv".to_owned(), l))
+        .collect();
+    let mut joined: Vec<u32> = vec![1; facts.len()];
+    for (round, bytes) in &files.late {
+        let name = late_name(*round);
+        let batch =
+            tables::applications(&name, bytes, reg, table, need_preferences).map_err(|p| p.report())?;
+        origin.extend(batch.lines.iter().map(|&l| (name.clone(), l)));
+        joined.extend(std::iter::repeat_n(
+            u32::try_from(*round).unwrap_or(u32::MAX),
+            batch.facts.len(),
+        ));
+        facts.extend(batch.facts);
+    }
+    let mut by_protocol = HashMap::new();
+    for (i, f) in facts.iter().enumerate() {
+        if let Some(p) = f.protocol
+            && let Some(first) = by_protocol.insert(p, i)
+        {
+            let ((file, line), (first_file, first_line)) = (
+                origin.get(i).cloned().unwrap_or_default(),
+                origin.get(first).cloned().unwrap_or_default(),
+            );
+            return Err(format!(
+                "{file}:{line}: the same protocol number as {first_file} line {first_line}"
+            ));
+        }
+    }
+    Ok(AllApplications {
+        facts,
+        origin,
+        joined,
+        by_protocol,
+    })
+}
+
+/// Where an application came from, for messages.
+fn at(apps: &AllApplications, index: usize) -> String {
+    let (file, line) = apps.origin.get(index).cloned().unwrap_or_default();
+    format!("{file}:{line}")
+}
+
+/// A call for seats: lists, allocation, rounds.
+fn compute_seats(
+    files: &RunFiles,
+    reg: &Regulation,
+    facilities: &[u8],
+) -> Result<(BTreeMap<String, Vec<u8>>, report::Counts), String> {
+    let facilities = tables::facilities("facilities.csv", facilities, reg).map_err(|p| p.report())?;
+    let mut table = facilities.table();
+    let apps = all_applications(files, reg, &mut table, true)?;
+    let mut answers = Vec::new();
+    let mut answer_lines = Vec::new();
+    for (k, bytes) in files.answers.iter().enumerate() {
+        let (a, lines) = tables::answers(&answers_name(k + 1), bytes, &apps.by_protocol, apps.facts.len())
+            .map_err(|p| p.report())?;
+        answers.push(a);
+        answer_lines.push(lines);
+    }
+    let outcome = run(RunInput {
+        regulation: reg,
+        facts: &apps.facts,
+        seats: &facilities.seats,
+        seed: files.seed.as_deref(),
+        answers: &answers,
+        joined: &apps.joined,
+    })
+    .map_err(|e| match e {
+        RunError::Evaluation { index, error } => {
+            format!(
+                "{}: the application cannot be evaluated: {error}",
+                at(&apps, index)
+            )
+        }
+        RunError::Grant { index, message } => format!("{}: {message}", at(&apps, index)),
+        RunError::AnswerWithoutOffer { round, index } => format!(
+            "{}:{}: this family had no offer to answer in round {round}",
+            answers_name(round),
+            answer_lines
+                .get(round - 1)
+                .and_then(|l| l.get(index))
+                .copied()
+                .unwrap_or(0)
+        ),
+    })?;
+    let cx = Context {
+        reg,
+        facts: &apps.facts,
+        facilities: &facilities,
+        seed: files.seed.as_deref(),
+    };
+    let mut outputs = BTreeMap::new();
+    outputs.insert(
+        "ranking.csv".to_owned(),
+        report::ranking(&cx, &outcome.scores, &outcome.lists),
+    );
+    outputs.insert("allocation.csv".to_owned(), report::allocation(&cx, &outcome));
+    outputs.insert("waiting.csv".to_owned(), report::waiting(&cx, &outcome));
+    outputs.insert("public.csv".to_owned(), report::public(&cx, &outcome));
+    Ok((outputs, report::counts(&outcome, apps.facts.len())))
+}
+
+/// A call for vouchers or contributions: lists, then grants until the budget is spent.
+fn compute_budget(
+    files: &RunFiles,
+    reg: &Regulation,
+    budget: &str,
+) -> Result<(BTreeMap<String, Vec<u8>>, report::BudgetSummary), String> {
+    if !reg.has_grant() {
+        return Err("the regulation has no [grant] saying how much each beneficiary receives".into());
+    }
+    if !files.answers.is_empty() {
+        return Err("a call with a budget has no rounds of answers".into());
+    }
+    let money = graduatorie_domain::Money::parse(budget).map_err(|e| format!("--budget: {e}"))?;
+    let mut table = graduatorie_rules::FacilityTable::closed(Vec::<String>::new());
+    let apps = all_applications(files, reg, &mut table, false)?;
+    let outcome = run_budget(BudgetInput {
+        regulation: reg,
+        facts: &apps.facts,
+        seed: files.seed.as_deref(),
+        budget: money,
+    })
+    .map_err(|e| match e {
+        RunError::Evaluation { index, error } => {
+            format!(
+                "{}: the application cannot be evaluated: {error}",
+                at(&apps, index)
+            )
+        }
+        RunError::Grant { index, message } => format!("{}: {message}", at(&apps, index)),
+        RunError::AnswerWithoutOffer { .. } => "no answers in a budget call".into(),
+    })?;
+    let facilities = tables::Facilities::none();
+    let cx = Context {
+        reg,
+        facts: &apps.facts,
+        facilities: &facilities,
+        seed: files.seed.as_deref(),
+    };
+    let mut outputs = BTreeMap::new();
+    outputs.insert(
+        "ranking.csv".to_owned(),
+        report::ranking(&cx, &outcome.scores, &outcome.lists),
+    );
+    outputs.insert("grants.csv".to_owned(), report::grants(&cx, &outcome));
+    outputs.insert("public.csv".to_owned(), report::public_grants(&cx, &outcome));
+    Ok((outputs, report::budget_summary(&outcome, money)))
+}
 /// `graduatorie rank`.
 #[derive(Debug, Args)]
 pub struct RankArgs {
@@ -172,8 +288,16 @@ pub struct RankArgs {
     #[arg(long, required_unless_present = "round", conflicts_with = "round")]
     applications: Option<String>,
     /// Facilities and their seats per age section (CSV).
-    #[arg(long, required_unless_present = "round", conflicts_with = "round")]
+    #[arg(
+        long,
+        required_unless_present_any = ["round", "budget"],
+        conflicts_with_all = ["round", "budget"]
+    )]
     facilities: Option<String>,
+    /// For vouchers and contributions instead of seats: the money to share (`50000.00`); each
+    /// beneficiary receives what the regulation's [grant] gives, in ranking order.
+    #[arg(long, conflicts_with = "round")]
+    budget: Option<String>,
     /// Published seed of the public draw.
     #[arg(long)]
     seed: Option<String>,
@@ -231,7 +355,7 @@ fn read_run_dir(dir: &Path) -> Result<(RunFiles, serde_json::Value), String> {
     let rules = String::from_utf8(take("rules.toml")?)
         .map_err(|_| format!("{}: rules.toml is not UTF-8", dir.display()))?;
     let applications = take("applications.csv")?;
-    let facilities = take("facilities.csv")?;
+    let facilities = contents.remove("facilities.csv");
     let mut answers = Vec::new();
     for k in 1.. {
         match contents.remove(&answers_name(k)) {
@@ -252,6 +376,10 @@ fn read_run_dir(dir: &Path) -> Result<(RunFiles, serde_json::Value), String> {
         .get("seed")
         .and_then(serde_json::Value::as_str)
         .map(str::to_owned);
+    let budget = manifest
+        .pointer("/budget/budget")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned);
     Ok((
         RunFiles {
             rules,
@@ -260,6 +388,7 @@ fn read_run_dir(dir: &Path) -> Result<(RunFiles, serde_json::Value), String> {
             answers,
             late,
             seed,
+            budget,
         },
         manifest,
     ))
@@ -293,16 +422,15 @@ pub fn rank(args: RankArgs) -> Result<(), String> {
             files
         }
         _ => {
-            let (Some(rules), Some(applications), Some(facilities)) =
-                (&args.rules, &args.applications, &args.facilities)
-            else {
-                return Err("--rules, --applications and --facilities are needed".into());
+            let (Some(rules), Some(applications)) = (&args.rules, &args.applications) else {
+                return Err("--rules and --applications are needed".into());
             };
             let reg = crate::rules_cmd::load(rules)?;
             RunFiles {
                 rules: reg.flattened.clone(),
                 applications: read(Path::new(applications))?,
-                facilities: read(Path::new(facilities))?,
+                facilities: args.facilities.as_ref().map(|f| read(Path::new(f))).transpose()?,
+                budget: args.budget.clone(),
                 answers: Vec::new(),
                 late: Vec::new(),
                 seed: args.seed.clone(),
@@ -340,29 +468,43 @@ pub fn rank(args: RankArgs) -> Result<(), String> {
     write_dir(&out_dir, &all)?;
     let manifest: serde_json::Value =
         serde_json::from_slice(all.get("manifest.json").map_or(&[][..], Vec::as_slice)).unwrap_or_default();
-    let count = |k: &str| {
+    let number = |k: &str| {
         manifest
-            .pointer(&format!("/counts/{k}"))
+            .pointer(k)
             .and_then(serde_json::Value::as_u64)
             .unwrap_or(0)
     };
-    println_out(&format!(
-        "{}: round {}, {} applications: {} excluded, {} seats accepted, {} offered, {} waiting, {} cancelled; rules hash {}",
-        out_dir.display(),
-        files.answers.len() + 1,
-        count("applications"),
-        count("excluded"),
-        count("accepted"),
-        count("offered"),
-        count("waiting"),
-        count("cancelled"),
+    let text = |k: &str| {
         manifest
-            .pointer("/regulation/hash")
+            .pointer(k)
             .and_then(serde_json::Value::as_str)
             .unwrap_or("")
-            .get(..12)
-            .unwrap_or(""),
-    ));
+    };
+    let hash = text("/regulation/hash").get(..12).unwrap_or("");
+    if files.budget.is_some() {
+        println_out(&format!(
+            "{}: {} applications: {} excluded, {} funded ({} in part), {} granted of {}; rules hash {hash}",
+            out_dir.display(),
+            number("/budget/applications"),
+            number("/budget/excluded"),
+            number("/budget/funded"),
+            number("/budget/partial"),
+            text("/budget/granted"),
+            text("/budget/budget"),
+        ));
+    } else {
+        println_out(&format!(
+            "{}: round {}, {} applications: {} excluded, {} seats accepted, {} offered, {} waiting, {} cancelled; rules hash {hash}",
+            out_dir.display(),
+            files.answers.len() + 1,
+            number("/counts/applications"),
+            number("/counts/excluded"),
+            number("/counts/accepted"),
+            number("/counts/offered"),
+            number("/counts/waiting"),
+            number("/counts/cancelled"),
+        ));
+    }
     Ok(())
 }
 

@@ -7,11 +7,11 @@
 
 use std::collections::BTreeMap;
 
-use graduatorie_domain::ProtocolNumber;
-use graduatorie_ranker::{ListKey, RunOutcome, Status};
+use graduatorie_domain::{Money, ProtocolNumber};
+use graduatorie_ranker::{BudgetOutcome, ListKey, RankedList, RunOutcome, Status};
 use graduatorie_rules::explain::value_text;
 use graduatorie_rules::model::TieKind;
-use graduatorie_rules::{Eligibility, Facts, Regulation, draw_value};
+use graduatorie_rules::{BatchScores, Eligibility, Facts, Regulation, draw_value};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -112,8 +112,8 @@ impl Context<'_> {
     fn protocol(&self, i: usize) -> Option<ProtocolNumber> {
         self.facts.get(i).and_then(|f| f.protocol)
     }
-    fn section_id(&self, out: &RunOutcome, i: usize) -> &str {
-        out.scores
+    fn section_id(&self, scores: &BatchScores, i: usize) -> &str {
+        scores
             .section
             .get(i)
             .copied()
@@ -166,17 +166,15 @@ impl Context<'_> {
         v
     }
     /// The facility row of application `i` for a facility list.
-    fn facility_row(&self, out: &RunOutcome, i: usize, key: ListKey) -> Option<usize> {
+    fn facility_row(&self, scores: &BatchScores, i: usize, key: ListKey) -> Option<usize> {
         let ListKey::Facility(f) = key else { return None };
-        out.scores
-            .facility_rows(i)
-            .find(|&r| out.scores.facility(r).0 == f)
+        scores.facility_rows(i).find(|&r| scores.facility(r).0 == f)
     }
 }
 
 /// `ranking.csv`: every list with every application's position, tiers, points per criterion,
 /// subtotals and tie-break values; then the excluded applications with the reasons.
-pub fn ranking(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
+pub fn ranking(cx: &Context<'_>, s: &BatchScores, lists: &[RankedList]) -> Vec<u8> {
     let reg = cx.reg;
     let mut header: Vec<String> = ["list", "position", "protocol", "section", "status"]
         .iter()
@@ -201,13 +199,12 @@ pub fn ranking(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
             _ => String::new(),
         }
     };
-    let s = &out.scores;
     let mut position = String::new();
-    for list in &out.lists {
+    for list in lists {
         let list_id = cx.list_id(list.key);
         for (p, &a) in list.order.iter().enumerate() {
             let i = a as usize;
-            let row = cx.facility_row(out, i, list.key);
+            let row = cx.facility_row(s, i, list.key);
             let (total, points, subtotals, ties) = match row {
                 Some(r) => {
                     let (_, _, total, points, subtotals, ties) = s.facility(r);
@@ -230,7 +227,7 @@ pub fn ranking(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
             }
             t.field(&position);
             t.field(&protocol);
-            t.field(cx.section_id(out, i));
+            t.field(cx.section_id(s, i));
             t.field(if reserve { "reserve" } else { "admitted" });
             for (&g, level) in s.tier(i).iter().zip(reg.tiers()) {
                 t.field(
@@ -276,7 +273,7 @@ pub fn ranking(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
             String::new(),
             String::new(),
             protocol_text(cx.protocol(i)),
-            cx.section_id(out, i).to_owned(),
+            cx.section_id(s, i).to_owned(),
             "excluded".to_owned(),
         ];
         cells.resize(header.len() - 1, String::new());
@@ -305,7 +302,7 @@ pub fn allocation(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
         };
         let mut cells = vec![
             protocol_text(cx.protocol(i)),
-            cx.section_id(out, i).to_owned(),
+            cx.section_id(&out.scores, i).to_owned(),
             cx.code(f).to_owned(),
             cx.choice(i, f),
             status.to_owned(),
@@ -391,25 +388,11 @@ pub fn public(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
     for list in &out.lists {
         for (p, &a) in list.order.iter().enumerate() {
             let i = a as usize;
-            let total = match cx.facility_row(out, i, list.key) {
+            let total = match cx.facility_row(s, i, list.key) {
                 Some(r) => s.facility(r).2,
                 None => s.total.get(i).copied().unwrap_or_default(),
             };
-            let tier: Vec<String> = s
-                .tier(i)
-                .iter()
-                .zip(cx.reg.tiers())
-                .filter_map(|(&g, level)| {
-                    let last = level.groups.len().saturating_sub(1);
-                    if level.public {
-                        level.groups.get(usize::from(g)).map(|(l, _)| l.label.clone())
-                    } else if usize::from(g) < last {
-                        Some("precedenza".to_owned())
-                    } else {
-                        None
-                    }
-                })
-                .collect();
+            let tier = public_tier(cx, s, i);
             let outcome = match (out.status(i), list.key) {
                 (Status::Accepted(f), ListKey::Facility(g)) if f != g => {
                     "ammessa in altra struttura".to_owned()
@@ -430,7 +413,7 @@ pub fn public(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
                 (p + 1).to_string(),
                 protocol_text(cx.protocol(i)),
                 number(total),
-                tier.join(" / "),
+                tier,
                 if reserve {
                     format!("{outcome} (con riserva)")
                 } else {
@@ -454,6 +437,27 @@ pub fn public(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
     t.finish()
 }
 
+/// The tier of application `i` as published: the group labels of levels marked `public`, otherwise
+/// only "precedenza" (for every group but the last).
+fn public_tier(cx: &Context<'_>, s: &BatchScores, i: usize) -> String {
+    let parts: Vec<String> = s
+        .tier(i)
+        .iter()
+        .zip(cx.reg.tiers())
+        .filter_map(|(&g, level)| {
+            let last = level.groups.len().saturating_sub(1);
+            if level.public {
+                level.groups.get(usize::from(g)).map(|(l, _)| l.label.clone())
+            } else if usize::from(g) < last {
+                Some("precedenza".to_owned())
+            } else {
+                None
+            }
+        })
+        .collect();
+    parts.join(" / ")
+}
+
 /// `manifest.json`: what was computed from what, with the SHA-256 of every file.
 #[derive(Debug, Serialize)]
 pub struct Manifest {
@@ -467,8 +471,12 @@ pub struct Manifest {
     pub round: usize,
     /// How seats were given.
     pub allocation: graduatorie_rules::model::AllocationRules,
-    /// Counts, for a quick look.
-    pub counts: Counts,
+    /// Counts, for a quick look (calls for seats).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counts: Option<Counts>,
+    /// The budget and what was granted (calls for vouchers or contributions).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget: Option<BudgetSummary>,
     /// SHA-256 of each input file in the directory.
     pub inputs: BTreeMap<String, String>,
     /// SHA-256 of each output file.
@@ -531,4 +539,125 @@ pub fn counts(out: &RunOutcome, n: usize) -> Counts {
         }
     }
     c
+}
+
+/// A budget run in figures.
+#[derive(Debug, Serialize)]
+pub struct BudgetSummary {
+    /// The money shared, as given.
+    pub budget: String,
+    /// The total granted (never more than the budget).
+    pub granted: String,
+    /// Applications read.
+    pub applications: usize,
+    /// Excluded by the regulation.
+    pub excluded: usize,
+    /// Beneficiaries funded.
+    pub funded: usize,
+    /// Of which funded in part (the remainder of the budget).
+    pub partial: usize,
+}
+
+/// The figures of a budget run.
+pub fn budget_summary(out: &BudgetOutcome, budget: Money) -> BudgetSummary {
+    let granted: i64 = out.grants.iter().map(|g| g.amount.cents()).sum();
+    BudgetSummary {
+        budget: budget.to_decimal().to_string(),
+        granted: Decimal::new(granted, 2).to_string(),
+        applications: out.amounts.len(),
+        excluded: out.scores.excluded.iter().filter(|&&e| e).count(),
+        funded: out.grants.len(),
+        partial: out.grants.iter().filter(|g| g.partial).count(),
+    }
+}
+
+/// Per application: the amount granted and whether it is partial.
+fn granted(out: &BudgetOutcome) -> Vec<Option<(Money, bool)>> {
+    let mut v = vec![None; out.amounts.len()];
+    for g in &out.grants {
+        if let Some(slot) = v.get_mut(g.applicant as usize) {
+            *slot = Some((g.amount, g.partial));
+        }
+    }
+    v
+}
+
+/// `grants.csv`: every admitted application in ranking order with the amount the regulation gives it
+/// and the amount granted.
+pub fn grants(cx: &Context<'_>, out: &BudgetOutcome) -> Vec<u8> {
+    let header: Vec<String> = ["list", "position", "protocol", "amount", "granted", "status"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    let mut t = Table::new(&header);
+    let granted = granted(out);
+    for list in &out.lists {
+        for (p, &a) in list.order.iter().enumerate() {
+            let i = a as usize;
+            let amount = out.amounts.get(i).copied().flatten();
+            let (given, status) = match granted.get(i).copied().flatten() {
+                Some((m, false)) => (m.to_decimal().to_string(), "granted"),
+                Some((m, true)) => (m.to_decimal().to_string(), "partial"),
+                None => (String::new(), "not_funded"),
+            };
+            t.row(&[
+                cx.list_id(list.key),
+                (p + 1).to_string(),
+                protocol_text(cx.protocol(i)),
+                amount.map_or_else(String::new, |m| m.to_decimal().to_string()),
+                given,
+                status.to_owned(),
+            ]);
+        }
+    }
+    t.finish()
+}
+
+/// `public.csv` of a budget run: protocol, position, score, tier and outcome only.
+pub fn public_grants(cx: &Context<'_>, out: &BudgetOutcome) -> Vec<u8> {
+    let header: Vec<String> = [
+        "graduatoria",
+        "posizione",
+        "protocollo",
+        "punteggio",
+        "precedenza",
+        "esito",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    let mut t = Table::new(&header);
+    let granted = granted(out);
+    let s = &out.scores;
+    for list in &out.lists {
+        for (p, &a) in list.order.iter().enumerate() {
+            let i = a as usize;
+            let outcome = match granted.get(i).copied().flatten() {
+                Some((m, false)) => format!("finanziata: {}", m.to_decimal()),
+                Some((m, true)) => format!("finanziata in parte: {}", m.to_decimal()),
+                None => "non finanziata".to_owned(),
+            };
+            t.row(&[
+                cx.list_label(list.key),
+                (p + 1).to_string(),
+                protocol_text(cx.protocol(i)),
+                number(s.total.get(i).copied().unwrap_or_default()),
+                public_tier(cx, s, i),
+                outcome,
+            ]);
+        }
+    }
+    for i in cx.by_protocol() {
+        if s.excluded.get(i).copied().unwrap_or(false) {
+            t.row(&[
+                String::new(),
+                String::new(),
+                protocol_text(cx.protocol(i)),
+                String::new(),
+                String::new(),
+                "esclusa".to_owned(),
+            ]);
+        }
+    }
+    t.finish()
 }

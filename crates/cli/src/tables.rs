@@ -119,12 +119,13 @@ pub struct Applications {
 }
 
 /// Reads the table of applications. Each must have a protocol number, none repeated; preferences must
-/// name facilities of `table`, each at most once.
+/// name facilities of `table`, each at most once (the column is required when `need_preferences`).
 pub fn applications(
     file: &str,
     bytes: &[u8],
     reg: &Regulation,
     table: &mut FacilityTable,
+    need_preferences: bool,
 ) -> Result<Applications, Problems> {
     let mut r = reader(bytes);
     let names = header(file, &mut r)?;
@@ -141,7 +142,7 @@ pub fn applications(
     };
     let column = |name: &str| names.iter().position(|n| n == name).map_or(0, |i| i + 1);
     for required in ["protocol", "preferences"] {
-        if column(required) == 0 {
+        if column(required) == 0 && (required == "protocol" || need_preferences) {
             problems.push(format!("{file}:1: the column '{required}' is missing"));
         }
     }
@@ -224,6 +225,14 @@ pub struct Facilities {
 }
 
 impl Facilities {
+    /// No facilities (a call for vouchers or contributions).
+    pub fn none() -> Self {
+        Facilities {
+            codes: Vec::new(),
+            names: Vec::new(),
+            seats: Vec::new(),
+        }
+    }
     /// A facility table of these codes, for reading applications.
     pub fn table(&self) -> FacilityTable {
         FacilityTable::closed(self.codes.iter().cloned())

@@ -713,3 +713,133 @@ fn a_late_batch_joins_the_next_round() {
         text(&o.stderr)
     );
 }
+
+const GRANT_RULES: &str = r#"
+[regulation]
+id = "voucher"
+title = "Buoni servizio"
+service = "buoni"
+school_year = "2026/2027"
+authority = "Unione di Prova"
+source = "Delibera n. 3"
+reference_date = 2026-12-31
+
+[inputs.siblings]
+type = "integer"
+label = "Fratelli"
+min = 0
+max = 5
+
+[inputs.isee]
+type = "money"
+label = "ISEE"
+
+[criteria.siblings]
+label = "Fratelli"
+points = "2 * siblings"
+
+[grant]
+label = "Buono servizio"
+value = "isee"
+missing = "refuse"
+
+[grant.components.voucher]
+label = "Buono annuo"
+per = "anno"
+bands = [
+  { to = "10000.00", amount = "1000.00" },
+  { from = "10000.01", amount = "500.00" },
+]
+"#;
+
+/// Ranks four applications with a budget of 2,200.00 under an edge policy; returns grants.csv.
+fn grants_with(dir: &Path, edge: &str) -> (String, String) {
+    let rules = write(
+        dir,
+        &format!("{edge}.toml"),
+        &format!("{GRANT_RULES}\n[allocation]\nbudget_edge = \"{edge}\"\n"),
+    );
+    // Points 2 × siblings: 000001 → 6, 000002 → 4, 000003 → 2, 000004 → 0: that is the order.
+    // Amounts by ISEE: 8,000 → 1,000.00; 15,000 → 500.00; 5,000 → 1,000.00; 12,000 → 500.00.
+    let apps = write(
+        dir,
+        "a.csv",
+        "protocol,siblings,isee\n2026/000001,3,8000\n2026/000002,2,15000\n2026/000003,1,5000\n2026/000004,0,12000\n",
+    );
+    let out = dir.join(edge);
+    let o = run(&[
+        "rank",
+        "--rules",
+        &rules,
+        "--applications",
+        &apps,
+        "--budget",
+        "2200,00",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    (read(&out, "grants.csv"), read(&out, "public.csv"))
+}
+
+#[test]
+fn a_budget_funds_beneficiaries_in_ranking_order() {
+    let dir = scratch("budget");
+    let head = "list,position,protocol,amount,granted,status\n";
+    // 1,000 + 500 = 1,500 granted, 700 left: 000003's 1,000 does not fit.
+    // stop: nobody after is funded.
+    let (grants, public) = grants_with(&dir, "stop");
+    assert_eq!(
+        grants,
+        format!(
+            "{head}global,1,2026/000001,1000.00,1000.00,granted\nglobal,2,2026/000002,500.00,500.00,granted\nglobal,3,2026/000003,1000.00,,not_funded\nglobal,4,2026/000004,500.00,,not_funded\n"
+        )
+    );
+    assert!(
+        public.contains("Graduatoria unica,1,2026/000001,6,,finanziata: 1000.00\n"),
+        "{public}"
+    );
+    assert!(
+        public.contains("Graduatoria unica,3,2026/000003,2,,non finanziata\n"),
+        "{public}"
+    );
+    // skip: 000004's 500 still fits in the 700 left (200 remain).
+    let (grants, _) = grants_with(&dir, "skip");
+    assert!(
+        grants.ends_with(
+            "global,3,2026/000003,1000.00,,not_funded\nglobal,4,2026/000004,500.00,500.00,granted\n"
+        ),
+        "{grants}"
+    );
+    // remainder: 000003 gets the 700 left, in part, and the budget is spent: 1,000 + 500 + 700 = 2,200.
+    let (grants, public) = grants_with(&dir, "remainder");
+    assert!(
+        grants.ends_with(
+            "global,3,2026/000003,1000.00,700.00,partial\nglobal,4,2026/000004,500.00,,not_funded\n"
+        ),
+        "{grants}"
+    );
+    assert!(public.contains("finanziata in parte: 700.00"), "{public}");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&read(&dir.join("remainder"), "manifest.json")).unwrap();
+    assert_eq!(manifest["budget"]["granted"], "2200.00");
+    let o = run(&["verify", dir.join("remainder").to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // No budget without a [grant] in the regulation.
+    let rules = write(&dir, "nogrant.toml", RULES);
+    let apps = write(&dir, "b.csv", APPLICATIONS);
+    let o = run(&[
+        "rank",
+        "--rules",
+        &rules,
+        "--applications",
+        &apps,
+        "--budget",
+        "100",
+        "--seed",
+        "s",
+        "--out",
+        dir.join("x").to_str().unwrap(),
+    ]);
+    assert!(text(&o.stderr).contains("has no [grant]"), "{}", text(&o.stderr));
+}

@@ -5,17 +5,7 @@
 //! choice ([`EdgePolicy`]). Amounts are exact money; the total granted never exceeds the budget.
 
 use graduatorie_domain::Money;
-
-/// What to do when the next beneficiary's amount is larger than what is left.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EdgePolicy {
-    /// Stop: nobody after is funded (the list is strictly in order).
-    Stop,
-    /// Skip that beneficiary and go on with the next ones whose amount still fits.
-    SkipToNextThatFits,
-    /// Grant what is left to that beneficiary (a partial grant), then stop.
-    GrantRemainder,
-}
+pub use graduatorie_rules::model::EdgePolicy;
 
 /// One grant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

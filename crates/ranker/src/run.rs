@@ -5,6 +5,7 @@
 //! published seed, the answers of each round), so the same arguments give the same outcome on any
 //! machine: that is what lets `graduatorie verify` recompute a published ranking.
 
+use graduatorie_domain::Money;
 use graduatorie_rules::model::MechanismKind;
 use graduatorie_rules::{BatchScores, EvaluationError, Facts, Regulation};
 
@@ -12,6 +13,7 @@ use crate::allocate::{
     Allocation, Applicant, Instance, Reservation, deferred_acceptance, deferred_acceptance_with,
     first_choice_first, serial_dictatorship,
 };
+use crate::budget::{Grant, allocate_budget};
 use crate::ranking::{ListKey, RankedList, Scored, rank_scores};
 use crate::rounds::{Answer, RoundPolicy, RoundState, next_round};
 
@@ -62,6 +64,14 @@ pub enum RunError {
         index: usize,
         /// What failed.
         error: EvaluationError,
+    },
+    /// The amount of a grant could not be computed.
+    #[error("application {index}: the grant cannot be computed: {message}")]
+    Grant {
+        /// Index of the application.
+        index: usize,
+        /// What failed.
+        message: String,
     },
     /// An answer was given in a round where the family had no offer to answer.
     #[error("round {round}: application {index} had no offer to answer")]
@@ -310,4 +320,79 @@ pub fn run(input: RunInput<'_>) -> Result<RunOutcome, RunError> {
 
 fn index(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+/// What a budget run needs: the applications and the money to share.
+#[derive(Debug, Clone, Copy)]
+pub struct BudgetInput<'a> {
+    /// The regulation (with a `[grant]`).
+    pub regulation: &'a Regulation,
+    /// The applications, typed.
+    pub facts: &'a [Facts],
+    /// The published seed of the public draw.
+    pub seed: Option<&'a str>,
+    /// The money to share.
+    pub budget: Money,
+}
+
+/// What a budget run produces.
+#[derive(Debug, Clone)]
+pub struct BudgetOutcome {
+    /// Scores of every application.
+    pub scores: BatchScores,
+    /// The ranked lists.
+    pub lists: Vec<RankedList>,
+    /// The amount the regulation gives each admitted application (`None` for excluded ones).
+    pub amounts: Vec<Option<Money>>,
+    /// The grants, in ranking order.
+    pub grants: Vec<Grant>,
+}
+
+/// Scores and ranks the applications, then funds them in ranking order (lists one after the other)
+/// with the amount the regulation's `[grant]` gives each, until the budget is spent; at the edge, the
+/// regulation's `budget_edge`.
+pub fn run_budget(input: BudgetInput<'_>) -> Result<BudgetOutcome, RunError> {
+    let reg = input.regulation;
+    let scores = reg
+        .score_batch(input.facts)
+        .map_err(|(index, error)| RunError::Evaluation { index, error })?;
+    let protocols: Vec<_> = input.facts.iter().map(|f| f.protocol).collect();
+    let lists = rank_scores(
+        reg,
+        Scored {
+            scores: &scores,
+            protocols: &protocols,
+            seed: input.seed,
+        },
+        reg.allocation().lists,
+    );
+    let mut amounts = vec![None; input.facts.len()];
+    for (index, f) in input.facts.iter().enumerate() {
+        if scores.excluded.get(index).copied().unwrap_or(true) {
+            continue;
+        }
+        let amount = reg.grant_for(f).map_err(|e| RunError::Grant {
+            index,
+            message: e.to_string(),
+        })?;
+        let amount = Money::from_decimal(amount).map_err(|e| RunError::Grant {
+            index,
+            message: e.to_string(),
+        })?;
+        if let Some(slot) = amounts.get_mut(index) {
+            *slot = Some(amount);
+        }
+    }
+    let order: Vec<(u32, Money)> = lists
+        .iter()
+        .flat_map(|l| l.order.iter())
+        .filter_map(|&a| Some((a, amounts.get(a as usize).copied().flatten()?)))
+        .collect();
+    let grants = allocate_budget(&order, input.budget, reg.allocation().budget_edge);
+    Ok(BudgetOutcome {
+        scores,
+        lists,
+        amounts,
+        grants,
+    })
 }

@@ -162,6 +162,7 @@ fn compile_raw(
     let criteria = c.criteria();
     let tie_breaks = c.tie_breaks();
     let fee = c.fee();
+    let grant = c.grant();
     let per_facility = criteria.iter().any(|c| c.per_facility) || tie_breaks.iter().any(|t| t.per_facility);
     let allocation = c.allocation(per_facility);
     let reserve = c.reserve(allocation.mechanism);
@@ -169,13 +170,14 @@ fn compile_raw(
     // Only on an otherwise valid file: an expression that failed to compile would make its inputs
     // look unread.
     if c.errors.is_empty() {
-        // The allocation reads the reserve's condition and the time slot input.
+        // The allocation reads the reserve's condition and the time slot input; a grant its value.
         let slot_read = time_slot.map(|(i, _)| Expr::Input(i));
         let allocation_reads: Vec<&Expr> = reserve
             .as_ref()
             .map(|r| &r.condition)
             .into_iter()
             .chain(slot_read.as_ref())
+            .chain(grant.as_ref().map(|g| &g.value))
             .collect();
         c.unused_inputs(
             &eligibility,
@@ -217,6 +219,7 @@ fn compile_raw(
         allocation,
         reserve,
         time_slot,
+        grant,
     })
 }
 
@@ -1565,6 +1568,7 @@ impl<'r> Compiler<'r> {
             refusal: RefusalPolicy::LoseApplication,
             no_answer_accepts: false,
             move_up: false,
+            budget_edge: EdgePolicy::Stop,
         };
         let Some(raw) = self.raw.allocation.as_ref() else {
             return out;
@@ -1649,6 +1653,14 @@ impl<'r> Compiler<'r> {
         }
         if let Some(m) = &r.move_up {
             out.move_up = m.value;
+        }
+        if let Some(e) = &r.budget_edge {
+            match e.value.as_str() {
+                "stop" => out.budget_edge = EdgePolicy::Stop,
+                "skip" => out.budget_edge = EdgePolicy::SkipToNextThatFits,
+                "remainder" => out.budget_edge = EdgePolicy::GrantRemainder,
+                _ => self.error(e.span, "budget_edge must be \"stop\", \"skip\" or \"remainder\""),
+            }
         }
         out
     }
@@ -1763,14 +1775,25 @@ impl<'r> Compiler<'r> {
 
     fn fee(&mut self) -> Option<Fee> {
         let raw = self.raw.fee.as_ref()?;
+        self.amounts(raw, "fee")
+    }
+
+    /// `[grant]`: the amount of a voucher or contribution, written like the fee.
+    fn grant(&mut self) -> Option<Fee> {
+        let raw = self.raw.grant.as_ref()?;
+        self.amounts(raw, "grant")
+    }
+
+    /// An amount of money as a function of a value (`[fee]`, `[grant]`): components made of bands.
+    fn amounts(&mut self, raw: &Sp<RawFee>, table: &str) -> Option<Fee> {
         let r = &raw.value;
-        let label = self.label(&r.label, raw.span, "fee");
+        let label = self.label(&r.label, raw.span, table);
         let value = match &r.value {
             Some(v) => self
-                .expr(v, Allow::default(), Some(Ty::Dec), &[], "fee value")
+                .expr(v, Allow::default(), Some(Ty::Dec), &[], &format!("{table} value"))
                 .map(|(e, _)| e),
             None => {
-                self.error(raw.span, "[fee] needs 'value', usually \"isee\"");
+                self.error(raw.span, format!("[{table}] needs 'value', usually \"isee\""));
                 None
             }
         };
@@ -1798,7 +1821,7 @@ impl<'r> Compiler<'r> {
         if r.components.is_empty() {
             self.error(
                 raw.span,
-                "[fee] needs at least one [fee.components.ID] with its bands",
+                format!("[{table}] needs at least one [{table}.components.ID] with its bands"),
             );
         }
         let mut components = Vec::new();
@@ -1806,7 +1829,7 @@ impl<'r> Compiler<'r> {
             let c = &comp.value;
             let label = self.label(&c.label, comp.span, id);
             let Some(bands) = &c.bands else {
-                self.error(comp.span, format!("fee component '{id}' needs bands"));
+                self.error(comp.span, format!("{table} component '{id}' needs bands"));
                 continue;
             };
             let Some(checked) = self.bands(bands, Ty::Dec, BandUse::Amount) else {
@@ -1817,7 +1840,7 @@ impl<'r> Compiler<'r> {
                 .is_some_and(|b| b.from.is_none_or(|f| f <= Decimal::ZERO));
             let ends_open = checked.last().is_some_and(|b| b.to.is_none());
             if !starts_open || !ends_open {
-                self.error(bands.span, "fee bands must cover every value: the first band starts at 0 (or has no 'from') and the last has no 'to'");
+                self.error(bands.span, format!("{table} bands must cover every value: the first band starts at 0 (or has no 'from') and the last has no 'to'"));
             }
             components.push(FeeComponent {
                 id: id.clone(),

@@ -43,6 +43,21 @@ impl Regulation {
     /// Computes the fee parts for an application.
     pub fn fee_for(&self, facts: &Facts) -> Result<Vec<FeePart>, FeeError> {
         let fee = self.fee.as_ref().ok_or(FeeError::NoFee)?;
+        self.amounts_for(fee, facts)
+    }
+
+    /// The amount a beneficiary is granted (`[grant]`): the sum of its components, to the cent.
+    pub fn grant_for(&self, facts: &Facts) -> Result<Decimal, FeeError> {
+        let grant = self.grant.as_ref().ok_or(FeeError::NoFee)?;
+        Ok(self.amounts_for(grant, facts)?.iter().map(|p| p.amount).sum())
+    }
+
+    /// True when the regulation grants money (`[grant]`) rather than, or besides, seats.
+    pub fn has_grant(&self) -> bool {
+        self.grant.is_some()
+    }
+
+    fn amounts_for(&self, fee: &crate::model::Fee, facts: &Facts) -> Result<Vec<FeePart>, FeeError> {
         let mut derived = Vec::with_capacity(self.derived.len());
         let mut rows = vec![0u32; self.lists.len()];
         self.derived_values(facts, &mut rows, &mut derived)
@@ -52,40 +67,45 @@ impl Regulation {
             .value
             .eval(&mut env)
             .map_err(|e| FeeError::Eval(e.to_string()))?;
-        self.fee_at(value.as_dec())
+        amounts_at(fee, value.as_dec())
     }
 
     /// Computes the fee parts for a value (`None`: missing).
     pub fn fee_at(&self, value: Option<Decimal>) -> Result<Vec<FeePart>, FeeError> {
         let fee = self.fee.as_ref().ok_or(FeeError::NoFee)?;
-        let strategy = match fee.rounding {
-            Rounding::HalfUp => RoundingStrategy::MidpointAwayFromZero,
-            Rounding::HalfEven => RoundingStrategy::MidpointNearestEven,
-            Rounding::Down => RoundingStrategy::ToZero,
-            Rounding::Up => RoundingStrategy::AwayFromZero,
-        };
-        let mut parts = Vec::with_capacity(fee.components.len());
-        for c in &fee.components {
-            let amount = match value {
-                Some(x) => band_value(&c.bands, x)
-                    .map_err(|e| FeeError::Eval(e.to_string()))?
-                    .map(|(_, a)| a),
-                None if fee.missing_highest => c.bands.last().map(|b| match b.gives {
-                    crate::model::BandValue::Fixed(a) => a,
-                    crate::model::BandValue::Linear(_, z) => z,
-                }),
-                None => return Err(FeeError::Missing),
-            };
-            let amount = amount
-                .unwrap_or(Decimal::ZERO)
-                .round_dp_with_strategy(2, strategy);
-            parts.push(FeePart {
-                id: c.id.clone(),
-                label: c.label.clone(),
-                per: c.per.clone(),
-                amount: amount.max(Decimal::ZERO),
-            });
-        }
-        Ok(parts)
+        amounts_at(fee, value)
     }
+}
+
+/// The amounts of each component at a value (rounded to the cent, never negative).
+fn amounts_at(fee: &crate::model::Fee, value: Option<Decimal>) -> Result<Vec<FeePart>, FeeError> {
+    let strategy = match fee.rounding {
+        Rounding::HalfUp => RoundingStrategy::MidpointAwayFromZero,
+        Rounding::HalfEven => RoundingStrategy::MidpointNearestEven,
+        Rounding::Down => RoundingStrategy::ToZero,
+        Rounding::Up => RoundingStrategy::AwayFromZero,
+    };
+    let mut parts = Vec::with_capacity(fee.components.len());
+    for c in &fee.components {
+        let amount = match value {
+            Some(x) => band_value(&c.bands, x)
+                .map_err(|e| FeeError::Eval(e.to_string()))?
+                .map(|(_, a)| a),
+            None if fee.missing_highest => c.bands.last().map(|b| match b.gives {
+                crate::model::BandValue::Fixed(a) => a,
+                crate::model::BandValue::Linear(_, z) => z,
+            }),
+            None => return Err(FeeError::Missing),
+        };
+        let amount = amount
+            .unwrap_or(Decimal::ZERO)
+            .round_dp_with_strategy(2, strategy);
+        parts.push(FeePart {
+            id: c.id.clone(),
+            label: c.label.clone(),
+            per: c.per.clone(),
+            amount: amount.max(Decimal::ZERO),
+        });
+    }
+    Ok(parts)
 }

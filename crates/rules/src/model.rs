@@ -36,6 +36,8 @@ pub struct Regulation {
     pub(crate) reserve: Option<Reserve>,
     /// The choice input whose options have seats of their own (input slot, choice set).
     pub(crate) time_slot: Option<(u16, u16)>,
+    /// The amount granted to a beneficiary, for calls with a budget.
+    pub(crate) grant: Option<Fee>,
 }
 
 /// Seats reserved for a group of applicants in every facility and section (`[allocation.reserve]`).
@@ -83,6 +85,20 @@ pub struct AllocationRules {
     pub no_answer_accepts: bool,
     /// Families placed at a lower choice move up when a better one frees.
     pub move_up: bool,
+    /// With a budget, what happens when the next beneficiary's amount no longer fits.
+    pub budget_edge: EdgePolicy,
+}
+
+/// What happens when the next beneficiary's amount no longer fits in what is left of the budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EdgePolicy {
+    /// Stop: nobody further down the ranking is funded.
+    Stop,
+    /// Skip to the next beneficiaries whose amount still fits.
+    SkipToNextThatFits,
+    /// Grant what is left to that beneficiary (a partial grant), then stop.
+    GrantRemainder,
 }
 
 /// The allocation mechanisms a regulation may name (`docs/allocation.md`).

@@ -52,6 +52,8 @@ pub struct RawFile {
     pub fee: Option<Sp<RawFee>>,
     /// How seats are given and what answers to offers cost.
     pub allocation: Option<Sp<RawAllocation>>,
+    /// The amount of a voucher or contribution, for calls that grant money instead of seats.
+    pub grant: Option<Sp<RawFee>>,
 }
 
 /// `[allocation]`
@@ -74,6 +76,8 @@ pub struct RawAllocation {
     pub reserve: Option<Sp<RawReserve>>,
     /// A choice input whose options (full time, part time) have seats of their own.
     pub time_slot: Option<Sp<String>>,
+    /// With a budget: `stop`, `skip` or `remainder` when the next amount no longer fits.
+    pub budget_edge: Option<Sp<String>>,
 }
 
 /// `[allocation.reserve]`
@@ -350,7 +354,7 @@ merge_options!(RawCriterion: label, subtotal, when, for_each, points, value, tab
     max, enabled);
 merge_options!(RawFeeComponent: label, per, bands);
 merge_options!(RawAllocation: mechanism, lists, refusal, refusals_allowed, no_answer, move_up, reserve,
-    time_slot);
+    time_slot, budget_edge);
 
 impl Merge for RawInput {
     fn merge(&mut self, mut child: Self) {
@@ -435,5 +439,6 @@ impl Merge for RawFile {
         }
         self.fee.merge(child.fee);
         self.allocation.merge(child.allocation);
+        self.grant.merge(child.grant);
     }
 }

@@ -363,3 +363,22 @@ fn time_slot_must_name_a_choice_asked_of_everyone() {
         "{lines:?}"
     );
 }
+
+#[test]
+fn grant_and_budget_edge_are_checked() {
+    let lines = errors(&with_head(
+        "[inputs.isee]\ntype = \"money\"\nlabel = \"ISEE\"\n[grant]\nlabel = \"Buono\"\nvalue = \"isee\"\n[allocation]\nbudget_edge = \"later\"\n",
+    ));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("[grant] needs at least one [grant.components.ID]")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("t.toml:16:15: budget_edge must be")),
+        "{lines:?}"
+    );
+}
