@@ -108,6 +108,8 @@ struct AllApplications {
     facts: Vec<graduatorie_rules::Facts>,
     origin: Vec<(String, u64)>,
     joined: Vec<u32>,
+    /// Per application, the index of the first application of its family (its own when alone).
+    family: Vec<u32>,
     by_protocol: HashMap<graduatorie_domain::ProtocolNumber, usize>,
 }
 
@@ -126,6 +128,7 @@ fn all_applications(
     )
     .map_err(|p| p.report())?;
     let mut facts = apps.facts;
+    let mut keys = apps.family;
     let mut origin: Vec<(String, u64)> = apps
         .lines
         .iter()
@@ -142,7 +145,20 @@ fn all_applications(
             batch.facts.len(),
         ));
         facts.extend(batch.facts);
+        keys.extend(batch.family);
     }
+    let mut first_of: HashMap<&str, u32> = HashMap::new();
+    let family: Vec<u32> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let own = u32::try_from(i).unwrap_or(u32::MAX);
+            match k {
+                Some(k) => *first_of.entry(k.as_str()).or_insert(own),
+                None => own,
+            }
+        })
+        .collect();
     let mut by_protocol = HashMap::new();
     for (i, f) in facts.iter().enumerate() {
         if let Some(p) = f.protocol
@@ -161,6 +177,7 @@ fn all_applications(
         facts,
         origin,
         joined,
+        family,
         by_protocol,
     })
 }
@@ -195,6 +212,7 @@ fn compute_seats(
         seed: files.seed.as_deref(),
         answers: &answers,
         joined: &apps.joined,
+        family: &apps.family,
     })
     .map_err(|e| match e {
         RunError::Evaluation { index, error } => {

@@ -116,6 +116,8 @@ pub struct Applications {
     pub facts: Vec<Facts>,
     /// Line of each application in the file.
     pub lines: Vec<u64>,
+    /// The `family` key of each application (siblings applying together), if given.
+    pub family: Vec<Option<String>>,
 }
 
 /// Reads the table of applications. Each must have a protocol number, none repeated; preferences must
@@ -152,6 +154,7 @@ pub fn applications(
     let mut out = Applications {
         facts: Vec::new(),
         lines: Vec::new(),
+        family: Vec::new(),
     };
     let mut seen: HashMap<ProtocolNumber, u64> = HashMap::new();
     each_record(file, &mut r, &mut problems, |line, record, problems| {
@@ -188,6 +191,7 @@ pub fn applications(
                 }
                 out.facts.push(facts);
                 out.lines.push(line);
+                out.family.push(app.family.clone());
             }
             Err(e) => {
                 for err in e.errors {

@@ -843,3 +843,46 @@ fn a_budget_funds_beneficiaries_in_ranking_order() {
     ]);
     assert!(text(&o.stderr).contains("has no [grant]"), "{}", text(&o.stderr));
 }
+
+#[test]
+fn twins_are_placed_together_when_the_regulation_says_so() {
+    let dir = scratch("twins");
+    let rules = write(
+        &dir,
+        "twins.toml",
+        &RULES.replace("[allocation]\n", "[allocation]\nsiblings_together = true\n"),
+    );
+    // Points: 000001 single parent 10; 000003 two siblings 2 × 2 = 4; 000002 one sibling 2. No ties.
+    // 000001 and 000002 are twins (family "rossi"). At 000001's turn, A has one seat for two twins:
+    // both go to B (2 seats). Then 000003 takes A.
+    let apps = write(
+        &dir,
+        "a.csv",
+        "protocol,preferences,family,resident,single_parent,siblings\n\
+         2026/000001,A|B,rossi,true,true,0\n\
+         2026/000002,A|B,rossi,true,false,1\n\
+         2026/000003,A|B,,true,false,2\n",
+    );
+    let facs = write(&dir, "f.csv", "code,seats\nA,1\nB,2\n");
+    let out = dir.join("out");
+    let o = run(&[
+        "rank",
+        "--rules",
+        &rules,
+        "--applications",
+        &apps,
+        "--facilities",
+        &facs,
+        "--seed",
+        "s",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(
+        read(&out, "allocation.csv"),
+        "protocol,section,facility,choice,status\n2026/000001,,B,2,offered\n2026/000002,,B,2,offered\n2026/000003,,A,1,offered\n"
+    );
+    // The family key is not published.
+    assert!(!read(&out, "public.csv").contains("rossi"));
+}

@@ -100,6 +100,7 @@ fn engine_run(reg: &Regulation, call: &Call) -> Allocation {
         seed: Some(SEED),
         answers: &[],
         joined: &[],
+        family: &[],
     })
     .unwrap()
     .allocation

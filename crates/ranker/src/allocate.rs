@@ -142,6 +142,79 @@ pub fn serial_dictatorship(instance: &Instance, order: &[u32]) -> Allocation {
     Allocation { placed }
 }
 
+/// Serial dictatorship where siblings applying together are placed together: `family[a]` is the same
+/// number for the members of one family (and different for everybody else). At a family's turn (its
+/// best-ranked member's), the family gets the first facility, in that member's preferences, that every
+/// member asked for and that has a free seat for each of them in their own sections; otherwise none of
+/// them is placed. Members not in `order` (excluded) and members asking for nothing (in later rounds,
+/// one holding a seat it accepted) do not take part: the others are placed together without them.
+pub fn serial_dictatorship_together(instance: &Instance, order: &[u32], family: &[u32]) -> Allocation {
+    let mut free = instance.free_seats();
+    let grid = instance.grid();
+    let mut placed = vec![None; instance.applicants.len()];
+    let mut members: std::collections::HashMap<u32, Vec<u32>> = std::collections::HashMap::new();
+    for &a in order {
+        // A member with nothing left to ask for (one holding a seat from an earlier round) does not
+        // take part: its sibling still waiting competes alone.
+        if instance
+            .applicants
+            .get(a as usize)
+            .is_none_or(|ap| ap.preferences.is_empty())
+        {
+            continue;
+        }
+        let key = family.get(a as usize).copied().unwrap_or(u32::MAX - a);
+        members.entry(key).or_default().push(a);
+    }
+    let mut done = std::collections::HashSet::new();
+    for &a in order {
+        let key = family.get(a as usize).copied().unwrap_or(u32::MAX - a);
+        if !members.get(&key).is_some_and(|t| t.contains(&a)) || !done.insert(key) {
+            continue; // the family had its turn with its best-ranked member
+        }
+        let team = members.get(&key).map_or(&[][..], Vec::as_slice);
+        let Some(first) = team.first().and_then(|&m| instance.applicants.get(m as usize)) else {
+            continue;
+        };
+        'facilities: for &f in &first.preferences {
+            // Seats needed per bucket of this facility.
+            let mut need: Vec<(usize, u32)> = Vec::new();
+            for &m in team {
+                let Some(ap) = instance.applicants.get(m as usize) else {
+                    continue 'facilities;
+                };
+                let Some(b) = grid.bucket(f, ap.section).filter(|_| ap.preferences.contains(&f)) else {
+                    continue 'facilities;
+                };
+                match need.iter_mut().find(|(x, _)| *x == b) {
+                    Some((_, n)) => *n += 1,
+                    None => need.push((b, 1)),
+                }
+            }
+            if need.iter().any(|&(b, n)| free.get(b).copied().unwrap_or(0) < n) {
+                continue;
+            }
+            for (b, n) in need {
+                if let Some(seat) = free.get_mut(b) {
+                    *seat -= n;
+                }
+            }
+            for &m in team {
+                let choice = instance
+                    .applicants
+                    .get(m as usize)
+                    .and_then(|ap| ap.preferences.iter().position(|&p| p == f))
+                    .unwrap_or(0);
+                if let Some(p) = placed.get_mut(m as usize) {
+                    *p = Some(placement(choice, f));
+                }
+            }
+            break;
+        }
+    }
+    Allocation { placed }
+}
+
 /// Seats of one facility and section set aside for a group of applicants (a social-services referral,
 /// a disability), or limited for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -25,7 +25,7 @@ pub mod synthetic;
 
 pub use allocate::{
     Allocation, Applicant, Instance, Placement, Reservation, deferred_acceptance, deferred_acceptance_with,
-    first_choice_first, serial_dictatorship,
+    first_choice_first, serial_dictatorship, serial_dictatorship_together,
 };
 pub use budget::{EdgePolicy, Grant, allocate_budget};
 pub use ranking::{Evaluated, ListKey, ListKind, RankedList, Scored, rank, rank_scores};

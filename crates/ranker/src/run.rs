@@ -11,7 +11,7 @@ use graduatorie_rules::{BatchScores, EvaluationError, Facts, Regulation};
 
 use crate::allocate::{
     Allocation, Applicant, Instance, Reservation, deferred_acceptance, deferred_acceptance_with,
-    first_choice_first, serial_dictatorship,
+    first_choice_first, serial_dictatorship, serial_dictatorship_together,
 };
 use crate::budget::{Grant, allocate_budget};
 use crate::ranking::{ListKey, RankedList, Scored, rank_scores};
@@ -37,6 +37,9 @@ pub struct RunInput<'a> {
     /// The round from which each application takes part (1 for the first allocation; a late batch
     /// joins a later round). Empty: every application from round 1.
     pub joined: &'a [u32],
+    /// Siblings applying together share a number (any number, the same for the whole family), used
+    /// when the regulation places them together. Empty: nobody is linked.
+    pub family: &'a [u32],
 }
 
 /// What a run produces.
@@ -277,7 +280,11 @@ pub fn run(input: RunInput<'_>) -> Result<RunOutcome, RunError> {
         match rules.mechanism {
             MechanismKind::GlobalOrder => {
                 let order: Vec<u32> = order.iter().copied().filter(|&a| eligible(a)).collect();
-                serial_dictatorship(inst, &order)
+                if rules.siblings_together && !input.family.is_empty() {
+                    serial_dictatorship_together(inst, &order, input.family)
+                } else {
+                    serial_dictatorship(inst, &order)
+                }
             }
             MechanismKind::DeferredAcceptance => deferred_acceptance(inst, priority, eligible),
             MechanismKind::FirstChoiceFirst => first_choice_first(inst, priority, eligible),

@@ -269,6 +269,7 @@ impl<'a> Generator<'a> {
             protocol: Some(format!("{year}/{number:06}")),
             submitted_at: Some(submitted),
             preferences: self.facility_list(self.preferences),
+            family: None,
             inputs: Map::new(),
         };
         for def in self.reg.inputs() {

@@ -13,4 +13,5 @@ mod order_keys;
 mod ranking;
 mod reserve;
 mod rounds;
+mod together;
 mod whole_run;

@@ -83,6 +83,7 @@ fn outcome(
         seed: Some("s"),
         answers,
         joined: &[],
+        family: &[],
     })
     .unwrap()
 }

@@ -1569,6 +1569,7 @@ impl<'r> Compiler<'r> {
             no_answer_accepts: false,
             move_up: false,
             budget_edge: EdgePolicy::Stop,
+            siblings_together: false,
         };
         let Some(raw) = self.raw.allocation.as_ref() else {
             return out;
@@ -1653,6 +1654,17 @@ impl<'r> Compiler<'r> {
         }
         if let Some(m) = &r.move_up {
             out.move_up = m.value;
+        }
+        if let Some(t) = &r.siblings_together {
+            out.siblings_together = t.value;
+            if t.value && (out.mechanism != MechanismKind::GlobalOrder || r.reserve.is_some()) {
+                // With per-facility priorities, keeping siblings together can leave no stable
+                // allocation at all (the "couples" problem); with one order it is well defined.
+                self.error(
+                    t.span,
+                    "siblings_together works with mechanism = \"global_order\" and without reserved seats",
+                );
+            }
         }
         if let Some(e) = &r.budget_edge {
             match e.value.as_str() {

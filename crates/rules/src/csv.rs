@@ -1,9 +1,10 @@
 //! Applications as rows of a table (CSV), with columns named as the regulation declares its inputs.
 //!
 //! Columns: `protocol`, `submitted_at`, `preferences` (facility codes separated by `|`, most wanted
-//! first), then one column per input in declaration order, then, for each list, one column per field and
-//! record: `parents.1.work`, `parents.1.hours`, `parents.2.work`… up to the list's `max_items`. An empty
-//! cell is an answer not given; a record of a list exists when any of its cells is filled. Cells are
+//! first), `family` (a key shared by siblings applying together), then one column per input in
+//! declaration order, then, for each list, one column per field and record: `parents.1.work`,
+//! `parents.1.hours`, `parents.2.work`… up to the list's `max_items`. An empty cell is an answer not
+//! given; a record of a list exists when any of its cells is filled. Cells are
 //! text and go through the same checks as JSON answers (`docs/formats.md`).
 //!
 //! This module only maps cells to answers and back; reading and writing the CSV file itself (quoting,
@@ -26,7 +27,7 @@ pub struct ColumnError {
     pub message: String,
 }
 
-const FIXED: [&str; 3] = ["protocol", "submitted_at", "preferences"];
+const FIXED: [&str; 4] = ["protocol", "submitted_at", "preferences", "family"];
 
 /// Where a column's cells go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +35,7 @@ enum Target {
     Protocol,
     SubmittedAt,
     Preferences,
+    Family,
     Input(String),
     Field {
         list: String,
@@ -97,6 +99,7 @@ impl Regulation {
             "protocol" => return Some(Target::Protocol),
             "submitted_at" => return Some(Target::SubmittedAt),
             "preferences" => return Some(Target::Preferences),
+            "family" => return Some(Target::Family),
             _ => {}
         }
         if self.inputs.iter().any(|i| i.id == name) {
@@ -144,6 +147,7 @@ impl Regulation {
             app.protocol.clone().unwrap_or_default(),
             app.submitted_at.clone().unwrap_or_default(),
             app.preferences.join("|"),
+            app.family.clone().unwrap_or_default(),
         ];
         out.extend(self.inputs.iter().map(|i| {
             match app.inputs.get(&i.id) {
@@ -173,6 +177,7 @@ impl Layout {
             protocol: None,
             submitted_at: None,
             preferences: Vec::new(),
+            family: None,
             inputs: Map::new(),
         };
         let mut records: Vec<(String, usize, Map<String, Json>)> = Vec::new();
@@ -184,6 +189,7 @@ impl Layout {
             match target {
                 Target::Protocol => app.protocol = Some(cell.to_owned()),
                 Target::SubmittedAt => app.submitted_at = Some(cell.to_owned()),
+                Target::Family => app.family = Some(cell.to_owned()),
                 Target::Preferences => {
                     app.preferences = cell
                         .split('|')

@@ -141,6 +141,10 @@ pub struct ApplicationJson {
     /// Preferred facility codes, most wanted first.
     #[serde(default)]
     pub preferences: Vec<String>,
+    /// Siblings applying together (twins) share this key, so that they can be placed together
+    /// (`[allocation] siblings_together`). Not read by the regulation's criteria.
+    #[serde(default)]
+    pub family: Option<String>,
     /// Answers, by input name.
     #[serde(default)]
     pub inputs: serde_json::Map<String, Json>,

@@ -87,6 +87,8 @@ pub struct AllocationRules {
     pub move_up: bool,
     /// With a budget, what happens when the next beneficiary's amount no longer fits.
     pub budget_edge: EdgePolicy,
+    /// Siblings applying together are placed in the same facility, or none of them is.
+    pub siblings_together: bool,
 }
 
 /// What happens when the next beneficiary's amount no longer fits in what is left of the budget.

@@ -78,6 +78,8 @@ pub struct RawAllocation {
     pub time_slot: Option<Sp<String>>,
     /// With a budget: `stop`, `skip` or `remainder` when the next amount no longer fits.
     pub budget_edge: Option<Sp<String>>,
+    /// Siblings applying together (same `family`) are placed in the same facility or not at all.
+    pub siblings_together: Option<Sp<bool>>,
 }
 
 /// `[allocation.reserve]`
@@ -354,7 +356,7 @@ merge_options!(RawCriterion: label, subtotal, when, for_each, points, value, tab
     max, enabled);
 merge_options!(RawFeeComponent: label, per, bands);
 merge_options!(RawAllocation: mechanism, lists, refusal, refusals_allowed, no_answer, move_up, reserve,
-    time_slot, budget_edge);
+    time_slot, budget_edge, siblings_together);
 
 impl Merge for RawInput {
     fn merge(&mut self, mut child: Self) {

@@ -16,11 +16,12 @@ fn columns_follow_the_declared_inputs() {
     let reg = load("bologna-nidi.toml");
     let cols = reg.csv_columns();
     assert_eq!(
-        &cols[..5],
+        &cols[..6],
         &[
             "protocol",
             "submitted_at",
             "preferences",
+            "family",
             "residence",
             "vaccinated"
         ]

@@ -382,3 +382,16 @@ fn grant_and_budget_edge_are_checked() {
         "{lines:?}"
     );
 }
+
+#[test]
+fn siblings_together_needs_one_order() {
+    let lines = errors(&with_head(
+        "[allocation]\nmechanism = \"deferred_acceptance\"\nsiblings_together = true\n",
+    ));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("t.toml:11:21: siblings_together works with")),
+        "{lines:?}"
+    );
+}
