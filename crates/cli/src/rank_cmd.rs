@@ -46,7 +46,7 @@ fn late_name(round: usize) -> String {
 }
 
 /// Every file of a run directory (inputs, outputs, manifest), computed from the inputs.
-pub fn compute(files: &RunFiles) -> Result<BTreeMap<String, Vec<u8>>, String> {
+pub fn compute(files: RunFiles) -> Result<BTreeMap<String, Vec<u8>>, String> {
     let reg = graduatorie_rules::compile_str("rules.toml", &files.rules).map_err(|e| e.to_string())?;
     let uses_draw = reg.tie_breaks().iter().any(|t| matches!(t.kind, TieKind::Draw));
     if uses_draw && files.seed.is_none() {
@@ -54,29 +54,32 @@ pub fn compute(files: &RunFiles) -> Result<BTreeMap<String, Vec<u8>>, String> {
             "the regulation breaks ties with a public draw: give the published seed with --seed".into(),
         );
     }
-    let mut inputs = BTreeMap::new();
-    inputs.insert("rules.toml".to_owned(), files.rules.as_bytes().to_vec());
-    inputs.insert("applications.csv".to_owned(), files.applications.clone());
-    if let Some(f) = &files.facilities {
-        inputs.insert("facilities.csv".to_owned(), f.clone());
-    }
-    for (k, a) in files.answers.iter().enumerate() {
-        inputs.insert(answers_name(k + 1), a.clone());
-    }
-    for (round, bytes) in &files.late {
-        inputs.insert(late_name(*round), bytes.clone());
-    }
     let (outputs, counts, budget) = match (&files.budget, &files.facilities) {
         (Some(budget), _) => {
-            let (outputs, summary) = compute_budget(files, &reg, budget)?;
+            let (outputs, summary) = compute_budget(&files, &reg, budget)?;
             (outputs, None, Some(summary))
         }
         (None, Some(facilities)) => {
-            let (outputs, counts) = compute_seats(files, &reg, facilities)?;
+            let (outputs, counts) = compute_seats(&files, &reg, facilities)?;
             (outputs, Some(counts), None)
         }
         (None, None) => return Err("a call needs its facilities (seats) or a budget".into()),
     };
+    // The inputs are moved, not copied, into the directory: at a million applications they are
+    // hundreds of megabytes.
+    let round = files.answers.len() + 1;
+    let mut inputs = BTreeMap::new();
+    inputs.insert("rules.toml".to_owned(), files.rules.into_bytes());
+    inputs.insert("applications.csv".to_owned(), files.applications);
+    if let Some(f) = files.facilities {
+        inputs.insert("facilities.csv".to_owned(), f);
+    }
+    for (k, a) in files.answers.into_iter().enumerate() {
+        inputs.insert(answers_name(k + 1), a);
+    }
+    for (round, bytes) in files.late {
+        inputs.insert(late_name(round), bytes);
+    }
     let manifest = Manifest {
         engine: format!("graduatorie {}", env!("CARGO_PKG_VERSION")),
         regulation: ManifestRegulation {
@@ -86,8 +89,8 @@ pub fn compute(files: &RunFiles) -> Result<BTreeMap<String, Vec<u8>>, String> {
             school_year: reg.identity.school_year.clone(),
             hash: reg.hash.clone(),
         },
-        seed: files.seed.clone(),
-        round: files.answers.len() + 1,
+        seed: files.seed,
+        round,
         allocation: reg.allocation(),
         counts,
         budget,
@@ -469,7 +472,8 @@ pub fn rank(args: RankArgs) -> Result<(), String> {
     if let Some(l) = &args.late {
         given.push((late_name(files.answers.len() + 1), l));
     }
-    let all = compute(&files).map_err(|e| {
+    let (rounds, budget_mode) = (files.answers.len() + 1, files.budget.is_some());
+    let all = compute(files).map_err(|e| {
         e.lines()
             .map(|line| {
                 given
@@ -499,7 +503,7 @@ pub fn rank(args: RankArgs) -> Result<(), String> {
             .unwrap_or("")
     };
     let hash = text("/regulation/hash").get(..12).unwrap_or("");
-    if files.budget.is_some() {
+    if budget_mode {
         println_out(&format!(
             "{}: {} applications: {} excluded, {} funded ({} in part), {} granted of {}; rules hash {hash}",
             out_dir.display(),
@@ -514,7 +518,7 @@ pub fn rank(args: RankArgs) -> Result<(), String> {
         println_out(&format!(
             "{}: round {}, {} applications: {} excluded, {} seats accepted, {} offered, {} waiting, {} cancelled; rules hash {hash}",
             out_dir.display(),
-            files.answers.len() + 1,
+            rounds,
             number("/counts/applications"),
             number("/counts/excluded"),
             number("/counts/accepted"),
@@ -555,7 +559,8 @@ fn write_dir(dir: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<(), String
 pub fn verify(dir: &str) -> Result<(), String> {
     let path = Path::new(dir);
     let (files, manifest) = read_run_dir(path)?;
-    let all = compute(&files).map_err(|e| format!("{dir}: the inputs no longer make a run: {e}"))?;
+    let rounds = files.answers.len() + 1;
+    let all = compute(files).map_err(|e| format!("{dir}: the inputs no longer make a run: {e}"))?;
     for (name, expected) in &all {
         let file = path.join(name);
         let actual = std::fs::read(&file)
@@ -570,7 +575,7 @@ pub fn verify(dir: &str) -> Result<(), String> {
     }
     println_out(&format!(
         "{dir}: verified: round {}, every output recomputed byte for byte and every hash matches the manifest (rules hash {})",
-        files.answers.len() + 1,
+        rounds,
         manifest
             .pointer("/regulation/hash")
             .and_then(serde_json::Value::as_str)
