@@ -372,18 +372,7 @@ pub fn waiting(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
 /// (its label only for levels marked `public`, otherwise just "precedenza") and the outcome: never a
 /// name, a code, a birth date, an ISEE or a reason for exclusion.
 pub fn public(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
-    let header: Vec<String> = [
-        "graduatoria",
-        "posizione",
-        "protocollo",
-        "punteggio",
-        "precedenza",
-        "esito",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
-    let mut t = Table::new(&header);
+    let mut t = public_table();
     let s = &out.scores;
     for list in &out.lists {
         for (p, &a) in list.order.iter().enumerate() {
@@ -422,6 +411,28 @@ pub fn public(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
             ]);
         }
     }
+    public_excluded(&mut t, cx, s);
+    t.finish()
+}
+
+/// A public list with its Italian headers.
+fn public_table() -> Table {
+    let header: Vec<String> = [
+        "graduatoria",
+        "posizione",
+        "protocollo",
+        "punteggio",
+        "precedenza",
+        "esito",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    Table::new(&header)
+}
+
+/// The excluded applications at the end of a public list, by protocol, with no reason.
+fn public_excluded(t: &mut Table, cx: &Context<'_>, s: &BatchScores) {
     for i in cx.by_protocol() {
         if s.excluded.get(i).copied().unwrap_or(false) {
             t.row(&[
@@ -434,7 +445,6 @@ pub fn public(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
             ]);
         }
     }
-    t.finish()
 }
 
 /// The tier of application `i` as published: the group labels of levels marked `public`, otherwise
@@ -615,18 +625,7 @@ pub fn grants(cx: &Context<'_>, out: &BudgetOutcome) -> Vec<u8> {
 
 /// `public.csv` of a budget run: protocol, position, score, tier and outcome only.
 pub fn public_grants(cx: &Context<'_>, out: &BudgetOutcome) -> Vec<u8> {
-    let header: Vec<String> = [
-        "graduatoria",
-        "posizione",
-        "protocollo",
-        "punteggio",
-        "precedenza",
-        "esito",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
-    let mut t = Table::new(&header);
+    let mut t = public_table();
     let granted = granted(out);
     let s = &out.scores;
     for list in &out.lists {
@@ -647,17 +646,6 @@ pub fn public_grants(cx: &Context<'_>, out: &BudgetOutcome) -> Vec<u8> {
             ]);
         }
     }
-    for i in cx.by_protocol() {
-        if s.excluded.get(i).copied().unwrap_or(false) {
-            t.row(&[
-                String::new(),
-                String::new(),
-                protocol_text(cx.protocol(i)),
-                String::new(),
-                String::new(),
-                "esclusa".to_owned(),
-            ]);
-        }
-    }
+    public_excluded(&mut t, cx, s);
     t.finish()
 }
