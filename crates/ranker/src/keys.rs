@@ -5,8 +5,8 @@
 //! Layout, per member, the same width for every member of a sort: the group of each tier level (2
 //! bytes); the total; then per tie-break step a "missing" byte (placing missing values first or last)
 //! and the value; the draw (a byte placing members without one last, then 32 bytes); the protocol.
-//! Numbers are written at the largest scale found in their column, as 128-bit integers with the sign
-//! bit flipped; a descending step is written inverted.
+//! Numbers are written at the largest scale found in their column, as 64-bit integers (128-bit when
+//! one of them needs it) with the sign bit flipped; a descending step is written inverted.
 //! When a standing cannot be written so (a global list whose direction changes by section, numbers too
 //! large for 128 bits at a common scale, mixed kinds in a column), [`encode`] returns `None` and the
 //! caller sorts with the comparator: both give the same order, which a property test holds them to.
@@ -31,7 +31,11 @@ pub(crate) struct Member<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     AllMissing,
-    Number { scale: u32 },
+    /// Numbers at a common scale; `wide` when some do not fit in 64 bits.
+    Number {
+        scale: u32,
+        wide: bool,
+    },
     Bool,
     Date,
     Time,
@@ -42,8 +46,14 @@ enum Kind {
 fn kind_of(v: Value) -> Option<Kind> {
     Some(match v {
         Value::Missing => Kind::AllMissing,
-        Value::Int(_) => Kind::Number { scale: 0 },
-        Value::Dec(d) => Kind::Number { scale: d.scale() },
+        Value::Int(_) => Kind::Number {
+            scale: 0,
+            wide: false,
+        },
+        Value::Dec(d) => Kind::Number {
+            scale: d.scale(),
+            wide: false,
+        },
         Value::Bool(_) => Kind::Bool,
         Value::Date(_) => Kind::Date,
         Value::Time(_) => Kind::Time,
@@ -61,7 +71,10 @@ fn column_kind(values: impl Iterator<Item = Value>) -> Option<Kind> {
         kind = match (kind, k) {
             (a, Kind::AllMissing) => a,
             (Kind::AllMissing, b) => b,
-            (Kind::Number { scale: a }, Kind::Number { scale: b }) => Kind::Number { scale: a.max(b) },
+            (Kind::Number { scale: a, .. }, Kind::Number { scale: b, .. }) => Kind::Number {
+                scale: a.max(b),
+                wide: false,
+            },
             (a, b) if a == b => a,
             _ => return None,
         };
@@ -72,7 +85,8 @@ fn column_kind(values: impl Iterator<Item = Value>) -> Option<Kind> {
 fn width(kind: Kind) -> usize {
     match kind {
         Kind::AllMissing => 0,
-        Kind::Number { .. } => 16,
+        Kind::Number { wide: true, .. } => 16,
+        Kind::Number { wide: false, .. } => 8,
         Kind::Bool => 1,
         Kind::Date => 4,
         Kind::Time => 12,
@@ -81,12 +95,31 @@ fn width(kind: Kind) -> usize {
     }
 }
 
-/// A number at `scale` decimals as an order-preserving 128-bit pattern, if it fits.
-fn number_bits(d: Decimal, scale: u32) -> Option<u128> {
+/// A number at `scale` decimals as a whole number, if it fits in 128 bits.
+fn scaled(d: Decimal, scale: u32) -> Option<i128> {
     let up = scale.checked_sub(d.scale())?;
-    let factor = 10i128.checked_pow(up)?;
-    let n = d.mantissa().checked_mul(factor)?;
-    Some((n as u128) ^ (1u128 << 127))
+    d.mantissa().checked_mul(10i128.checked_pow(up)?)
+}
+
+/// Whether some of these numbers at `scale` need 128 bits (`None`: one does not fit at all).
+fn needs_wide(values: impl Iterator<Item = Decimal>, scale: u32) -> Option<bool> {
+    let mut wide = false;
+    for d in values {
+        wide |= i64::try_from(scaled(d, scale)?).is_err();
+    }
+    Some(wide)
+}
+
+/// Appends a number at `scale` as an order-preserving bit pattern: 8 bytes, or 16 when `wide`.
+fn put_number(out: &mut Vec<u8>, d: Decimal, scale: u32, wide: bool, desc: bool) -> Option<()> {
+    let n = scaled(d, scale)?;
+    if wide {
+        put(out, &((n as u128) ^ (1u128 << 127)).to_be_bytes(), desc);
+    } else {
+        let n = i64::try_from(n).ok()?;
+        put(out, &((n as u64) ^ (1u64 << 63)).to_be_bytes(), desc);
+    }
+    Some(())
 }
 
 /// Appends `bytes`, inverted when descending.
@@ -100,10 +133,7 @@ fn put(out: &mut Vec<u8>, bytes: &[u8], desc: bool) {
 
 fn value_bytes(out: &mut Vec<u8>, v: Value, kind: Kind, desc: bool) -> Option<()> {
     match (kind, v) {
-        (Kind::Number { scale }, v) => {
-            let d = v.as_dec()?;
-            put(out, &number_bits(d, scale)?.to_be_bytes(), desc);
-        }
+        (Kind::Number { scale, wide }, v) => put_number(out, v.as_dec()?, scale, wide, desc)?,
         (Kind::Bool, Value::Bool(b)) => put(out, &[u8::from(b)], desc),
         (Kind::Date, Value::Date(d)) => {
             let n = (i32::from(d.year()) << 9) | (i32::from(d.month()) << 5) | i32::from(d.day());
@@ -112,12 +142,8 @@ fn value_bytes(out: &mut Vec<u8>, v: Value, kind: Kind, desc: bool) -> Option<()
         (Kind::Time, Value::Time(t)) => {
             let secs = (t.as_second() as u64) ^ (1 << 63);
             let nanos = u32::try_from(t.subsec_nanosecond()).ok()?;
-            let b: Vec<u8> = secs
-                .to_be_bytes()
-                .into_iter()
-                .chain(nanos.to_be_bytes())
-                .collect();
-            put(out, &b, desc);
+            put(out, &secs.to_be_bytes(), desc);
+            put(out, &nanos.to_be_bytes(), desc);
         }
         (Kind::Choice, Value::Choice(c)) => put(out, &c.to_be_bytes(), desc),
         (Kind::Facility, Value::Facility(f)) => put(out, &f.to_be_bytes(), desc),
@@ -128,14 +154,13 @@ fn value_bytes(out: &mut Vec<u8>, v: Value, kind: Kind, desc: bool) -> Option<()
 
 fn protocol_bytes(out: &mut Vec<u8>, p: Option<ProtocolNumber>, desc: bool) {
     // Present before missing.
-    let b: Vec<u8> = match p {
-        Some(p) => std::iter::once(0)
-            .chain(p.year().to_be_bytes())
-            .chain(p.number().to_be_bytes())
-            .collect(),
-        None => vec![1, 0, 0, 0, 0, 0, 0],
+    let (flag, year, number) = match p {
+        Some(p) => (0u8, p.year().to_be_bytes(), p.number().to_be_bytes()),
+        None => (1, [0; 2], [0; 4]),
     };
-    put(out, &b, desc);
+    put(out, &[flag], desc);
+    put(out, &year, desc);
+    put(out, &number, desc);
 }
 
 /// The sort keys of `members` (all of one list), `width` bytes each, or `None` when the comparator must
@@ -151,17 +176,27 @@ pub(crate) fn encode(
     let section = first.section;
     let levels = first.tier.len();
     let total_scale = members.iter().map(|m| m.total.scale()).max().unwrap_or(0);
+    let total_wide = needs_wide(members.iter().map(|m| m.total), total_scale)?;
     let mut kinds = Vec::with_capacity(ties.len());
     for (k, t) in ties.iter().enumerate() {
         if !t.section_order.is_empty() && !same_section {
             return None;
         }
         kinds.push(match t.kind {
-            TieKind::Value(_) => column_kind(
-                members
-                    .iter()
-                    .map(|m| m.ties.get(k).copied().unwrap_or(Value::Missing)),
-            )?,
+            TieKind::Value(_) => {
+                let column = || {
+                    members
+                        .iter()
+                        .map(move |m| m.ties.get(k).copied().unwrap_or(Value::Missing))
+                };
+                match column_kind(column())? {
+                    Kind::Number { scale, .. } => Kind::Number {
+                        scale,
+                        wide: needs_wide(column().filter_map(Value::as_dec), scale)?,
+                    },
+                    other => other,
+                }
+            }
             TieKind::Draw => {
                 // With a seed, members without a draw value (no protocol number) come after the
                 // others; the values are computed in advance for every member that has one.
@@ -174,7 +209,7 @@ pub(crate) fn encode(
         });
     }
     let w = 2 * levels
-        + 16
+        + if total_wide { 16 } else { 8 }
         + ties
             .iter()
             .zip(&kinds)
@@ -185,16 +220,10 @@ pub(crate) fn encode(
             })
             .sum::<usize>()
         + 7;
-    let mut out = Vec::with_capacity(w * members.len());
-    for m in members {
-        if m.tier.len() != levels {
-            return None;
-        }
-        for g in m.tier {
-            out.extend_from_slice(&g.to_be_bytes());
-        }
-        put(&mut out, &number_bits(m.total, total_scale)?.to_be_bytes(), true);
-        for (k, (t, &kind)) in ties.iter().zip(&kinds).enumerate() {
+    // The direction of each step, the same for every member (one section, or none).
+    let descending: Vec<bool> = ties
+        .iter()
+        .map(|t| {
             let order = match section {
                 Some(s) => t
                     .section_order
@@ -203,7 +232,19 @@ pub(crate) fn encode(
                     .map_or(t.order, |(_, o)| *o),
                 None => t.order,
             };
-            let desc = order == Order::Desc;
+            order == Order::Desc
+        })
+        .collect();
+    let mut out = Vec::with_capacity(w * members.len());
+    for m in members {
+        if m.tier.len() != levels {
+            return None;
+        }
+        for g in m.tier {
+            out.extend_from_slice(&g.to_be_bytes());
+        }
+        put_number(&mut out, m.total, total_scale, total_wide, true)?;
+        for (k, ((t, &kind), &desc)) in ties.iter().zip(&kinds).zip(&descending).enumerate() {
             match t.kind {
                 TieKind::Value(_) => {
                     let v = m.ties.get(k).copied().unwrap_or(Value::Missing);

@@ -172,7 +172,23 @@ fn sort_list<'a>(
     match keys::encode(regulation, &members, same_section, seed) {
         Some((bytes, w)) => {
             let key = |i: usize| bytes.get(i * w..(i + 1) * w).unwrap_or(&[]);
-            order.sort_by(|&x, &y| key(x).cmp(key(y)));
+            // The first 16 bytes as a number settle most comparisons without touching the keys;
+            // the member's index last keeps the order of complete ties (as a stable sort would).
+            let mut pairs: Vec<(u128, usize)> = (0..run.len())
+                .map(|i| {
+                    let mut p = [0u8; 16];
+                    for (d, s) in p.iter_mut().zip(key(i)) {
+                        *d = *s;
+                    }
+                    (u128::from_be_bytes(p), i)
+                })
+                .collect();
+            pairs.sort_unstable_by(|a, b| {
+                a.0.cmp(&b.0)
+                    .then_with(|| key(a.1).cmp(key(b.1)))
+                    .then(a.1.cmp(&b.1))
+            });
+            order = pairs.into_iter().map(|(_, i)| i).collect();
         }
         None => order.sort_by(|&x, &y| match (standings.get(x), standings.get(y)) {
             (Some(a), Some(b)) => regulation.compare(a, b, seed),
