@@ -300,9 +300,16 @@ pub fn allocation(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
             Status::Offered(f) => (f, "offered"),
             _ => continue,
         };
+        let section = out
+            .seat_section
+            .get(i)
+            .copied()
+            .flatten()
+            .and_then(|s| cx.reg.sections().get(usize::from(s)))
+            .map_or("", |s| s.id.as_str());
         let mut cells = vec![
             protocol_text(cx.protocol(i)),
-            cx.section_id(&out.scores, i).to_owned(),
+            section.to_owned(),
             cx.code(f).to_owned(),
             cx.choice(i, f),
             status.to_owned(),

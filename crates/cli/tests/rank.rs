@@ -886,3 +886,109 @@ fn twins_are_placed_together_when_the_regulation_says_so() {
     // The family key is not published.
     assert!(!read(&out, "public.csv").contains("rossi"));
 }
+
+const BORDER_RULES: &str = r#"
+[regulation]
+id = "border"
+title = "Nido con sezioni"
+service = "nido"
+school_year = "2026/2027"
+authority = "Comune di Prova"
+source = "Delibera n. 4"
+reference_date = 2026-12-31
+
+[inputs.age]
+type = "integer"
+label = "Età in mesi"
+min = 0
+max = 36
+
+[inputs.siblings]
+type = "integer"
+label = "Fratelli"
+min = 0
+max = 5
+
+[sections.small]
+label = "Piccoli"
+when = "age <= 11"
+spare_to = "big"
+spare_if = "age >= 11"
+
+[sections.big]
+label = "Grandi"
+when = "age >= 12"
+
+[criteria.siblings]
+label = "Fratelli"
+points = "2 * siblings"
+
+[allocation]
+mechanism = "global_order"
+refusal = "lose_application"
+"#;
+
+#[test]
+fn children_at_the_border_take_spare_seats_of_the_next_section() {
+    let dir = scratch("border");
+    let rules = write(&dir, "border.toml", BORDER_RULES);
+    // Small: 000001 (10 months, 6 points), 000002 (11 months, at the border, 4 points), 000004
+    // (11 months, at the border, 0 points). Big: 000003 (20 months, 2 points).
+    // Facility A: 1 small seat, 2 big seats. Small's seat goes to 000001; big's own child 000003
+    // takes a big seat; one big seat is left: the best child at the border, 000002, takes it.
+    let apps = write(
+        &dir,
+        "a.csv",
+        "protocol,preferences,age,siblings\n2026/000001,A,10,3\n2026/000002,A,11,2\n2026/000003,A,20,1\n2026/000004,A,11,0\n",
+    );
+    let facs = write(&dir, "f.csv", "code,seats.small,seats.big\nA,1,2\n");
+    let run1 = dir.join("run1");
+    let o = run(&[
+        "rank",
+        "--rules",
+        &rules,
+        "--applications",
+        &apps,
+        "--facilities",
+        &facs,
+        "--out",
+        run1.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(
+        read(&run1, "allocation.csv"),
+        "protocol,section,facility,choice,status\n2026/000001,small,A,1,offered\n2026/000002,big,A,1,offered\n2026/000003,big,A,1,offered\n"
+    );
+    assert_eq!(
+        read(&run1, "waiting.csv"),
+        "list,position,protocol\nsection:small,1,2026/000004\n"
+    );
+    // Everybody accepts. The border seat counts in the big section from now on: both big seats are
+    // held, so 000004 still waits (counted in the small section, a big seat would wrongly look free).
+    let answers = write(
+        &dir,
+        "ans.csv",
+        "protocol,answer\n2026/000001,accepted\n2026/000002,accepted\n2026/000003,accepted\n",
+    );
+    let run2 = dir.join("run2");
+    let o = run(&[
+        "rank",
+        "--round",
+        run1.to_str().unwrap(),
+        "--answers",
+        &answers,
+        "--out",
+        run2.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(
+        read(&run2, "allocation.csv"),
+        "protocol,section,facility,choice,status\n2026/000001,small,A,1,accepted\n2026/000002,big,A,1,accepted\n2026/000003,big,A,1,accepted\n"
+    );
+    assert_eq!(
+        read(&run2, "waiting.csv"),
+        "list,position,protocol\nsection:small,1,2026/000004\n"
+    );
+    let o = run(&["verify", run2.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+}

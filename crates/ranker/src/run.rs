@@ -55,6 +55,11 @@ pub struct RunOutcome {
     pub allocation: Allocation,
     /// Where the rounds stand (accepted seats, cancelled applications, refused facilities).
     pub state: RoundState,
+    /// Per application: its seat (offered or accepted) is in the neighbouring section, given to a
+    /// child at the border of its own.
+    pub at_border: Vec<bool>,
+    /// Per application: the age section its seat is in (its own, or the neighbouring one).
+    pub seat_section: Vec<Option<u16>>,
 }
 
 /// Why a run could not be made.
@@ -171,6 +176,27 @@ pub fn run(input: RunInput<'_>) -> Result<RunOutcome, RunError> {
         section.checked_mul(slots)?.checked_add(slot)
     };
     let buckets: Vec<Option<u16>> = (0..n).map(bucket).collect();
+    // The bucket of the neighbouring section whose spare seats a child at the border may take.
+    let border: Vec<Option<u16>> = if reg.has_borders() {
+        let mut buffer = Vec::new();
+        let mut v = Vec::with_capacity(n);
+        for (index, f) in input.facts.iter().enumerate() {
+            let to = reg
+                .border_section(f, &mut buffer)
+                .map_err(|error| RunError::Evaluation { index, error })?;
+            let slot = if slots == 0 { Some(0) } else { reg.time_slot_of(f) };
+            v.push(to.zip(slot).and_then(|(to, slot)| {
+                if slots == 0 {
+                    Some(to)
+                } else {
+                    to.checked_mul(slots)?.checked_add(slot)
+                }
+            }));
+        }
+        v
+    } else {
+        Vec::new()
+    };
     let instance = Instance {
         seats: input.seats.to_vec(),
         applicants: input
@@ -265,6 +291,8 @@ pub fn run(input: RunInput<'_>) -> Result<RunOutcome, RunError> {
     // One order for serial dictatorship: list by list (lists of different sections never compete
     // for the same seats, so how they are merged does not matter).
     let order: Vec<u32> = lists.iter().flat_map(|l| l.order.iter().copied()).collect();
+    // Which seats of the last allocation were given in a neighbouring section (border ages).
+    let last_border = std::cell::RefCell::new(vec![false; n]);
     // The round being allocated: applications of a late batch take part from the round they joined.
     let round = std::cell::Cell::new(1u32);
     let present = |a: u32| input.joined.get(a as usize).is_none_or(|&j| j <= round.get());
@@ -280,11 +308,16 @@ pub fn run(input: RunInput<'_>) -> Result<RunOutcome, RunError> {
         match rules.mechanism {
             MechanismKind::GlobalOrder => {
                 let order: Vec<u32> = order.iter().copied().filter(|&a| eligible(a)).collect();
-                if rules.siblings_together && !input.family.is_empty() {
+                let mut allocation = if rules.siblings_together && !input.family.is_empty() {
                     serial_dictatorship_together(inst, &order, input.family)
                 } else {
                     serial_dictatorship(inst, &order)
+                };
+                if !border.is_empty() {
+                    let placed_at_border = spare_seats(inst, &order, &border, &mut allocation);
+                    last_border.replace(placed_at_border);
                 }
+                allocation
             }
             MechanismKind::DeferredAcceptance => deferred_acceptance(inst, priority, eligible),
             MechanismKind::FirstChoiceFirst => first_choice_first(inst, priority, eligible),
@@ -314,15 +347,111 @@ pub fn run(input: RunInput<'_>) -> Result<RunOutcome, RunError> {
                 *slot = *answer;
             }
         }
+        // A seat accepted in a neighbouring section is counted there from now on: the child's bucket
+        // becomes that section's before the round counts the seats kept.
+        let moved: Vec<(usize, u16)> = last_border
+            .borrow()
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b)
+            .filter(|&(i, _)| match full.get(i) {
+                Some(Answer::Accepted) => true,
+                Some(Answer::NoAnswer) => policy.no_answer_accepts,
+                _ => false,
+            })
+            .filter_map(|(i, _)| Some((i, border.get(i).copied().flatten()?)))
+            .collect();
+        for &(i, to) in &moved {
+            if let Some(a) = state.instance.applicants.get_mut(i) {
+                a.section = to;
+            }
+        }
         (state, allocation) = next_round(&state, &allocation, &full, policy, &mechanism);
     }
+    // Whether each seat held or offered now is in a neighbouring section.
+    let at_border: Vec<bool> = (0..n)
+        .map(|i| {
+            let own = buckets.get(i).copied().flatten();
+            let now = state.instance.applicants.get(i).map(|a| a.section);
+            let held = state.accepted.get(i).copied().flatten();
+            let offered = allocation.placed.get(i).copied().flatten();
+            match (held, offered) {
+                (Some(h), Some(p)) if h == p.facility => now != own,
+                (_, Some(_)) => last_border.borrow().get(i).copied().unwrap_or(false),
+                _ => false,
+            }
+        })
+        .collect();
+    let seat_section: Vec<Option<u16>> = (0..n)
+        .map(|i| {
+            if at_border.get(i).copied().unwrap_or(false) {
+                let b = border.get(i).copied().flatten()?;
+                Some(b.checked_div(slots).unwrap_or(b))
+            } else {
+                scores.section.get(i).copied().flatten()
+            }
+        })
+        .collect();
     Ok(RunOutcome {
         scores,
         lists,
         positions,
         allocation,
         state,
+        at_border,
+        seat_section,
     })
+}
+
+/// After the seats are given, children at the border of a section still without a seat take the
+/// seats left free in the neighbouring section, in ranking order, at their most preferred facility
+/// with one. Returns which applicants were placed so.
+fn spare_seats(
+    inst: &Instance,
+    order: &[u32],
+    border: &[Option<u16>],
+    allocation: &mut Allocation,
+) -> Vec<bool> {
+    let mut left = inst.clone();
+    for (a, p) in allocation.placed.iter().enumerate() {
+        let (Some(p), Some(ap)) = (p, inst.applicants.get(a)) else {
+            continue;
+        };
+        if let Some(seat) = left
+            .seats
+            .get_mut(p.facility as usize)
+            .and_then(|r| r.get_mut(usize::from(ap.section)))
+        {
+            *seat = seat.saturating_sub(1);
+        }
+    }
+    // The children at the border still waiting compete for what is left, in their neighbour's bucket.
+    let waiting: Vec<u32> = order
+        .iter()
+        .copied()
+        .filter(|&a| {
+            allocation.placed.get(a as usize).is_some_and(Option::is_none)
+                && border.get(a as usize).copied().flatten().is_some()
+        })
+        .collect();
+    for &a in &waiting {
+        if let (Some(ap), Some(Some(to))) = (left.applicants.get_mut(a as usize), border.get(a as usize)) {
+            ap.section = *to;
+        }
+    }
+    let extra = serial_dictatorship(&left, &waiting);
+    let mut at_border = vec![false; inst.applicants.len()];
+    for &a in &waiting {
+        if let Some(Some(p)) = extra.placed.get(a as usize) {
+            if let Some(slot) = allocation.placed.get_mut(a as usize) {
+                *slot = Some(*p);
+            }
+            if let Some(b) = at_border.get_mut(a as usize) {
+                *b = true;
+            }
+        }
+    }
+    at_border
 }
 
 fn index(i: usize) -> u32 {

@@ -166,6 +166,7 @@ fn compile_raw(
     let per_facility = criteria.iter().any(|c| c.per_facility) || tie_breaks.iter().any(|t| t.per_facility);
     let allocation = c.allocation(per_facility);
     let reserve = c.reserve(allocation.mechanism);
+    let borders = c.borders(allocation.mechanism);
     let time_slot = c.time_slot();
     // Only on an otherwise valid file: an expression that failed to compile would make its inputs
     // look unread.
@@ -178,6 +179,7 @@ fn compile_raw(
             .into_iter()
             .chain(slot_read.as_ref())
             .chain(grant.as_ref().map(|g| &g.value))
+            .chain(borders.iter().flatten().map(|(_, e)| e))
             .collect();
         c.unused_inputs(
             &eligibility,
@@ -220,6 +222,7 @@ fn compile_raw(
         reserve,
         time_slot,
         grant,
+        borders,
     })
 }
 
@@ -1673,6 +1676,58 @@ impl<'r> Compiler<'r> {
                 "remainder" => out.budget_edge = EdgePolicy::GrantRemainder,
                 _ => self.error(e.span, "budget_edge must be \"stop\", \"skip\" or \"remainder\""),
             }
+        }
+        out
+    }
+
+    /// `spare_to` / `spare_if` of each section: a neighbouring section, and who may take its spare seats.
+    fn borders(&mut self, mechanism: MechanismKind) -> Vec<Option<(u16, Expr)>> {
+        let mut out = Vec::new();
+        let raw: Vec<(String, Sp<RawSection>)> = self
+            .raw
+            .sections
+            .iter()
+            .filter(|(_, s)| s.value.enabled.as_ref().is_none_or(|e| e.value))
+            .map(|(id, s)| (id.clone(), s.clone()))
+            .collect();
+        for (id, s) in raw {
+            let r = &s.value;
+            match (&r.spare_to, &r.spare_if) {
+                (None, None) => out.push(None),
+                (Some(to), Some(cond)) => {
+                    let target = self.sections.iter().position(|x| x.id == to.value);
+                    let e = self
+                        .expr(cond, Allow::default(), Some(Ty::Bool), &[], "spare_if")
+                        .map(|(e, _)| e);
+                    match target {
+                        Some(t) if t != out.len() => {
+                            out.push(e.map(|e| (u16::try_from(t).unwrap_or(u16::MAX), e)));
+                        }
+                        Some(_) => {
+                            self.error(to.span, "spare_to must name another section");
+                            out.push(None);
+                        }
+                        None => {
+                            self.error(to.span, format!("'{}' is not a section", to.value));
+                            out.push(None);
+                        }
+                    }
+                }
+                _ => {
+                    self.error(
+                        s.span,
+                        format!("section '{id}': spare_to and spare_if go together (which section, and who)"),
+                    );
+                    out.push(None);
+                }
+            }
+        }
+        if out.iter().any(Option::is_some) && mechanism != MechanismKind::GlobalOrder {
+            let span = self.raw.allocation.as_ref().map_or(Span::default(), |a| a.span);
+            self.error(
+                span,
+                "spare seats for children at the border of a section work with mechanism = \"global_order\"",
+            );
         }
         out
     }

@@ -38,6 +38,9 @@ pub struct Regulation {
     pub(crate) time_slot: Option<(u16, u16)>,
     /// The amount granted to a beneficiary, for calls with a budget.
     pub(crate) grant: Option<Fee>,
+    /// Per section: the neighbouring section whose spare seats its border children may take, and
+    /// who is at the border.
+    pub(crate) borders: Vec<Option<(u16, Expr)>>,
 }
 
 /// Seats reserved for a group of applicants in every facility and section (`[allocation.reserve]`).
@@ -516,6 +519,10 @@ impl Regulation {
             Value::Choice(c) => Some(c),
             _ => None,
         }
+    }
+    /// True when some section lets children at its border take spare seats of a neighbouring one.
+    pub fn has_borders(&self) -> bool {
+        self.borders.iter().any(Option::is_some)
     }
     /// Seats reserved for a group, if the regulation reserves any.
     pub fn reserve(&self) -> Option<&Reserve> {

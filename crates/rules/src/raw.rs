@@ -197,6 +197,10 @@ pub struct RawSection {
     pub label: Option<Sp<String>>,
     /// Who belongs to it.
     pub when: Option<Sp<String>>,
+    /// A neighbouring section whose seats left free may go to children of this one…
+    pub spare_to: Option<Sp<String>>,
+    /// …for whom this holds (born at the border between the two).
+    pub spare_if: Option<Sp<String>>,
     /// `false` removes an inherited section.
     pub enabled: Option<Sp<bool>>,
 }
@@ -349,7 +353,7 @@ macro_rules! merge_options {
 merge_options!(RawIdentity: id, title, service, school_year, authority, istat, source, source_date,
     reference_date, points_decimals, assumptions);
 merge_options!(RawDerived: label, expr, cases, otherwise, enabled);
-merge_options!(RawSection: label, when, enabled);
+merge_options!(RawSection: label, when, spare_to, spare_if, enabled);
 merge_options!(RawEligibility: require, reserve_if, reason, enabled);
 merge_options!(RawTierLevel: label, groups, public, enabled);
 merge_options!(RawCriterion: label, subtotal, when, for_each, points, value, table, bands, multiplier,

@@ -395,3 +395,22 @@ fn siblings_together_needs_one_order() {
         "{lines:?}"
     );
 }
+
+#[test]
+fn border_sections_are_checked() {
+    let lines = errors(&with_head(
+        "[inputs.age]\ntype = \"integer\"\nlabel = \"Mesi\"\n[sections.a]\nlabel = \"A\"\nwhen = \"age < 12\"\nspare_to = \"zz\"\nspare_if = \"age >= 11\"\n[sections.b]\nlabel = \"B\"\nwhen = \"age >= 12\"\nspare_to = \"a\"\n",
+    ));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("t.toml:15:12: 'zz' is not a section")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("section 'b': spare_to and spare_if go together")),
+        "{lines:?}"
+    );
+}
