@@ -178,22 +178,17 @@ pub fn run(input: RunInput<'_>) -> Result<RunOutcome, RunError> {
     let buckets: Vec<Option<u16>> = (0..n).map(bucket).collect();
     // The bucket of the neighbouring section whose spare seats a child at the border may take.
     let border: Vec<Option<u16>> = if reg.has_borders() {
-        let mut buffer = Vec::new();
-        let mut v = Vec::with_capacity(n);
-        for (index, f) in input.facts.iter().enumerate() {
-            let to = reg
-                .border_section(f, &mut buffer)
-                .map_err(|error| RunError::Evaluation { index, error })?;
-            let slot = if slots == 0 { Some(0) } else { reg.time_slot_of(f) };
-            v.push(to.zip(slot).and_then(|(to, slot)| {
+        (0..n)
+            .map(|i| {
+                let to = scores.border.get(i).copied().flatten()?;
                 if slots == 0 {
                     Some(to)
                 } else {
+                    let slot = reg.time_slot_of(input.facts.get(i)?)?;
                     to.checked_mul(slots)?.checked_add(slot)
                 }
-            }));
-        }
-        v
+            })
+            .collect()
     } else {
         Vec::new()
     };

@@ -40,6 +40,8 @@ pub struct BatchScores {
     pub reserve: Vec<bool>,
     /// Age section.
     pub section: Vec<Option<u16>>,
+    /// The neighbouring section whose spare seats the child may take (border ages).
+    pub border: Vec<Option<u16>>,
     tier: Vec<u16>,
     points: Vec<Decimal>,
     subtotals: Vec<Decimal>,
@@ -134,6 +136,7 @@ impl BatchScores {
         self.reserve
             .push(matches!(ev.eligibility, Eligibility::Reserve(_)));
         self.section.push(ev.section);
+        self.border.push(ev.border);
         self.tier.extend_from_slice(&ev.tier);
         let mut points = vec![Decimal::ZERO; self.n_criteria];
         for r in &ev.criteria {
@@ -554,6 +557,7 @@ impl Regulation {
         out.excluded.reserve(n);
         out.reserve.reserve(n);
         out.section.reserve(n);
+        out.border.reserve(n);
         out.tier.reserve(n * self.tiers.len());
         out.points.reserve(n * self.criteria.len());
         out.subtotals.reserve(n * self.subtotals.len());
@@ -605,6 +609,26 @@ impl Regulation {
                 .collect(),
             None => vec![None; n],
         };
+        // Border ages: each section's condition over the chunk, kept where the child is in it.
+        let mut border: Vec<Option<u16>> = vec![None; n];
+        for (s, rule) in self.borders.iter().enumerate() {
+            let Some((to, condition)) = rule else { continue };
+            let s = u16::try_from(s).unwrap_or(u16::MAX);
+            let keep: Vec<u32> = (0..u32::try_from(n).unwrap_or(u32::MAX))
+                .filter(|&i| section.get(i as usize).copied().flatten() == Some(s))
+                .collect();
+            if keep.is_empty() {
+                continue;
+            }
+            let values = b.eval(condition, &all.subset(&keep))?;
+            for (&i, v) in keep.iter().zip(&values) {
+                if v.truthy()
+                    && let Some(slot) = border.get_mut(i as usize)
+                {
+                    *slot = Some(*to);
+                }
+            }
+        }
         let mut excluded = vec![false; n];
         let mut reserve = vec![false; n];
         for rule in &self.eligibility {
@@ -723,6 +747,7 @@ impl Regulation {
         out.excluded.extend(excluded);
         out.reserve.extend(reserve);
         out.section.extend(section);
+        out.border.extend(border);
         out.tier.extend(tier);
         out.points.extend(points);
         out.subtotals.extend(subtotals);

@@ -64,6 +64,9 @@ pub struct Evaluation {
     pub eligibility: Eligibility,
     /// Index of the age section, when the regulation has sections.
     pub section: Option<u16>,
+    /// The neighbouring section whose spare seats this child may take (its section's `spare_to`,
+    /// when `spare_if` holds).
+    pub border: Option<u16>,
     /// Group index for each tier level (0 = best).
     pub tier: Vec<u16>,
     /// Results of the criteria that do not depend on the facility.
@@ -121,40 +124,6 @@ impl Regulation {
             })
     }
 
-    /// The neighbouring section whose spare seats this application may take (its section's
-    /// `spare_to`, when its `spare_if` holds). `derived` is a reusable buffer.
-    pub fn border_section(
-        &self,
-        facts: &Facts,
-        derived: &mut Vec<Value>,
-    ) -> Result<Option<u16>, EvaluationError> {
-        if !self.has_borders() {
-            return Ok(None);
-        }
-        let mut rows = vec![0u32; self.lists.len()];
-        self.derived_values(facts, &mut rows, derived)
-            .map_err(|(d, error)| EvaluationError {
-                what: d.label.clone(),
-                error,
-            })?;
-        let section = match self.section_slot.and_then(|s| derived.get(usize::from(s))) {
-            Some(Value::Choice(i)) => *i,
-            _ => return Ok(None),
-        };
-        let Some(Some((to, condition))) = self.borders.get(usize::from(section)) else {
-            return Ok(None);
-        };
-        let mut env = Env::new(facts, derived, &mut rows);
-        let holds = condition
-            .eval(&mut env)
-            .map_err(|error| EvaluationError {
-                what: "spare_if".into(),
-                error,
-            })?
-            .truthy();
-        Ok(holds.then_some(*to))
-    }
-
     /// Evaluates an application, reusing `out`'s buffers; `explain` adds the reasons of each criterion.
     pub fn evaluate_into(
         &self,
@@ -182,6 +151,17 @@ impl Regulation {
                 Some(Value::Choice(i)) => Some(*i),
                 _ => None,
             });
+        out.border = None;
+        if let Some(Some((to, condition))) = out.section.and_then(|s| self.borders.get(usize::from(s))) {
+            let holds = condition
+                .eval(&mut env)
+                .map_err(|error| EvaluationError {
+                    what: "spare_if".into(),
+                    error,
+                })?
+                .truthy();
+            out.border = holds.then_some(*to);
+        }
         // Eligibility.
         let mut excluded = Vec::new();
         let mut reserve = Vec::new();

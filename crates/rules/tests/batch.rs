@@ -147,6 +147,7 @@ fn assert_same(reg: &Regulation, facts: &[Facts], batch: &BatchScores) {
             "{ctx}"
         );
         assert_eq!(batch.section[i], ev.section, "{ctx}");
+        assert_eq!(batch.border[i], ev.border, "{ctx}");
         assert_eq!(batch.tier(i), &ev.tier[..], "{ctx}");
         for r in &ev.criteria {
             assert_eq!(
