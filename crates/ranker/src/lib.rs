@@ -5,15 +5,15 @@
 //!
 //! | module | what it is for |
 //! |---|---|
-//! | [`ranking`] | global, per-section and per-facility lists, in the regulation's order |
-//! | [`allocate`] | seats per facility and age section: serial dictatorship, deferred acceptance (with reserved seats and caps), first choice first |
+//! | [`ranking`] | global, per-section and per-facility lists, in the regulation's order (sorted by byte keys, `keys.rs`) |
+//! | [`allocate`] | seats per facility and age section: serial dictatorship (also with siblings together), deferred acceptance (with reserved seats and caps), first choice first |
 //! | [`rounds`] | waiting-list rounds: answers, refusal policies, freed seats, moving up |
 //! | [`budget`] | vouchers and contributions funded in ranking order until the budget is spent |
-//! | [`run`] | one whole run: scores, lists, allocation with the regulation's mechanism, rounds replayed |
+//! | [`run`] | one whole run: scores, lists, allocation with the regulation's mechanism (time slots, border ages, late batches), rounds replayed; or a budget run |
 //! | [`synthetic`] | synthetic calls (applications and seats) for demos, simulations and benchmarks |
 //!
-//! Still to come (issue 4): siblings together, border-age sections, public lists, the manifest and the
-//! offline `rank` / `verify` / `generate` commands. `docs/allocation.md` explains the mechanisms.
+//! The files of a run (lists, public list, manifest) are written by the `graduatorie` command
+//! (`crates/cli`); `docs/allocation.md` explains the mechanisms.
 
 pub mod allocate;
 pub mod budget;
