@@ -46,10 +46,17 @@ fn load(mechanism: &str) -> Regulation {
         std::fs::read_to_string(p).map_err(|e| e.to_string())
     })
     .unwrap();
-    let text = bologna.flattened.replace(
-        "mechanism = \"global_order\"",
-        &format!("mechanism = \"{mechanism}\""),
-    );
+    // Without the spare seats for border ages, which the naive implementation does not do.
+    let text: String = bologna
+        .flattened
+        .replace(
+            "mechanism = \"global_order\"",
+            &format!("mechanism = \"{mechanism}\""),
+        )
+        .lines()
+        .filter(|l| !l.starts_with("spare_to") && !l.starts_with("spare_if"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     graduatorie_rules::compile_str("bologna.toml", &text).unwrap()
 }
 
