@@ -36,6 +36,25 @@ fn read(dir: &Path, name: &str) -> String {
     std::fs::read_to_string(dir.join(name)).unwrap()
 }
 
+/// `graduatorie rank` for a call with seats, writing into `out`.
+fn rank_seats(rules: &str, apps: &str, facs: &str, seed: Option<&str>, out: &str) -> Output {
+    let mut args = vec![
+        "rank",
+        "--rules",
+        rules,
+        "--applications",
+        apps,
+        "--facilities",
+        facs,
+        "--out",
+        out,
+    ];
+    if let Some(seed) = seed {
+        args.extend(["--seed", seed]);
+    }
+    run(&args)
+}
+
 const RULES: &str = r#"
 [regulation]
 id = "tiny"
@@ -110,19 +129,13 @@ fn first_round(dir: &Path) -> PathBuf {
     let apps = write(dir, "apps.csv", APPLICATIONS);
     let facs = write(dir, "facs.csv", FACILITIES);
     let out = dir.join("run1");
-    let o = run(&[
-        "rank",
-        "--rules",
+    let o = rank_seats(
         &rules,
-        "--applications",
         &apps,
-        "--facilities",
         &facs,
-        "--seed",
-        "sorteggio-2026",
-        "--out",
+        Some("sorteggio-2026"),
         out.to_str().unwrap(),
-    ]);
+    );
     assert!(o.status.success(), "{}", text(&o.stderr));
     out
 }
@@ -307,19 +320,7 @@ fn rank_reports_every_wrong_cell_and_writes_nothing() {
     );
     let facs = write(&dir, "facs.csv", FACILITIES);
     let out = dir.join("out");
-    let o = run(&[
-        "rank",
-        "--rules",
-        &rules,
-        "--applications",
-        &apps,
-        "--facilities",
-        &facs,
-        "--seed",
-        "s",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = rank_seats(&rules, &apps, &facs, Some("s"), out.to_str().unwrap());
     assert!(!o.status.success());
     let err = text(&o.stderr);
     // Semicolon-separated (as a spreadsheet in Italian saves it) is read; each problem located.
@@ -335,19 +336,7 @@ fn rank_reports_every_wrong_cell_and_writes_nothing() {
 
     // A facility table without the seats column, and a non-empty output directory.
     let facs = write(&dir, "facs2.csv", "code,name\nA,x\n");
-    let o = run(&[
-        "rank",
-        "--rules",
-        &rules,
-        "--applications",
-        &apps,
-        "--facilities",
-        &facs,
-        "--seed",
-        "s",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = rank_seats(&rules, &apps, &facs, Some("s"), out.to_str().unwrap());
     assert!(
         text(&o.stderr).contains("facs2.csv:1: the column 'seats' is missing"),
         "{}",
@@ -357,33 +346,11 @@ fn rank_reports_every_wrong_cell_and_writes_nothing() {
     std::fs::write(out.join("keep.txt"), "x").unwrap();
     let good = write(&dir, "good.csv", APPLICATIONS);
     let facs = write(&dir, "facs3.csv", FACILITIES);
-    let o = run(&[
-        "rank",
-        "--rules",
-        &rules,
-        "--applications",
-        &good,
-        "--facilities",
-        &facs,
-        "--seed",
-        "s",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = rank_seats(&rules, &good, &facs, Some("s"), out.to_str().unwrap());
     assert!(text(&o.stderr).contains("the directory is not empty"));
     assert_eq!(std::fs::read_to_string(out.join("keep.txt")).unwrap(), "x");
     // A regulation with a public draw needs the seed.
-    let o = run(&[
-        "rank",
-        "--rules",
-        &rules,
-        "--applications",
-        &good,
-        "--facilities",
-        &facs,
-        "--out",
-        dir.join("o2").to_str().unwrap(),
-    ]);
+    let o = rank_seats(&rules, &good, &facs, None, dir.join("o2").to_str().unwrap());
     assert!(text(&o.stderr).contains("give the published seed with --seed"));
 }
 
@@ -511,17 +478,7 @@ fn allocation_with(dir: &Path, reserve: &str) -> String {
     );
     let facs = write(dir, "f.csv", "code,seats\nA,2\n");
     let out = dir.join(format!("out-{}", reserve.len()));
-    let o = run(&[
-        "rank",
-        "--rules",
-        &rules,
-        "--applications",
-        &apps,
-        "--facilities",
-        &facs,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = rank_seats(&rules, &apps, &facs, None, out.to_str().unwrap());
     assert!(o.status.success(), "{}", text(&o.stderr));
     read(&out, "allocation.csv")
 }
@@ -564,17 +521,7 @@ fn reserved_seats_go_to_the_group_first_and_caps_limit_it() {
     );
     let facs = write(&dir, "f2.csv", "code,seats\nA,2\n");
     let out = dir.join("cap");
-    let o = run(&[
-        "rank",
-        "--rules",
-        &rules,
-        "--applications",
-        &apps,
-        "--facilities",
-        &facs,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = rank_seats(&rules, &apps, &facs, None, out.to_str().unwrap());
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(
         read(&out, "allocation.csv"),
@@ -602,17 +549,7 @@ fn time_slots_have_seats_of_their_own() {
     // has more points than 000003, who takes the part-time seat it asked for.
     let facs = write(&dir, "f.csv", "code,seats.full,seats.part\nA,1,1\n");
     let out = dir.join("out");
-    let o = run(&[
-        "rank",
-        "--rules",
-        &rules,
-        "--applications",
-        &apps,
-        "--facilities",
-        &facs,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = rank_seats(&rules, &apps, &facs, None, out.to_str().unwrap());
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(
         read(&out, "allocation.csv"),
@@ -624,17 +561,7 @@ fn time_slots_have_seats_of_their_own() {
     );
     // The seat columns follow the slots: a table without them is refused, naming the missing column.
     let facs = write(&dir, "f2.csv", "code,seats\nA,2\n");
-    let o = run(&[
-        "rank",
-        "--rules",
-        &rules,
-        "--applications",
-        &apps,
-        "--facilities",
-        &facs,
-        "--out",
-        dir.join("o2").to_str().unwrap(),
-    ]);
+    let o = rank_seats(&rules, &apps, &facs, None, dir.join("o2").to_str().unwrap());
     assert!(
         text(&o.stderr).contains("the column 'seats.full' is missing"),
         "{}",
@@ -865,19 +792,7 @@ fn twins_are_placed_together_when_the_regulation_says_so() {
     );
     let facs = write(&dir, "f.csv", "code,seats\nA,1\nB,2\n");
     let out = dir.join("out");
-    let o = run(&[
-        "rank",
-        "--rules",
-        &rules,
-        "--applications",
-        &apps,
-        "--facilities",
-        &facs,
-        "--seed",
-        "s",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = rank_seats(&rules, &apps, &facs, Some("s"), out.to_str().unwrap());
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(
         read(&out, "allocation.csv"),
@@ -943,17 +858,7 @@ fn children_at_the_border_take_spare_seats_of_the_next_section() {
     );
     let facs = write(&dir, "f.csv", "code,seats.small,seats.big\nA,1,2\n");
     let run1 = dir.join("run1");
-    let o = run(&[
-        "rank",
-        "--rules",
-        &rules,
-        "--applications",
-        &apps,
-        "--facilities",
-        &facs,
-        "--out",
-        run1.to_str().unwrap(),
-    ]);
+    let o = rank_seats(&rules, &apps, &facs, None, run1.to_str().unwrap());
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(
         read(&run1, "allocation.csv"),
