@@ -137,22 +137,33 @@ impl RunOutcome {
     }
 }
 
-/// Scores, ranks, allocates and replays the rounds answered so far.
-pub fn run(input: RunInput<'_>) -> Result<RunOutcome, RunError> {
-    let reg = input.regulation;
-    let rules = reg.allocation();
+/// Scores every application and makes the lists the regulation names: the start of every run.
+fn score_and_rank(
+    reg: &Regulation,
+    facts: &[Facts],
+    seed: Option<&str>,
+) -> Result<(BatchScores, Vec<RankedList>), RunError> {
     let scores = reg
-        .score_batch(input.facts)
+        .score_batch(facts)
         .map_err(|(index, error)| RunError::Evaluation { index, error })?;
+    let protocols: Vec<_> = facts.iter().map(|f| f.protocol).collect();
     let lists = rank_scores(
         reg,
         Scored {
             scores: &scores,
-            protocols: &input.facts.iter().map(|f| f.protocol).collect::<Vec<_>>(),
-            seed: input.seed,
+            protocols: &protocols,
+            seed,
         },
-        rules.lists,
+        reg.allocation().lists,
     );
+    Ok((scores, lists))
+}
+
+/// Scores, ranks, allocates and replays the rounds answered so far.
+pub fn run(input: RunInput<'_>) -> Result<RunOutcome, RunError> {
+    let reg = input.regulation;
+    let rules = reg.allocation();
+    let (scores, lists) = score_and_rank(reg, input.facts, input.seed)?;
     let n = input.facts.len();
     let mut positions: Vec<Vec<(u32, u32)>> = vec![Vec::new(); n];
     for (l, list) in lists.iter().enumerate() {
@@ -484,19 +495,7 @@ pub struct BudgetOutcome {
 /// regulation's `budget_edge`.
 pub fn run_budget(input: BudgetInput<'_>) -> Result<BudgetOutcome, RunError> {
     let reg = input.regulation;
-    let scores = reg
-        .score_batch(input.facts)
-        .map_err(|(index, error)| RunError::Evaluation { index, error })?;
-    let protocols: Vec<_> = input.facts.iter().map(|f| f.protocol).collect();
-    let lists = rank_scores(
-        reg,
-        Scored {
-            scores: &scores,
-            protocols: &protocols,
-            seed: input.seed,
-        },
-        reg.allocation().lists,
-    );
+    let (scores, lists) = score_and_rank(reg, input.facts, input.seed)?;
     let mut amounts = vec![None; input.facts.len()];
     for (index, f) in input.facts.iter().enumerate() {
         if scores.excluded.get(index).copied().unwrap_or(true) {

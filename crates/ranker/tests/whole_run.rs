@@ -88,6 +88,16 @@ fn outcome(
     .unwrap()
 }
 
+/// The round's random answers, kept only for the families with a pending offer (only they may answer).
+fn answers_to_offers(previous: &RunOutcome, round: &[Option<Answer>]) -> Vec<Option<Answer>> {
+    (0..previous.allocation.placed.len())
+        .map(|i| match previous.status(i) {
+            Status::Offered(_) => round.get(i).copied().flatten(),
+            _ => None,
+        })
+        .collect()
+}
+
 fn answer() -> impl Strategy<Value = Option<Answer>> {
     prop_oneof![
         Just(Some(Answer::Accepted)),
@@ -148,13 +158,7 @@ proptest! {
         check_capacity_and_waste(&previous, &facts, &seats)?;
         for round in rounds {
             // Only families with a pending offer may answer.
-            let a: Vec<Option<Answer>> = (0..n)
-                .map(|i| match previous.status(i) {
-                    Status::Offered(_) => round[i],
-                    _ => None,
-                })
-                .collect();
-            answers.push(a);
+            answers.push(answers_to_offers(&previous, &round));
             let next = outcome(&reg, &facts, &seats, &answers);
             check_capacity_and_waste(&next, &facts, &seats)?;
             for i in 0..n {
@@ -208,13 +212,7 @@ proptest! {
                 }
             }
             let Some(round) = rounds.get(step) else { break };
-            let a: Vec<Option<Answer>> = (0..n)
-                .map(|i| match previous.status(i) {
-                    Status::Offered(_) => round[i],
-                    _ => None,
-                })
-                .collect();
-            answers.push(a);
+            answers.push(answers_to_offers(&previous, round));
             let next = outcome(&reg, &facts, &seats, &answers);
             for i in 0..n {
                 if let Status::Accepted(f) = previous.status(i) {
