@@ -18,8 +18,10 @@ build:
 ## Everything CI checks: formatting, lints, the heart crates' purity, all tests, a short fuzzing pass.
 test: lint unit fuzz
 
+## The store's tests run on SQLite and on PostgreSQL: scripts/with-postgres.sh finds a server on
+## 127.0.0.1:5432 or starts a throwaway one (installing Debian's postgresql if missing), and fails loudly.
 unit:
-	$(CARGO) test --locked --workspace --all-targets
+	scripts/with-postgres.sh $(CARGO) test --locked --workspace --all-targets
 	$(CARGO) test --locked --workspace --doc
 	$(CARGO) run --locked --quiet --bin graduatorie -- rules check config/rules/*.toml
 	@$(MAKE) --no-print-directory cases BIN=./target/debug/graduatorie

@@ -43,6 +43,18 @@ id_type!(
     /// A call (*bando*): one service, one school year.
     CallId
 );
+id_type!(
+    /// A municipality or a union of municipalities (the body that keeps a protocol register).
+    OrganisationId
+);
+id_type!(
+    /// A member of staff (operator, manager, auditor, administrator).
+    UserId
+);
+id_type!(
+    /// A service of an organisation (nurseries, school meals, a voucher…).
+    ServiceId
+);
 
 /// A facility's code, chosen by the municipality and used in preferences and CSV files
 /// (`nido-girasole`, `N03`): 1–64 letters, digits, `-`, `_` or `.`.
