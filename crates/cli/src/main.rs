@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 the input was refused (a wrong rules file or application, with the located
 //! problems on stderr); 2 the command line itself was wrong (clap's usage errors).
 
+mod db_cmd;
 mod generate_cmd;
 mod rank_cmd;
 mod report;
@@ -37,6 +38,10 @@ enum Command {
     },
     /// Write a synthetic call (applications.csv, facilities.csv) for a regulation.
     Generate(generate_cmd::GenerateArgs),
+    /// Create or update the database schema (SQLite file or PostgreSQL).
+    Migrate(db_cmd::DatabaseArg),
+    /// Copy every row into another, empty database (e.g. from SQLite to PostgreSQL).
+    CopyDb(db_cmd::CopyArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +55,8 @@ fn main() -> ExitCode {
         Command::Rank(args) => rank_cmd::rank(args),
         Command::Verify { dir } => rank_cmd::verify(&dir),
         Command::Generate(args) => generate_cmd::generate(args),
+        Command::Migrate(db) => db_cmd::migrate(&db),
+        Command::CopyDb(args) => db_cmd::copy(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod batch;
 pub mod calls;
 pub mod connection;
+pub mod copy;
 pub mod durability;
 pub mod error;
 pub mod migrate;

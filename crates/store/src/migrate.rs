@@ -28,3 +28,17 @@ pub fn embedded_versions(set: &EmbeddedMigrations) -> Result<Vec<String>, StoreE
         .map_err(|e| StoreError::Migration(e.to_string()))?;
     Ok(list.iter().map(|m| m.name().version().to_string()).collect())
 }
+
+/// Versions applied to a database, in order.
+pub fn applied_versions(conn: &mut AnyConnection) -> Result<Vec<String>, StoreError> {
+    let mut list: Vec<String> = match conn {
+        AnyConnection::Sqlite(c) => c.applied_migrations(),
+        AnyConnection::Pg(c) => c.applied_migrations(),
+    }
+    .map_err(|e| StoreError::Migration(e.to_string()))?
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    list.sort();
+    Ok(list)
+}

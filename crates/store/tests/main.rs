@@ -13,6 +13,7 @@ mod support;
 
 mod applications;
 mod concurrency;
+mod copy;
 mod integrity;
 mod migrations;
 mod protocol;
