@@ -55,6 +55,14 @@ id_type!(
     /// A service of an organisation (nurseries, school meals, a voucher…).
     ServiceId
 );
+id_type!(
+    /// A seat offered to a family after a ranking, to be accepted or refused by a deadline.
+    OfferId
+);
+id_type!(
+    /// An objection (*ricorso*, *osservazione*) to a provisional ranking.
+    ObjectionId
+);
 
 /// A facility's code, chosen by the municipality and used in preferences and CSV files
 /// (`nido-girasole`, `N03`): 1–64 letters, digits, `-`, `_` or `.`.

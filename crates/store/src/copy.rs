@@ -172,7 +172,7 @@ pub fn copy(from: &mut AnyConnection, to: &mut AnyConnection) -> Result<Report, 
             .collect::<Result<Vec<_>, StoreError>>()
     })?;
     write_tx(to, |dst| {
-        let mut published: Vec<(i64, serde_json::Value)> = Vec::new();
+        let mut published: Vec<(i64, serde_json::Value, serde_json::Value)> = Vec::new();
         let mut report = Vec::new();
         for (table, cols, rows) in &data {
             let target_cols = columns(dst, table)?;
@@ -197,8 +197,11 @@ pub fn copy(from: &mut AnyConnection, to: &mut AnyConnection) -> Result<Report, 
                         let at = obj
                             .insert("published_at".into(), serde_json::Value::Null)
                             .unwrap_or_default();
+                        let until = obj
+                            .insert("objections_until".into(), serde_json::Value::Null)
+                            .unwrap_or_default();
                         obj.insert("status".into(), "computed".into());
-                        published.push((id, at));
+                        published.push((id, at, until));
                         insert(dst, table, cols, &value.to_string())?;
                         continue;
                     }
@@ -207,13 +210,17 @@ pub fn copy(from: &mut AnyConnection, to: &mut AnyConnection) -> Result<Report, 
             }
             report.push((*table, i64::try_from(rows.len()).unwrap_or(i64::MAX)));
         }
-        for (id, at) in published {
+        for (id, at, until) in published {
             let at = at
                 .as_i64()
                 .ok_or(StoreError::Conflict("ranking_runs: published_at missing".into()))?;
             use crate::schema::ranking_runs as rn;
             diesel::update(rn::table.find(id))
-                .set((rn::status.eq("published"), rn::published_at.eq(at)))
+                .set((
+                    rn::status.eq("published"),
+                    rn::published_at.eq(at),
+                    rn::objections_until.eq(until.as_i64()),
+                ))
                 .execute(dst)?;
         }
         if let AnyConnection::Pg(pg) = dst {

@@ -64,6 +64,8 @@ mod r2d2_error {
     pub use diesel::r2d2::PoolError;
 }
 
+/// SQLite reports a trigger's RAISE(ABORT) as an unknown error: these words mark our triggers'
+/// messages (every message in the migrations' RAISE calls contains one).
 fn is_trigger_refusal(message: &str) -> bool {
     [
         "immutable",
@@ -71,8 +73,30 @@ fn is_trigger_refusal(message: &str) -> bool {
         "append-only",
         "frozen",
         "only move forward",
-        "kept as submitted",
+        "kept",
+        "answered once",
     ]
     .iter()
     .any(|m| message.contains(m))
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    /// Every message a SQLite trigger raises is recognised as a refusal (PostgreSQL's carry an
+    /// error code instead).
+    #[test]
+    fn every_trigger_message_is_recognised() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/sqlite");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let sql = std::fs::read_to_string(entry.unwrap().path().join("up.sql")).unwrap();
+            for part in sql.split("RAISE(ABORT, '").skip(1) {
+                let message = part.split('\'').next().unwrap();
+                assert!(super::is_trigger_refusal(message), "not recognised: {message}");
+                seen += 1;
+            }
+        }
+        assert!(seen >= 18, "only {seen} trigger messages found");
+    }
 }

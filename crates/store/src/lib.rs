@@ -15,6 +15,8 @@ pub mod copy;
 pub mod durability;
 pub mod error;
 pub mod migrate;
+pub mod objections;
+pub mod offers;
 pub mod orgs;
 pub mod outbox;
 pub mod protocol;

@@ -120,16 +120,45 @@ pub fn record(
     })
 }
 
+/// How a run is published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Publication {
+    /// A provisional ranking (*graduatoria provvisoria*): families may object until the instant given.
+    Provisional {
+        /// The end of the window for objections (exclusive).
+        objections_until: Timestamp,
+    },
+    /// The final ranking (*graduatoria definitiva*).
+    Final,
+}
+
 /// Publishes a computed run: from now on it is frozen.
 pub fn publish(
     conn: &mut AnyConnection,
     run: RankingId,
+    how: Publication,
     by: UserId,
     at: Timestamp,
 ) -> Result<(), StoreError> {
+    let (kind, until) = match how {
+        Publication::Final => ("final", None),
+        Publication::Provisional { objections_until } if objections_until > at => {
+            ("provisional", Some(time::to_db(objections_until)))
+        }
+        Publication::Provisional { .. } => {
+            return Err(StoreError::Conflict(
+                "objections_until: the window for objections must end after publication".into(),
+            ));
+        }
+    };
     write_tx(conn, |tx| {
         let n = diesel::update(rn::table.find(run.get()).filter(rn::status.eq("computed")))
-            .set((rn::status.eq("published"), rn::published_at.eq(time::to_db(at))))
+            .set((
+                rn::status.eq("published"),
+                rn::published_at.eq(time::to_db(at)),
+                rn::kind.eq(kind),
+                rn::objections_until.eq(until),
+            ))
             .execute(tx)?;
         if n == 0 {
             return Err(StoreError::Conflict(format!(
@@ -142,9 +171,97 @@ pub fn publish(
             &Actor::User(by),
             "ranking.publish",
             &format!("ranking:{run}"),
-            &serde_json::json!({}),
+            &serde_json::json!({ "kind": kind, "objections_until": until }),
         )
     })
+}
+
+/// A run as stored, without its results.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    /// Id.
+    pub id: RankingId,
+    /// The call.
+    pub call: CallId,
+    /// 1, then one per waiting-list round.
+    pub round: i32,
+    /// `computed`, `published` or `discarded`.
+    pub status: String,
+    /// `provisional` or `final` (meaningful once published).
+    pub kind: String,
+    /// When it was published.
+    pub published_at: Option<Timestamp>,
+    /// Objections are accepted until then (provisional rankings only).
+    pub objections_until: Option<Timestamp>,
+    /// The public draw's seed.
+    pub seed: String,
+    /// SHA-256 of the rules.
+    pub rules_hash: String,
+}
+
+type RunRow = (
+    i64,
+    i64,
+    i32,
+    String,
+    String,
+    Option<i64>,
+    Option<i64>,
+    String,
+    String,
+);
+
+fn to_run(r: RunRow) -> Result<Run, StoreError> {
+    let (id, call, round, status, kind, published_at, until, seed, rules_hash) = r;
+    Ok(Run {
+        id: RankingId::new(id),
+        call: CallId::new(call),
+        round,
+        status,
+        kind,
+        published_at: published_at.map(time::from_db).transpose()?,
+        objections_until: until.map(time::from_db).transpose()?,
+        seed,
+        rules_hash,
+    })
+}
+
+macro_rules! run_columns {
+    () => {
+        (
+            rn::id,
+            rn::call_id,
+            rn::round,
+            rn::status,
+            rn::kind,
+            rn::published_at,
+            rn::objections_until,
+            rn::seed,
+            rn::rules_hash,
+        )
+    };
+}
+
+/// One run.
+pub fn get(conn: &mut AnyConnection, run: RankingId) -> Result<Run, StoreError> {
+    let row: RunRow = rn::table
+        .find(run.get())
+        .select(run_columns!())
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound("ranking run"))?;
+    to_run(row)
+}
+
+/// The published runs of a call, latest first.
+pub fn published(conn: &mut AnyConnection, call: CallId) -> Result<Vec<Run>, StoreError> {
+    let rows: Vec<RunRow> = rn::table
+        .filter(rn::call_id.eq(call.get()))
+        .filter(rn::status.eq("published"))
+        .order((rn::published_at.desc(), rn::id.desc()))
+        .select(run_columns!())
+        .load(conn)?;
+    rows.into_iter().map(to_run).collect()
 }
 
 /// A run's status: `computed`, `published` or `discarded`.

@@ -160,6 +160,8 @@ diesel::table! {
         manifest -> Text,
         created_at -> BigInt,
         published_at -> Nullable<BigInt>,
+        kind -> Text,
+        objections_until -> Nullable<BigInt>,
     }
 }
 

@@ -1,8 +1,11 @@
 //! Moving a town between backends: everything arrives, published runs stay published and frozen,
 //! numbering continues where it stopped.
 
-use graduatorie_store::runs::{self, NewRun, ResultRow};
-use graduatorie_store::{StoreError, applications, audit, copy, protocol};
+use graduatorie_domain::FacilityCode;
+use graduatorie_store::audit::Actor;
+use graduatorie_store::offers::{Answer, NewOffer};
+use graduatorie_store::runs::{self, NewRun, Publication, ResultRow};
+use graduatorie_store::{StoreError, applications, audit, copy, objections, offers, protocol};
 
 use crate::support::{TestDb, at, fixture, postgres, sqlite, submission};
 
@@ -74,7 +77,48 @@ fn fill(db: &TestDb) -> crate::support::Fixture {
         at("2027-03-10T09:00:00Z"),
     )
     .unwrap();
-    runs::publish(&mut conn, run, f.manager, at("2027-03-11T09:00:00Z")).unwrap();
+    runs::publish(
+        &mut conn,
+        run,
+        Publication::Provisional {
+            objections_until: at("2027-03-21T23:00:00Z"),
+        },
+        f.manager,
+        at("2027-03-11T09:00:00Z"),
+    )
+    .unwrap();
+    objections::file(
+        &mut conn,
+        run,
+        ids[1].application,
+        "Il punteggio non conta il secondo figlio.",
+        &Actor::Family,
+        at("2027-03-12T09:00:00Z"),
+    )
+    .unwrap();
+    let offer = offers::create(
+        &mut conn,
+        run,
+        &[NewOffer {
+            application: ids[0].application,
+            facility: FacilityCode::parse("girasole").unwrap(),
+            section: "piccoli".into(),
+            time_slot: String::new(),
+        }],
+        at("2027-03-20T12:00:00Z"),
+        f.manager,
+        at("2027-03-11T10:00:00Z"),
+    )
+    .unwrap();
+    offers::answer(
+        &mut conn,
+        offer[0],
+        ids[0].application,
+        Answer::Accepted,
+        &Actor::Family,
+        at("2027-03-13T09:00:00Z"),
+    )
+    .unwrap();
     graduatorie_store::outbox::enqueue(
         &mut conn,
         "receipt",
@@ -106,6 +150,23 @@ fn check_copy(from: &TestDb, to: &TestDb) {
     assert_eq!(annulled.annulled_reason.as_deref(), Some("duplicate"));
     let run = graduatorie_domain::RankingId::new(1);
     assert_eq!(runs::status(&mut dst, run).unwrap(), "published");
+    assert_eq!(
+        runs::get(&mut src, run).unwrap(),
+        runs::get(&mut dst, run).unwrap()
+    );
+    assert!(runs::get(&mut dst, run).unwrap().objections_until.is_some());
+    assert_eq!(
+        objections::of_run(&mut src, run).unwrap(),
+        objections::of_run(&mut dst, run).unwrap()
+    );
+    assert_eq!(
+        offers::of_run(&mut src, run).unwrap(),
+        offers::of_run(&mut dst, run).unwrap()
+    );
+    assert_eq!(
+        offers::of_run(&mut dst, run).unwrap()[0].answer,
+        Some(Answer::Accepted)
+    );
     assert_eq!(
         runs::results(&mut src, run).unwrap(),
         runs::results(&mut dst, run).unwrap()

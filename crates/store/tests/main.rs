@@ -11,6 +11,7 @@
 
 mod support;
 
+mod after_ranking;
 mod applications;
 mod concurrency;
 mod copy;

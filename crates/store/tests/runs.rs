@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 use graduatorie_domain::{ApplicationId, RankingId};
-use graduatorie_store::runs::{self, NewRun, ResultRow};
+use graduatorie_store::runs::{self, NewRun, Publication, ResultRow};
 use graduatorie_store::schema::{ranking_results as rr, ranking_runs as rn};
 use graduatorie_store::{StoreError, applications};
 
@@ -63,7 +63,14 @@ on_both!(a_published_run_and_its_results_cannot_change, |db: &TestDb| {
     .set(rr::outcome.eq("not_eligible"))
     .execute(&mut *conn)
     .unwrap();
-    runs::publish(&mut conn, run, f.manager, at("2027-03-11T09:00:00Z")).unwrap();
+    runs::publish(
+        &mut conn,
+        run,
+        Publication::Final,
+        f.manager,
+        at("2027-03-11T09:00:00Z"),
+    )
+    .unwrap();
     assert_eq!(runs::status(&mut conn, run).unwrap(), "published");
     let refused = |r: QueryResult<usize>| {
         assert!(matches!(r.map_err(StoreError::from), Err(StoreError::Refused(_))));
@@ -99,7 +106,16 @@ on_both!(a_published_run_and_its_results_cannot_change, |db: &TestDb| {
             ))
             .execute(&mut *conn),
     );
-    assert!(runs::publish(&mut conn, run, f.manager, at("2027-03-12T09:00:00Z")).is_err());
+    assert!(
+        runs::publish(
+            &mut conn,
+            run,
+            Publication::Final,
+            f.manager,
+            at("2027-03-12T09:00:00Z")
+        )
+        .is_err()
+    );
     let after = runs::results(&mut conn, run).unwrap();
     assert_eq!(after.len(), 3);
     assert_eq!(after[2].outcome, "not_eligible");

@@ -1,0 +1,10 @@
+DROP TRIGGER objections_no_truncate ON objections;
+DROP TRIGGER offers_no_truncate ON offers;
+DROP TRIGGER objections_decide_once ON objections;
+DROP TRIGGER objections_no_delete ON objections;
+DROP TRIGGER offers_answer_once ON offers;
+DROP TRIGGER offers_no_delete ON offers;
+DROP INDEX offers_by_application;
+DROP INDEX objections_by_run;
+ALTER TABLE ranking_runs DROP COLUMN objections_until;
+ALTER TABLE ranking_runs DROP COLUMN kind;
