@@ -4,7 +4,7 @@ FUZZ_SECONDS ?= 30
 export CARGO_TERM_COLOR ?= never
 export PROPTEST_CASES ?= 256
 
-.PHONY: run test build lint unit cases fuzz fmt clean
+.PHONY: run test build lint unit cases fuzz fmt clean bench-store
 
 ## Build, then print the version and check every regulation in config/rules/.
 run: build
@@ -48,6 +48,11 @@ fuzz:
 	mkdir -p fuzz/corpus/rules
 	cp config/rules/*.toml fuzz/corpus/rules/
 	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run rules corpus/rules -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1
+
+## Durable submissions per second on SQLite and PostgreSQL (docs/performance.md). Starts its own
+## PostgreSQL cluster with fsync and synchronous_commit on, whatever else is running.
+bench-store:
+	GRADUATORIE_PG_DURABLE=1 scripts/with-postgres.sh $(CARGO) bench --locked -p graduatorie-store --bench throughput
 
 fmt:
 	$(CARGO) fmt --all

@@ -8,15 +8,18 @@
 # Fails loudly, never skips: PostgreSQL is a first-class backend.
 # The throwaway cluster runs with fsync=off for speed; the tests say so to the store through the
 # test-only GRADUATORIE_TEST_ONLY_SKIP_DURABILITY_CHECK setting (docs/operations.md).
+# With GRADUATORIE_PG_DURABLE=1 (the throughput benchmark) it always starts its own cluster (step 3)
+# and keeps PostgreSQL's durable defaults: fsync=on, synchronous_commit=on, full_page_writes=on.
 set -euo pipefail
 
 fail() { echo "error: $*" >&2; exit 1; }
 
-if [[ -n "${GRADUATORIE_TEST_POSTGRES:-}" ]]; then
+durable="${GRADUATORIE_PG_DURABLE:-}"
+if [[ -z "$durable" && -n "${GRADUATORIE_TEST_POSTGRES:-}" ]]; then
   exec "$@"
 fi
 
-if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432 -t 2; then
+if [[ -z "$durable" ]] && command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432 -t 2; then
   if psql -X -q -h 127.0.0.1 -p 5432 -U postgres -d postgres -c 'select 1' >/dev/null 2>&1; then
     echo "PostgreSQL tests: using the server on 127.0.0.1:5432" >&2
     GRADUATORIE_TEST_POSTGRES="postgres://postgres@127.0.0.1:5432/postgres" exec "$@"
@@ -55,13 +58,17 @@ trap stop EXIT
 
 "${as_pg[@]}" "$bindir/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 --no-sync >"$dir/initdb.log" 2>&1 \
   || { cat "$dir/initdb.log" >&2; fail "initdb failed"; }
+speed="-c fsync=off -c full_page_writes=off"
+throwaway=1
+if [[ -n "$durable" ]]; then speed=""; throwaway=""; fi
 "${as_pg[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-  -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200" start >/dev/null \
+  -o "-p $port -k $dir -c listen_addresses=127.0.0.1 $speed -c max_connections=200" start >/dev/null \
   || { cat "$dir/server.log" >&2; fail "the throwaway PostgreSQL did not start"; }
-echo "PostgreSQL tests: throwaway server on 127.0.0.1:$port ($bindir)" >&2
+echo "PostgreSQL: throwaway server on 127.0.0.1:$port ($bindir)${durable:+, durable settings}" >&2
 
 set +e
-GRADUATORIE_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port/postgres" GRADUATORIE_TEST_POSTGRES_THROWAWAY=1 "$@"
+if [[ -n "$throwaway" ]]; then export GRADUATORIE_TEST_POSTGRES_THROWAWAY=1; fi
+GRADUATORIE_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port/postgres" "$@"
 status=$?
 set -e
 exit $status

@@ -18,6 +18,9 @@ use crate::schema::{
 };
 use crate::time;
 
+mod group;
+pub use group::submit_group_in_tx;
+
 /// A family's application as submitted or amended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Submission {

@@ -3,9 +3,11 @@
 //! by the disk's flush latency; grouping the submissions waiting at that moment into one transaction
 //! keeps every acknowledged submission durable and the numbering gapless, with one flush per group.
 //!
-//! Each submission runs in its own savepoint: one that fails (a closed call, a bad preference) is
-//! rolled back alone, its protocol number included, and the others in the group are committed.
-//! Callers are answered only after the commit.
+//! A group is written with a few multi-row statements ([`applications::submit_group_in_tx`]); a
+//! submission refused by the checks (a closed call, a bad preference) takes no number and the others
+//! are committed. Should the database refuse the group as a whole, the group is retried with each
+//! submission in its own savepoint, so one bad row never costs the others their place. Callers are
+//! answered only after the commit.
 
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -83,15 +85,18 @@ fn writer_loop(store: &Store, jobs: &mpsc::Receiver<Job>, max_group: usize) {
             }
         }
         let outcome = store.conn().and_then(|mut conn| {
-            write_tx(&mut conn, |tx| {
-                Ok(group
-                    .iter()
-                    .map(|job| {
-                        diesel::Connection::transaction(tx, |sp| {
-                            applications::submit_in_tx(sp, &job.submission, job.at)
+            let jobs: Vec<_> = group.iter().map(|j| (&j.submission, j.at)).collect();
+            write_tx(&mut conn, |tx| applications::submit_group_in_tx(tx, &jobs)).or_else(|_| {
+                write_tx(&mut conn, |tx| {
+                    Ok(group
+                        .iter()
+                        .map(|job| {
+                            diesel::Connection::transaction(tx, |sp| {
+                                applications::submit_in_tx(sp, &job.submission, job.at)
+                            })
                         })
-                    })
-                    .collect::<Vec<_>>())
+                        .collect::<Vec<_>>())
+                })
             })
         });
         match outcome {

@@ -29,7 +29,7 @@ pub enum Subject {
 }
 
 impl Subject {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Subject::Application => "application",
             Subject::Amendment => "amendment",
@@ -86,8 +86,21 @@ pub fn take_next(
     at: Timestamp,
 ) -> Result<ProtocolNumber, StoreError> {
     let year = time::rome_year(at)?;
-    let number = next_number(conn, org, year)?;
+    let number = advance(conn, org, year, 1)?;
     protocol_number(year, number)
+}
+
+/// Takes `count` consecutive numbers of an organisation's register for `year` at once, for a group
+/// of registrations committed together, and returns the first. The caller records every one of them
+/// in the same transaction.
+pub(crate) fn take_block(
+    conn: &mut AnyConnection,
+    org: OrganisationId,
+    year: i32,
+    count: i64,
+) -> Result<i64, StoreError> {
+    let last = advance(conn, org, year, count)?;
+    Ok(last - count + 1)
 }
 
 /// Writes the register entry for a number taken with [`take_next`].
@@ -123,8 +136,9 @@ pub fn protocol_number(year: i32, number: i64) -> Result<ProtocolNumber, StoreEr
         .map_err(|_| StoreError::Conflict("protocol register: number out of range".into()))
 }
 
-fn next_number(conn: &mut AnyConnection, org: OrganisationId, year: i32) -> Result<i64, StoreError> {
-    if let Some(n) = bump(conn, org, year)? {
+/// Moves the counter forward by `count` and returns its new value, the last number taken.
+fn advance(conn: &mut AnyConnection, org: OrganisationId, year: i32, count: i64) -> Result<i64, StoreError> {
+    if let Some(n) = bump(conn, org, year, count)? {
         return Ok(n);
     }
     // First registration of the year. Two writers may both get here; the second insert fails on the
@@ -145,16 +159,21 @@ fn next_number(conn: &mut AnyConnection, org: OrganisationId, year: i32) -> Resu
         }
         Err(e) => return Err(e.into()),
     }
-    bump(conn, org, year)?.ok_or(StoreError::NotFound("protocol counter"))
+    bump(conn, org, year, count)?.ok_or(StoreError::NotFound("protocol counter"))
 }
 
-fn bump(conn: &mut AnyConnection, org: OrganisationId, year: i32) -> Result<Option<i64>, StoreError> {
+fn bump(
+    conn: &mut AnyConnection,
+    org: OrganisationId,
+    year: i32,
+    count: i64,
+) -> Result<Option<i64>, StoreError> {
     Ok(diesel::update(
         pc::table
             .filter(pc::organisation_id.eq(org.get()))
             .filter(pc::year.eq(year)),
     )
-    .set(pc::last_number.eq(pc::last_number + 1_i64))
+    .set(pc::last_number.eq(pc::last_number + count))
     .returning(pc::last_number)
     .get_result::<i64>(conn)
     .optional()?)

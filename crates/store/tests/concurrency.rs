@@ -140,3 +140,123 @@ fn postgres_durability_check_refuses_unsafe_settings() {
         assert!(result.is_ok(), "{result:?}");
     }
 }
+
+on_both!(
+    a_group_is_numbered_in_queue_order_like_one_by_one,
+    |db: &TestDb| {
+        let f = fixture(db);
+        let t = at("2026-10-15T09:00:00Z");
+        let mut conn = db.store.conn().unwrap();
+        // One submission first, the classic way: the group continues from 2.
+        applications::submit(&mut conn, &submission(f.call, 0), t).unwrap();
+        let mut twice = submission(f.call, 2);
+        twice.preferences.push(twice.preferences[0].clone());
+        let mut elsewhere = submission(f.call, 3);
+        elsewhere.call = graduatorie_domain::CallId::new(404);
+        let jobs_owned = [submission(f.call, 1), twice, elsewhere, submission(f.call, 4)];
+        // The last one arrives after new year's midnight in Rome (23:30 UTC on 31 December): next year's
+        // register, number 1.
+        let times = [t, t, t, at("2026-12-31T23:30:00Z")];
+        let jobs: Vec<_> = jobs_owned.iter().zip(times).collect();
+        let out = graduatorie_store::connection::write_tx(&mut conn, |tx| {
+            applications::submit_group_in_tx(tx, &jobs)
+        })
+        .unwrap();
+        assert_eq!(out[0].as_ref().unwrap().protocol.to_string(), "2026/000002");
+        assert!(
+            matches!(&out[1], Err(StoreError::Conflict(m)) if m.contains("listed twice")),
+            "{:?}",
+            out[1]
+        );
+        assert!(
+            matches!(&out[2], Err(StoreError::NotFound("call"))),
+            "{:?}",
+            out[2]
+        );
+        assert_eq!(out[3].as_ref().unwrap().protocol.to_string(), "2027/000001");
+        assert_eq!(protocol::numbers(&mut conn, f.org, 2026).unwrap(), vec![1, 2]);
+        assert_eq!(protocol::numbers(&mut conn, f.org, 2027).unwrap(), vec![1]);
+        // What the group stored reads back exactly as a one-by-one submission of the same data.
+        let grouped = applications::get(&mut conn, out[0].as_ref().unwrap().application).unwrap();
+        let single = applications::submit(&mut conn, &submission(f.call, 1), t).unwrap();
+        let single = applications::get(&mut conn, single.application).unwrap();
+        assert_eq!(
+            (
+                &grouped.answers,
+                &grouped.preferences,
+                grouped.batch,
+                grouped.version,
+                &grouped.status,
+                grouped.submitted_at
+            ),
+            (
+                &single.answers,
+                &single.preferences,
+                single.batch,
+                single.version,
+                &single.status,
+                single.submitted_at
+            )
+        );
+        let id = out[0].as_ref().unwrap().application;
+        assert_eq!(
+            applications::history(&mut conn, id).unwrap(),
+            vec![("submitted".to_owned(), t)]
+        );
+        let trail = graduatorie_store::audit::for_subject(&mut conn, &format!("application:{id}")).unwrap();
+        assert_eq!(trail.len(), 1);
+        assert!(trail[0].detail.contains("2026/000002"), "{}", trail[0].detail);
+        let entry = protocol::find(&mut conn, f.org, out[0].as_ref().unwrap().protocol)
+            .unwrap()
+            .unwrap();
+        assert_eq!(entry.application_id, Some(id.get()));
+    }
+);
+
+on_both!(
+    a_group_the_database_refuses_is_retried_one_by_one,
+    4,
+    |db: &TestDb| {
+        let f = fixture(db);
+        let t = at("2026-10-15T09:00:00Z");
+        let writer = Arc::new(SubmissionWriter::start(db.store.clone(), 64).unwrap());
+        // An operator id that does not exist passes the checks but breaks a foreign key: the
+        // database refuses the whole group, and the retry refuses only that submission.
+        let results: Vec<Result<Submitted, StoreError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4_u32)
+                .map(|w| {
+                    let writer = Arc::clone(&writer);
+                    scope.spawn(move || {
+                        (0..50_u32)
+                            .map(|i| {
+                                let mut s = submission(f.call, w * 50 + i);
+                                if i == 25 {
+                                    s.by = Some(graduatorie_domain::UserId::new(9_999));
+                                }
+                                writer.submit(s, t)
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        });
+        let refused = results
+            .iter()
+            .filter(|r| matches!(r, Err(StoreError::Refused(_))))
+            .count();
+        assert_eq!(refused, 4);
+        let mut numbers: Vec<u32> = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .map(|s| s.protocol.number())
+            .collect();
+        numbers.sort_unstable();
+        assert_eq!(numbers, (1..=196).collect::<Vec<u32>>());
+        let mut conn = db.store.conn().unwrap();
+        assert_eq!(
+            protocol::numbers(&mut conn, f.org, 2026).unwrap(),
+            (1..=196).collect::<Vec<i64>>()
+        );
+    }
+);
