@@ -50,11 +50,18 @@ pub struct CopyArgs {
     pub to: String,
 }
 
-/// Copies every row; the target is migrated first and must be empty.
+/// Copies every row; the target is migrated first and must be empty. The source is only read: it
+/// must already be at the schema version of this binary (`graduatorie migrate` says so).
 pub fn copy(args: &CopyArgs) -> Result<(), String> {
+    let source = DatabaseUrl::parse(&args.from).map_err(|e| format!("--from: {e}"))?;
+    if let Some(file) = source.sqlite_file()
+        && !file.is_file()
+    {
+        // Opening would create an empty database in its place.
+        return Err(format!("--from: {}: no such database file", source.redacted()));
+    }
     let from = open(&args.from)?;
     let to = open(&args.to)?;
-    from.migrate().map_err(|e| format!("{}: {e}", args.from))?;
     to.migrate().map_err(|e| e.to_string())?;
     let mut src = from.conn().map_err(|e| e.to_string())?;
     let mut dst = to.conn().map_err(|e| e.to_string())?;

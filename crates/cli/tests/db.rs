@@ -61,6 +61,30 @@ fn wrong_urls_are_refused_with_a_clear_message() {
     );
 }
 
+#[test]
+fn copy_from_a_missing_file_creates_nothing() {
+    let dir = temp_dir("copy-missing");
+    let from = dir.join("typo.db");
+    let to = dir.join("to.db");
+    let out = run(
+        &[
+            "copy-db",
+            "--from",
+            &format!("sqlite://{}", from.display()),
+            "--to",
+            &format!("sqlite://{}", to.display()),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("no such database file"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!from.exists() && !to.exists());
+}
+
 /// A new, empty PostgreSQL database on the test server.
 fn postgres_database() -> String {
     use diesel::connection::SimpleConnection;
@@ -141,4 +165,102 @@ fn postgres_migrate_and_copy_from_sqlite() {
     let out = run(&["copy-db", "--from", &from, "--to", &pg], &skip);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("not empty"), "{}", text(&out.stderr));
+    drop(conn);
+    restore_drill(&pg, &dir, protocol);
+}
+
+/// A PostgreSQL client program: on PATH, or in the newest /usr/lib/postgresql/N/bin.
+fn pg_program(name: &str) -> std::path::PathBuf {
+    let on_path = Command::new(name)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if on_path {
+        return name.into();
+    }
+    let mut dirs: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.path().join("bin").join(name))
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.retain(|p: &std::path::PathBuf| p.is_file());
+    dirs.sort_by_key(|p| {
+        p.components()
+            .nth(4)
+            .and_then(|c| c.as_os_str().to_str()?.parse::<u32>().ok())
+    });
+    dirs.pop()
+        .unwrap_or_else(|| panic!("{name} not found: install Debian's postgresql-client (make test does)"))
+}
+
+/// The backup and restore drill of docs/operations.md, step by step: pg_dump in the custom format,
+/// pg_restore into a new database, `graduatorie migrate` finds nothing to do, the data and the
+/// triggers that freeze the register are back.
+fn restore_drill(pg: &str, dir: &std::path::Path, protocol: graduatorie_domain::ProtocolNumber) {
+    use diesel::connection::SimpleConnection;
+    let dump = dir.join("graduatorie.dump");
+    let out = Command::new(pg_program("pg_dump"))
+        .args(["--format=custom", "--file"])
+        .arg(&dump)
+        .arg(pg)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "pg_dump: {}", text(&out.stderr));
+    let restored = format!("{pg}_restored");
+    let name = restored.rsplit_once('/').unwrap().1;
+    let admin = std::env::var("GRADUATORIE_TEST_POSTGRES").unwrap();
+    let mut conn = DatabaseUrl::parse(&admin).unwrap().connect().unwrap();
+    conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .unwrap();
+    conn.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    let out = Command::new(pg_program("pg_restore"))
+        .args([
+            "--no-owner",
+            "--exit-on-error",
+            "--single-transaction",
+            "--dbname",
+        ])
+        .arg(&restored)
+        .arg(&dump)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "pg_restore: {}", text(&out.stderr));
+    let skip = [("GRADUATORIE_TEST_ONLY_SKIP_DURABILITY_CHECK", "1")];
+    let out = run(&["migrate", "--database", &restored], &skip);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("schema up to date"),
+        "{}",
+        text(&out.stdout)
+    );
+    let mut config = StoreConfig::new(DatabaseUrl::parse(&restored).unwrap());
+    config.durability = DurabilityCheck::SkipForTestsOnly;
+    let store = Store::open(&config).unwrap();
+    let mut db = store.conn().unwrap();
+    let app = applications::get(&mut db, graduatorie_domain::ApplicationId::new(1)).unwrap();
+    assert_eq!(app.protocol, protocol);
+    let tamper = db.batch_execute("DELETE FROM protocol_entries");
+    assert!(
+        tamper
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("immutable")),
+        "{tamper:?}"
+    );
+    // New applications continue the numbering of the restored register.
+    let next = applications::Submission {
+        call: app.call,
+        answers: serde_json::json!({ "isee": "1,00" }),
+        preferences: vec![],
+        family: None,
+        by: None,
+    };
+    let t: jiff::Timestamp = "2026-10-16T09:00:00Z".parse().unwrap();
+    let again = applications::submit(&mut db, &next, t).unwrap();
+    assert_eq!(again.protocol.number(), protocol.number() + 1);
+    drop(db);
+    drop(store);
+    conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .unwrap();
 }

@@ -92,6 +92,11 @@ impl DatabaseUrl {
     pub fn backend(&self) -> Backend {
         self.backend
     }
+    /// The file of a SQLite database (not of an in-memory or `file:` URI one).
+    pub fn sqlite_file(&self) -> Option<&std::path::Path> {
+        (self.backend == Backend::Sqlite && !self.target.starts_with("file:") && self.target != ":memory:")
+            .then(|| std::path::Path::new(&self.target))
+    }
     /// The URL with any password replaced by `***`, for messages and logs.
     pub fn redacted(&self) -> String {
         match self.backend {
