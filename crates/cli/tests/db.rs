@@ -192,7 +192,7 @@ fn pg_program(name: &str) -> std::path::PathBuf {
             .and_then(|c| c.as_os_str().to_str()?.parse::<u32>().ok())
     });
     dirs.pop()
-        .unwrap_or_else(|| panic!("{name} not found: install Debian's postgresql-client (make test does)"))
+        .expect("pg_dump or pg_restore not found: install Debian's postgresql-client (make test does)")
 }
 
 /// The backup and restore drill of docs/operations.md, step by step: pg_dump in the custom format,
