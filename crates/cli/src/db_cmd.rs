@@ -10,19 +10,28 @@ pub struct DatabaseArg {
     /// `sqlite://PATH` (the embedded default) or `postgres://USER:PASSWORD@HOST:PORT/DB`.
     #[arg(
         long = "database",
+        visible_alias = "database-url",
         env = "GRADUATORIE_DATABASE_URL",
         default_value = "sqlite://data/graduatorie.db"
     )]
     pub url: String,
 }
 
-/// Opens a database. The durability check is skipped only by the explicit test-only setting.
+/// The durability check, skipped only by the explicit test-only setting
+/// `GRADUATORIE_TEST_ONLY_SKIP_DURABILITY_CHECK=1` (docs/operations.md).
+pub fn durability_from_env() -> DurabilityCheck {
+    if std::env::var("GRADUATORIE_TEST_ONLY_SKIP_DURABILITY_CHECK").is_ok_and(|v| v == "1") {
+        DurabilityCheck::SkipForTestsOnly
+    } else {
+        DurabilityCheck::Enforce
+    }
+}
+
+/// Opens a database.
 pub fn open(url: &str) -> Result<Store, String> {
     let url = DatabaseUrl::parse(url).map_err(|e| e.to_string())?;
     let mut config = StoreConfig::new(url);
-    if std::env::var("GRADUATORIE_TEST_ONLY_SKIP_DURABILITY_CHECK").is_ok_and(|v| v == "1") {
-        config.durability = DurabilityCheck::SkipForTestsOnly;
-    }
+    config.durability = durability_from_env();
     Store::open(&config).map_err(|e| e.to_string())
 }
 

@@ -8,6 +8,7 @@ mod generate_cmd;
 mod rank_cmd;
 mod report;
 mod rules_cmd;
+mod serve_cmd;
 mod tables;
 
 use std::process::ExitCode;
@@ -38,6 +39,8 @@ enum Command {
     },
     /// Write a synthetic call (applications.csv, facilities.csv) for a regulation.
     Generate(generate_cmd::GenerateArgs),
+    /// Serve the HTTP API (settings: config/default.toml, --config, GRADUATORIE__SECTION__KEY).
+    Serve(serve_cmd::ServeArgs),
     /// Create or update the database schema (SQLite file or PostgreSQL).
     Migrate(db_cmd::DatabaseArg),
     /// Copy every row into another, empty database (e.g. from SQLite to PostgreSQL).
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
         Command::Rank(args) => rank_cmd::rank(args),
         Command::Verify { dir } => rank_cmd::verify(&dir),
         Command::Generate(args) => generate_cmd::generate(args),
+        Command::Serve(args) => serve_cmd::serve(&args),
         Command::Migrate(db) => db_cmd::migrate(&db),
         Command::CopyDb(args) => db_cmd::copy(&args),
     };

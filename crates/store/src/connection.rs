@@ -191,7 +191,8 @@ pub type PooledConn = PooledConnection<Manager>;
 pub fn pool(url: &DatabaseUrl, size: u32) -> Result<ConnectionPool, StoreError> {
     r2d2::Pool::builder()
         .max_size(size.max(1))
-        .connection_timeout(Duration::from_secs(30))
+        // A request waits at most this long for a free connection before it is told to retry.
+        .connection_timeout(Duration::from_secs(5))
         .build(Manager { url: url.clone() })
         .map_err(|e| StoreError::Connect(format!("{}: {e}", url.redacted())))
 }

@@ -42,3 +42,13 @@ pub fn applied_versions(conn: &mut AnyConnection) -> Result<Vec<String>, StoreEr
     list.sort();
     Ok(list)
 }
+
+/// Versions embedded for the connection's backend and not applied to it yet, in order.
+pub fn pending(conn: &mut AnyConnection) -> Result<Vec<String>, StoreError> {
+    let embedded = match conn {
+        AnyConnection::Sqlite(_) => embedded_versions(&SQLITE)?,
+        AnyConnection::Pg(_) => embedded_versions(&POSTGRES)?,
+    };
+    let applied = applied_versions(conn)?;
+    Ok(embedded.into_iter().filter(|v| !applied.contains(v)).collect())
+}

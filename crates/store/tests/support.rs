@@ -1,52 +1,18 @@
 //! Test databases, one per test, and a small fixture (a municipality, a user, an open call).
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
-use diesel::connection::SimpleConnection;
 use graduatorie_domain::{CallId, FacilityCode, OrganisationId, UserId};
 use graduatorie_store::applications::Submission;
 use graduatorie_store::calls::{self, CallStatus, NewCall, Seats};
 use graduatorie_store::orgs::{self, OrganisationKind, Role};
-use graduatorie_store::{DatabaseUrl, DurabilityCheck, Store, StoreConfig};
+use graduatorie_store::testing::TestDatabase;
+use graduatorie_store::{Backend, DatabaseUrl, DurabilityCheck, Store, StoreConfig};
 use jiff::Timestamp;
-
-static NEXT: AtomicU32 = AtomicU32::new(0);
 
 /// A database that exists for one test.
 pub struct TestDb {
     pub store: Store,
     pub url: String,
-    cleanup: Cleanup,
-}
-
-enum Cleanup {
-    Files(Vec<std::path::PathBuf>),
-    PgDatabase { admin_url: String, name: String },
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        match &self.cleanup {
-            Cleanup::Files(files) => {
-                for f in files {
-                    let _ = std::fs::remove_file(f);
-                }
-            }
-            Cleanup::PgDatabase { admin_url, name } => {
-                if let Ok(mut admin) = DatabaseUrl::parse(admin_url).and_then(|u| u.connect()) {
-                    let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-                }
-            }
-        }
-    }
-}
-
-fn unique_name() -> String {
-    format!(
-        "gt_{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
+    _database: TestDatabase,
 }
 
 fn open(url: &str, pool_size: u32) -> Store {
@@ -59,45 +25,24 @@ fn open(url: &str, pool_size: u32) -> Store {
     store
 }
 
-/// A migrated SQLite database in a temporary file (a file, not memory: WAL and locking as in
-/// production).
-pub fn sqlite(pool_size: u32) -> TestDb {
-    let path = std::env::temp_dir().join(format!("{}.db", unique_name()));
-    let url = format!("sqlite://{}", path.display());
-    let files = ["", "-wal", "-shm"]
-        .iter()
-        .map(|s| std::path::PathBuf::from(format!("{}{s}", path.display())))
-        .collect();
+fn test_db(backend: Backend, pool_size: u32) -> TestDb {
+    let database = TestDatabase::new(backend, "gt").unwrap_or_else(|e| panic!("{e}"));
     TestDb {
-        store: open(&url, pool_size),
-        url,
-        cleanup: Cleanup::Files(files),
+        store: open(&database.url, pool_size),
+        url: database.url.clone(),
+        _database: database,
     }
 }
 
-/// The URL of the PostgreSQL server for tests.
-pub fn postgres_admin_url() -> String {
-    std::env::var("GRADUATORIE_TEST_POSTGRES").unwrap_or_else(|_| {
-        panic!(
-            "GRADUATORIE_TEST_POSTGRES is not set: the PostgreSQL half of the store's tests needs a server. \
-             Run `make test` (it finds or starts one), or scripts/with-postgres.sh cargo test -p graduatorie-store"
-        )
-    })
+/// A migrated SQLite database in a temporary file (a file, not memory: WAL and locking as in
+/// production).
+pub fn sqlite(pool_size: u32) -> TestDb {
+    test_db(Backend::Sqlite, pool_size)
 }
 
 /// A migrated PostgreSQL database created for this test.
 pub fn postgres(pool_size: u32) -> TestDb {
-    let admin_url = postgres_admin_url();
-    let name = unique_name();
-    let mut admin = DatabaseUrl::parse(&admin_url).unwrap().connect().unwrap();
-    admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-    let (base, _) = admin_url.rsplit_once('/').expect("the URL names a database");
-    let url = format!("{base}/{name}");
-    TestDb {
-        store: open(&url, pool_size),
-        url,
-        cleanup: Cleanup::PgDatabase { admin_url, name },
-    }
+    test_db(Backend::Postgres, pool_size)
 }
 
 /// Declares a test that runs on both backends: `on_both!(name, |db| { ... })`.

@@ -1,0 +1,231 @@
+//! The service's settings: `config/default.toml`, then an optional file, then environment variables
+//! `GRADUATORIE__SECTION__KEY`, then the command line. Everything is checked before the server starts,
+//! and a wrong value is reported with the name of its key.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// Why the settings cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("settings: {0}")]
+pub struct SettingsError(String);
+
+impl SettingsError {
+    /// An error with its message (which names the key).
+    pub fn from_message(message: String) -> Self {
+        Self(message)
+    }
+}
+
+/// All settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `[server]`.
+    pub server: Server,
+    /// `[database]`.
+    pub database: Database,
+    /// `[log]`.
+    pub log: Log,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Server {
+    /// Address and port to listen on.
+    pub bind: String,
+    /// HTTP worker threads (0 = one per core).
+    pub workers: usize,
+    /// Grace period for requests in flight on shutdown.
+    pub shutdown_timeout_seconds: u64,
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    /// `sqlite://…` or `postgres://…`.
+    pub url: String,
+    /// Pooled connections.
+    pub pool_size: u32,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Log {
+    /// `json` or `text`.
+    pub format: LogFormat,
+    /// `error`, `warn`, `info`, `debug`, `trace`.
+    pub level: String,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable lines.
+    Text,
+}
+
+/// Values given on the command line; they win over every file and variable.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--bind`.
+    pub bind: Option<String>,
+    /// `--database-url`.
+    pub database_url: Option<String>,
+}
+
+impl Settings {
+    /// Reads the layers. `defaults` is the text of `config/default.toml` (embedded in the binary, so
+    /// the service starts from any directory); `file` is the optional `--config` file; `env` the
+    /// process environment (passed in, so tests need not change the real one).
+    pub fn load(
+        defaults: &str,
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        overrides: &Overrides,
+    ) -> Result<Self, SettingsError> {
+        let mut builder =
+            config::Config::builder().add_source(config::File::from_str(defaults, config::FileFormat::Toml));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(SettingsError(format!(
+                    "--config {}: no such file",
+                    path.display()
+                )));
+            }
+            builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
+        }
+        let env: config::Map<String, String> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("GRADUATORIE__"))
+            .collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix("GRADUATORIE")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(env)),
+        );
+        if let Some(bind) = &overrides.bind {
+            builder = builder
+                .set_override("server.bind", bind.as_str())
+                .map_err(|e| SettingsError(e.to_string()))?;
+        }
+        if let Some(url) = &overrides.database_url {
+            builder = builder
+                .set_override("database.url", url.as_str())
+                .map_err(|e| SettingsError(e.to_string()))?;
+        }
+        let settings: Settings = builder
+            .build()
+            .and_then(config::Config::try_deserialize)
+            .map_err(|e| SettingsError(e.to_string()))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), SettingsError> {
+        self.bind_address()?;
+        graduatorie_store::DatabaseUrl::parse(&self.database.url)
+            .map_err(|e| SettingsError(format!("database.url: {e}")))?;
+        if !(1..=1_000).contains(&self.database.pool_size) {
+            return Err(SettingsError(
+                "database.pool_size: must be between 1 and 1000".into(),
+            ));
+        }
+        if !["error", "warn", "info", "debug", "trace"].contains(&self.log.level.as_str()) {
+            return Err(SettingsError(
+                "log.level: must be one of error, warn, info, debug, trace".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The address to listen on.
+    pub fn bind_address(&self) -> Result<SocketAddr, SettingsError> {
+        self.server.bind.parse().map_err(|_| {
+            SettingsError(format!(
+                "server.bind: {:?} is not an address and port such as 127.0.0.1:8080",
+                self.server.bind
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+
+    const DEFAULTS: &str = include_str!("../../../config/default.toml");
+
+    fn load(env: &[(&str, &str)], overrides: &Overrides) -> Result<Settings, SettingsError> {
+        let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+        Settings::load(DEFAULTS, None, env, overrides)
+    }
+
+    #[test]
+    fn the_shipped_defaults_load() {
+        let s = load(&[], &Overrides::default()).unwrap();
+        assert_eq!(s.bind_address().unwrap().to_string(), "127.0.0.1:8080");
+        assert_eq!(s.database.url, "sqlite://data/graduatorie.db");
+        assert_eq!(s.log.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn environment_then_command_line_override_the_file() {
+        let env = [
+            ("GRADUATORIE__SERVER__BIND", "0.0.0.0:9000"),
+            ("GRADUATORIE__DATABASE__POOL_SIZE", "3"),
+            ("GRADUATORIE__LOG__FORMAT", "text"),
+            ("OTHER__SERVER__BIND", "1.2.3.4:1"),
+        ];
+        let s = load(&env, &Overrides::default()).unwrap();
+        assert_eq!(s.server.bind, "0.0.0.0:9000");
+        assert_eq!(s.database.pool_size, 3);
+        assert_eq!(s.log.format, LogFormat::Text);
+        let cli = Overrides {
+            bind: Some("127.0.0.1:0".into()),
+            database_url: Some("postgres://u@h/db".into()),
+        };
+        let s = load(&env, &cli).unwrap();
+        assert_eq!(s.server.bind, "127.0.0.1:0");
+        assert_eq!(s.database.url, "postgres://u@h/db");
+    }
+
+    #[test]
+    fn wrong_values_are_named() {
+        let cases: [(&[(&str, &str)], &str); 6] = [
+            (&[("GRADUATORIE__SERVER__BIND", "localhost")], "server.bind"),
+            (&[("GRADUATORIE__DATABASE__URL", "mysql://x")], "database.url"),
+            (&[("GRADUATORIE__DATABASE__POOL_SIZE", "0")], "database.pool_size"),
+            (&[("GRADUATORIE__DATABASE__POOL_SIZE", "many")], "pool_size"),
+            (&[("GRADUATORIE__LOG__LEVEL", "loud")], "log.level"),
+            (&[("GRADUATORIE__SERVER__COLOUR", "blue")], "colour"),
+        ];
+        for (env, key) in cases {
+            let e = load(env, &Overrides::default()).unwrap_err().to_string();
+            assert!(e.contains(key), "{env:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_missing_config_file_is_named() {
+        let e = Settings::load(
+            DEFAULTS,
+            Some(Path::new("/nonexistent/x.toml")),
+            [],
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("/nonexistent/x.toml"), "{e}");
+    }
+}

@@ -1,0 +1,11 @@
+//! The real server on a random port, against SQLite and PostgreSQL.
+#![expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests"
+)]
+
+mod support;
+
+mod basics;
