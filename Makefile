@@ -6,11 +6,11 @@ export PROPTEST_CASES ?= 256
 
 .PHONY: run test build lint unit cases fuzz fmt clean bench-store
 
-## Build, then print the version and check every regulation in config/rules/.
+## Build, check every regulation in config/rules/, then serve on http://127.0.0.1:8080 with the
+## embedded SQLite database (data/graduatorie.db, created and migrated on start). Ctrl-C stops it.
 run: build
-	./target/debug/graduatorie version
 	./target/debug/graduatorie rules check config/rules/*.toml
-	@$(MAKE) --no-print-directory cases BIN=./target/debug/graduatorie
+	GRADUATORIE__LOG__FORMAT=text ./target/debug/graduatorie serve
 
 build:
 	$(CARGO) build --locked --bin graduatorie
