@@ -26,9 +26,7 @@ use diesel::prelude::*;
 use graduatorie_domain::{CallId, FacilityCode, OrganisationId};
 use graduatorie_store::applications::{self, Submission};
 use graduatorie_store::batch::SubmissionWriter;
-use graduatorie_store::calls::{self, CallStatus, NewCall, Seats};
 use graduatorie_store::connection::write_tx;
-use graduatorie_store::orgs::{self, OrganisationKind};
 use graduatorie_store::{DatabaseUrl, DurabilityCheck, Store, StoreConfig, protocol};
 use jiff::Timestamp;
 
@@ -105,42 +103,12 @@ fn fresh(backend: Backend, name: &str) -> Db {
     }
     conn.batch_execute("CREATE TABLE bench_floor (n BIGINT NOT NULL)")
         .unwrap();
-    let t0: Timestamp = "2026-09-01T08:00:00Z".parse().unwrap();
-    let org = orgs::create_organisation(
-        &mut conn,
-        OrganisationKind::Municipality,
-        "Comune di Prova",
-        None,
-        t0,
-    )
-    .unwrap();
-    let service = calls::create_service(&mut conn, org, "nidi", "Nidi").unwrap();
-    let call = calls::create_call(
-        &mut conn,
-        &NewCall {
-            service,
-            school_year: "2026/2027",
-            opens_at: "2026-10-01T00:00:00Z".parse().unwrap(),
-            closes_at: "2027-03-01T00:00:00Z".parse().unwrap(),
-            rules_toml: "# bench\n",
-        },
-        t0,
-    )
-    .unwrap();
-    for code in ["girasole", "arcobaleno", "aquilone"] {
-        let seats = [Seats {
-            section: "piccoli".into(),
-            time_slot: String::new(),
-            seats: 60,
-        }];
-        calls::add_facility(&mut conn, call, &FacilityCode::parse(code).unwrap(), code, &seats).unwrap();
-    }
-    calls::set_status(&mut conn, call, CallStatus::Open).unwrap();
+    let f = graduatorie_store::testing::fixture(&mut conn).unwrap();
     drop(conn);
     Db {
         store,
-        org,
-        call,
+        org: f.org,
+        call: f.call,
         drop_pg,
     }
 }
@@ -156,7 +124,7 @@ fn submission(call: CallId, n: u32) -> Submission {
             "isee": format!("{}.{:02}", 8_000 + n % 30_000, n % 100), "isee_kind": "minorenni",
             "twins": false
         }),
-        preferences: ["girasole", "arcobaleno", "aquilone"]
+        preferences: graduatorie_store::testing::FACILITIES
             .iter()
             .map(|c| FacilityCode::parse(c).unwrap())
             .collect(),

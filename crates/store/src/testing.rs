@@ -92,3 +92,60 @@ pub fn postgres_admin_url() -> Result<String, StoreError> {
         )
     })
 }
+
+/// What [`fixture`] creates.
+#[derive(Debug, Clone, Copy)]
+pub struct Fixture {
+    /// A municipality.
+    pub org: graduatorie_domain::OrganisationId,
+    /// Its service manager.
+    pub manager: graduatorie_domain::UserId,
+    /// An open call.
+    pub call: graduatorie_domain::CallId,
+}
+
+/// The rules text of the fixture's call (the store keeps rules as text; it does not read them).
+pub const RULES: &str = "# a regulation\n[call]\nservice = \"nidi\"\n";
+
+/// The facilities of the fixture's call, 10 seats each in section `piccoli`.
+pub const FACILITIES: [&str; 3] = ["girasole", "arcobaleno", "aquilone"];
+
+fn instant(s: &str) -> Result<jiff::Timestamp, StoreError> {
+    s.parse()
+        .map_err(|e| StoreError::Config(format!("fixture instant {s}: {e}")))
+}
+
+/// A municipality with a manager, a nursery service and a call open from 1 October 2026 to 1 March
+/// 2027 (UTC instants), with the three [`FACILITIES`].
+pub fn fixture(conn: &mut crate::AnyConnection) -> Result<Fixture, StoreError> {
+    use crate::calls::{self, CallStatus, NewCall, Seats};
+    use crate::orgs::{self, OrganisationKind, Role};
+    let t0 = instant("2026-09-01T08:00:00Z")?;
+    let org = orgs::create_organisation(conn, OrganisationKind::Municipality, "Comune di Prova", None, t0)?;
+    let manager = orgs::create_user(conn, "manager@example.invalid", "Responsabile", t0)?;
+    orgs::grant_role(conn, manager, org, Role::Manager)?;
+    let service = calls::create_service(conn, org, "nidi", "Nidi d'infanzia")?;
+    let call = calls::create_call(
+        conn,
+        &NewCall {
+            service,
+            school_year: "2026/2027",
+            opens_at: instant("2026-10-01T00:00:00Z")?,
+            closes_at: instant("2027-03-01T00:00:00Z")?,
+            rules_toml: RULES,
+        },
+        t0,
+    )?;
+    for code in FACILITIES {
+        let seats = [Seats {
+            section: "piccoli".into(),
+            time_slot: String::new(),
+            seats: 10,
+        }];
+        let code = graduatorie_domain::FacilityCode::parse(code)
+            .map_err(|_| StoreError::Config(format!("fixture facility {code}")))?;
+        calls::add_facility(conn, call, &code, code.as_str(), &seats)?;
+    }
+    calls::set_status(conn, call, CallStatus::Open)?;
+    Ok(Fixture { org, manager, call })
+}

@@ -5,11 +5,11 @@ use diesel::prelude::*;
 use graduatorie_domain::{ApplicationId, FacilityCode, ObjectionId, OfferId, RankingId};
 use graduatorie_store::audit::Actor;
 use graduatorie_store::offers::{Answer, NewOffer};
-use graduatorie_store::runs::{self, NewRun, Publication};
+use graduatorie_store::runs::{self, Publication};
 use graduatorie_store::schema::{objections as ob, offers as of};
 use graduatorie_store::{StoreError, applications, audit, objections, offers};
 
-use crate::support::{Fixture, TestDb, at, fixture, on_both, submission};
+use crate::support::{Fixture, TestDb, at, computed_run, fixture, on_both, submission};
 
 /// Three applications and a computed (unpublished) run over them.
 fn ranked(db: &TestDb) -> (Fixture, Vec<ApplicationId>, RankingId) {
@@ -22,23 +22,7 @@ fn ranked(db: &TestDb) -> (Fixture, Vec<ApplicationId>, RankingId) {
                 .application
         })
         .collect();
-    let hash = "e".repeat(64);
-    let run = runs::record(
-        &mut conn,
-        &NewRun {
-            call: f.call,
-            round: 1,
-            inputs_hash: &hash,
-            rules_hash: &hash,
-            seed: "2027",
-            engine_version: "0.1.0",
-            triggered_by: Some(f.manager),
-            manifest: &serde_json::json!({}),
-        },
-        &[],
-        at("2027-03-10T09:00:00Z"),
-    )
-    .unwrap();
+    let run = computed_run(&mut conn, &f, &[], at("2027-03-10T09:00:00Z"));
     (f, ids, run)
 }
 

@@ -7,7 +7,7 @@ use graduatorie_store::offers::{Answer, NewOffer};
 use graduatorie_store::runs::{self, NewRun, Publication, ResultRow};
 use graduatorie_store::{StoreError, applications, audit, copy, objections, offers, protocol};
 
-use crate::support::{TestDb, at, fixture, postgres, sqlite, submission};
+use crate::support::{TestDb, at, computed_run, fixture, postgres, sqlite, submission};
 
 /// Fills a database: applications (one amended, one withdrawn), an annulled protocol entry, a
 /// published run with results, a queued message.
@@ -50,19 +50,9 @@ fn fill(db: &TestDb) -> crate::support::Fixture {
     )
     .unwrap();
     let manifest = serde_json::json!({ "seed": "2026" });
-    let hash = "c".repeat(64);
-    let run = runs::record(
+    let run = computed_run(
         &mut conn,
-        &NewRun {
-            call: f.call,
-            round: 1,
-            inputs_hash: &hash,
-            rules_hash: &hash,
-            seed: "2026",
-            engine_version: "0.1.0",
-            triggered_by: Some(f.manager),
-            manifest: &manifest,
-        },
+        &f,
         &[ResultRow {
             run_id: 0,
             application_id: ids[0].application.get(),
@@ -75,8 +65,7 @@ fn fill(db: &TestDb) -> crate::support::Fixture {
             facility_code: Some("girasole".into()),
         }],
         at("2027-03-10T09:00:00Z"),
-    )
-    .unwrap();
+    );
     runs::publish(
         &mut conn,
         run,

@@ -1,9 +1,7 @@
 //! Test databases, one per test, and a small fixture (a municipality, a user, an open call).
 
-use graduatorie_domain::{CallId, FacilityCode, OrganisationId, UserId};
+use graduatorie_domain::{CallId, FacilityCode};
 use graduatorie_store::applications::Submission;
-use graduatorie_store::calls::{self, CallStatus, NewCall, Seats};
-use graduatorie_store::orgs::{self, OrganisationKind, Role};
 use graduatorie_store::testing::TestDatabase;
 use graduatorie_store::{Backend, DatabaseUrl, DurabilityCheck, Store, StoreConfig};
 use jiff::Timestamp;
@@ -74,52 +72,10 @@ pub fn at(s: &str) -> Timestamp {
     s.parse().unwrap()
 }
 
-/// A municipality with a manager, a nursery service and a call open from 1 October 2026 to
-/// 1 March 2027 (UTC instants), with two facilities.
-pub struct Fixture {
-    pub org: OrganisationId,
-    pub manager: UserId,
-    pub call: CallId,
-}
-
-pub const RULES: &str = "# a regulation\n[call]\nservice = \"nidi\"\n";
+pub use graduatorie_store::testing::{Fixture, RULES};
 
 pub fn fixture(db: &TestDb) -> Fixture {
-    let mut conn = db.store.conn().unwrap();
-    let t0 = at("2026-09-01T08:00:00Z");
-    let org = orgs::create_organisation(
-        &mut conn,
-        OrganisationKind::Municipality,
-        "Comune di Prova",
-        None,
-        t0,
-    )
-    .unwrap();
-    let manager = orgs::create_user(&mut conn, "manager@example.invalid", "Responsabile", t0).unwrap();
-    orgs::grant_role(&mut conn, manager, org, Role::Manager).unwrap();
-    let service = calls::create_service(&mut conn, org, "nidi", "Nidi d'infanzia").unwrap();
-    let call = calls::create_call(
-        &mut conn,
-        &NewCall {
-            service,
-            school_year: "2026/2027",
-            opens_at: at("2026-10-01T00:00:00Z"),
-            closes_at: at("2027-03-01T00:00:00Z"),
-            rules_toml: RULES,
-        },
-        t0,
-    )
-    .unwrap();
-    for code in ["girasole", "arcobaleno"] {
-        let seats = vec![Seats {
-            section: "piccoli".into(),
-            time_slot: String::new(),
-            seats: 10,
-        }];
-        calls::add_facility(&mut conn, call, &FacilityCode::parse(code).unwrap(), code, &seats).unwrap();
-    }
-    calls::set_status(&mut conn, call, CallStatus::Open).unwrap();
-    Fixture { org, manager, call }
+    graduatorie_store::testing::fixture(&mut db.store.conn().unwrap()).unwrap()
 }
 
 pub fn submission(call: CallId, n: u32) -> Submission {
@@ -133,4 +89,25 @@ pub fn submission(call: CallId, n: u32) -> Submission {
         family: None,
         by: None,
     }
+}
+
+/// Records a computed (unpublished) first-round run of the fixture's call, started by its manager.
+pub fn computed_run(
+    conn: &mut graduatorie_store::AnyConnection,
+    f: &Fixture,
+    results: &[graduatorie_store::runs::ResultRow],
+    when: Timestamp,
+) -> graduatorie_domain::RankingId {
+    let hash = "c".repeat(64);
+    let run = graduatorie_store::runs::NewRun {
+        call: f.call,
+        round: 1,
+        inputs_hash: &hash,
+        rules_hash: &hash,
+        seed: "2026",
+        engine_version: "0.1.0",
+        triggered_by: Some(f.manager),
+        manifest: &serde_json::json!({ "seed": "2026" }),
+    };
+    graduatorie_store::runs::record(conn, &run, results, when).unwrap()
 }
