@@ -153,10 +153,16 @@ on_both!(
         twice.preferences.push(twice.preferences[0].clone());
         let mut elsewhere = submission(f.call, 3);
         elsewhere.call = graduatorie_domain::CallId::new(404);
-        let jobs_owned = [submission(f.call, 1), twice, elsewhere, submission(f.call, 4)];
-        // The last one arrives after new year's midnight in Rome (23:30 UTC on 31 December): next year's
-        // register, number 1.
-        let times = [t, t, t, at("2026-12-31T23:30:00Z")];
+        let jobs_owned = [
+            submission(f.call, 1),
+            twice,
+            elsewhere,
+            submission(f.call, 4),
+            submission(f.call, 5),
+        ];
+        // The fourth arrives after new year's midnight in Rome (23:30 UTC on 31 December): next
+        // year's register, number 1; the fifth, in 2026 again, follows the first in queue order.
+        let times = [t, t, t, at("2026-12-31T23:30:00Z"), t];
         let jobs: Vec<_> = jobs_owned.iter().zip(times).collect();
         let out = graduatorie_store::connection::write_tx(&mut conn, |tx| {
             applications::submit_group_in_tx(tx, &jobs)
@@ -174,7 +180,8 @@ on_both!(
             out[2]
         );
         assert_eq!(out[3].as_ref().unwrap().protocol.to_string(), "2027/000001");
-        assert_eq!(protocol::numbers(&mut conn, f.org, 2026).unwrap(), vec![1, 2]);
+        assert_eq!(out[4].as_ref().unwrap().protocol.to_string(), "2026/000003");
+        assert_eq!(protocol::numbers(&mut conn, f.org, 2026).unwrap(), vec![1, 2, 3]);
         assert_eq!(protocol::numbers(&mut conn, f.org, 2027).unwrap(), vec![1]);
         // What the group stored reads back exactly as a one-by-one submission of the same data.
         let grouped = applications::get(&mut conn, out[0].as_ref().unwrap().application).unwrap();
