@@ -2,6 +2,7 @@
 //! `rules`, `ranker`). Database calls are blocking (diesel), so they run on actix's blocking thread
 //! pool (`web::block`), never on the async workers.
 
+mod access_log;
 pub mod problem;
 pub mod settings;
 mod status;
@@ -53,7 +54,13 @@ pub fn init_logging(log: &settings::Log) {
         .with_target(false);
     // A second call (tests start several servers in one process) keeps the first subscriber.
     let _ = match log.format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        // Events carry what they need; spans are not repeated on every line.
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .try_init(),
         LogFormat::Text => builder.try_init(),
     };
 }
@@ -107,7 +114,9 @@ pub fn bind(settings: &Settings, store: Store) -> Result<Bound, StartError> {
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            .wrap(TracingLogger::default())
+            // The last `wrap` is the outermost: the request id exists before the access log runs.
+            .wrap(actix_web::middleware::from_fn(access_log::log_request))
+            .wrap(TracingLogger::<access_log::RequestSpan>::new())
             .configure(routes)
             .default_service(web::to(problem::not_found))
     })

@@ -63,6 +63,11 @@ fn serves_from_a_fresh_folder_and_stops_cleanly_on_sigterm() {
             .unwrap()
             .contains("\"migrations\":\"current\"")
     );
+    let r = agent
+        .get(format!("{base}/api/v1/RSSMRA80A01H501U"))
+        .call()
+        .unwrap();
+    assert_eq!(r.status(), 404);
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -78,6 +83,30 @@ fn serves_from_a_fresh_folder_and_stops_cleanly_on_sigterm() {
         assert!(at.ends_with('Z'), "{l}");
     }
     assert!(log.contains("\"message\":\"stopped\""), "{log}");
+    // One line per request, by route pattern: the raw path (here a codice fiscale) is never logged.
+    let requests: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v.get("message").and_then(serde_json::Value::as_str) == Some("request"))
+        .collect();
+    assert_eq!(requests.len(), 2, "{log}");
+    let field = |i: usize, k: &str| {
+        requests
+            .get(i)
+            .and_then(|v| v.get(k))
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(field(0, "route"), "/status");
+    assert_eq!(field(0, "status"), 200);
+    assert_eq!(field(0, "outcome"), "ok");
+    assert_eq!(field(1, "route"), "unmatched");
+    assert_eq!(field(1, "outcome"), "refused");
+    assert!(
+        field(0, "request_id").as_str().is_some_and(|id| id.len() >= 32),
+        "{log}"
+    );
+    assert!(!log.contains("RSSMRA80A01H501U"), "{log}");
 }
 
 #[test]
