@@ -34,6 +34,17 @@ fn both_backends_create_the_same_tables_and_triggers() {
         out
     };
     assert_eq!(names("sqlite", "TABLE"), names("postgres", "TABLE"));
+    // copy-db copies the tables it lists: a table missing there would be dropped silently.
+    let mut copied: Vec<String> = graduatorie_store::copy::TABLES
+        .iter()
+        .map(|t| (*t).to_owned())
+        .collect();
+    copied.sort();
+    assert_eq!(
+        names("sqlite", "TABLE"),
+        copied,
+        "copy::TABLES must list every table"
+    );
     assert_eq!(names("sqlite", "INDEX"), names("postgres", "INDEX"));
     // PostgreSQL has one trigger for all three kinds of change on results, and two TRUNCATE guards.
     let mut sqlite_triggers = names("sqlite", "TRIGGER");
