@@ -143,6 +143,10 @@ fn postgres_migrate_and_copy_from_sqlite() {
             preferences: vec![],
             family: None,
             by: None,
+            owner: None,
+            municipality: None,
+            contact_email: None,
+            idempotency: None,
         };
         applications::submit(&mut conn, &submission, t).unwrap().protocol
     };
@@ -255,6 +259,10 @@ fn restore_drill(pg: &str, dir: &std::path::Path, protocol: graduatorie_domain::
         preferences: vec![],
         family: None,
         by: None,
+        owner: None,
+        municipality: None,
+        contact_email: None,
+        idempotency: None,
     };
     let t: jiff::Timestamp = "2026-10-16T09:00:00Z".parse().unwrap();
     let again = applications::submit(&mut db, &next, t).unwrap();

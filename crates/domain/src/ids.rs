@@ -63,6 +63,10 @@ id_type!(
     /// An objection (*ricorso*, *osservazione*) to a provisional ranking.
     ObjectionId
 );
+id_type!(
+    /// A draft application, before it is submitted.
+    DraftId
+);
 
 /// A facility's code, chosen by the municipality and used in preferences and CSV files
 /// (`nido-girasole`, `N03`): 1–64 letters, digits, `-`, `_` or `.`.

@@ -15,8 +15,8 @@ pub mod municipality;
 pub use age::{months_between, years_between};
 pub use codice_fiscale::{CodiceFiscale, CodiceFiscaleError, Sex};
 pub use ids::{
-    ApplicationId, CallId, FacilityCode, ObjectionId, OfferId, OrganisationId, ProtocolNumber, RankingId,
-    ServiceId, UserId,
+    ApplicationId, CallId, DraftId, FacilityCode, ObjectionId, OfferId, OrganisationId, ProtocolNumber,
+    RankingId, ServiceId, UserId,
 };
 pub use isee::{DsuProtocol, Isee, IseeError, IseeKind};
 pub use jiff::civil::Date;

@@ -130,6 +130,10 @@ fn submission(call: CallId, n: u32) -> Submission {
             .collect(),
         family: None,
         by: None,
+        owner: None,
+        municipality: None,
+        contact_email: None,
+        idempotency: None,
     }
 }
 

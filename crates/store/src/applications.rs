@@ -5,16 +5,20 @@
 //! they get here); preferences as a JSON list of facility codes in order.
 
 use diesel::prelude::*;
-use graduatorie_domain::{ApplicationId, CallId, FacilityCode, ProtocolNumber, UserId};
+use graduatorie_domain::{
+    ApplicationId, CallId, CodiceFiscale, FacilityCode, OrganisationId, ProtocolNumber, UserId,
+};
 use jiff::Timestamp;
 
 use crate::audit::{self, Actor};
 use crate::calls::{self, Call, CallStatus};
 use crate::connection::{AnyConnection, snapshot_tx, write_tx};
 use crate::error::StoreError;
+use crate::outbox;
 use crate::protocol::{self, Subject};
 use crate::schema::{
-    application_events as ev, application_versions as av, applications as a, late_batches as lb,
+    application_events as ev, application_versions as av, applications as a, idempotency_keys as ik,
+    late_batches as lb,
 };
 use crate::time;
 
@@ -34,7 +38,29 @@ pub struct Submission {
     pub family: Option<String>,
     /// The operator who entered it at the front desk; `None` when the family did online.
     pub by: Option<UserId>,
+    /// The applicant's codice fiscale: who may read, amend and withdraw it online.
+    pub owner: Option<CodiceFiscale>,
+    /// The municipality whose front desk may see it (the family's town in a union).
+    pub municipality: Option<OrganisationId>,
+    /// Where the receipt is sent.
+    pub contact_email: Option<String>,
+    /// The client's idempotency key, remembered with the submission in the same transaction.
+    pub idempotency: Option<IdempotencyKey>,
 }
+
+/// An `Idempotency-Key` as remembered: scoped to whoever sent it, with the hash of the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    /// Who sent it (a pseudonymous id of the family or operator).
+    pub owner: String,
+    /// The key as sent.
+    pub key: String,
+    /// SHA-256 (hex) of the request it came with.
+    pub request_sha256: String,
+}
+
+/// The outbox message kind of a submission receipt.
+pub const RECEIPT_MESSAGE: &str = "submission_receipt";
 
 /// What a family is told on submission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +98,12 @@ pub struct Application {
     pub answers: serde_json::Value,
     /// Preferences of the current version.
     pub preferences: Vec<String>,
+    /// The applicant's codice fiscale, when known.
+    pub owner: Option<String>,
+    /// The municipality whose front desk may see it.
+    pub municipality: Option<OrganisationId>,
+    /// Where receipts are sent.
+    pub contact_email: Option<String>,
 }
 
 fn check_submission(s: &Submission) -> Result<(String, String), StoreError> {
@@ -138,6 +170,9 @@ pub fn submit_in_tx(
             a::current_version.eq(1),
             a::family.eq(s.family.as_deref()),
             a::submitted_at.eq(time::to_db(at)),
+            a::owner_cf.eq(s.owner.as_ref().map(CodiceFiscale::as_str)),
+            a::municipality_id.eq(s.municipality.map(OrganisationId::get)),
+            a::contact_email.eq(s.contact_email.as_deref()),
         ))
         .returning(a::id)
         .get_result::<i64>(conn)?;
@@ -160,12 +195,56 @@ pub fn submit_in_tx(
         &format!("application:{id}"),
         &serde_json::json!({ "protocol": entry.to_string(), "call": call.id.get(), "batch": batch }),
     )?;
+    if let Some(k) = &s.idempotency {
+        remember_key(conn, k, id, at)?;
+    }
+    if let Some(to) = &s.contact_email {
+        outbox::enqueue(conn, RECEIPT_MESSAGE, to, &receipt_payload(id, 1), at)?;
+    }
     Ok(Submitted {
         application: ApplicationId::new(id),
         protocol: entry,
         batch,
         version: 1,
     })
+}
+
+/// What the receipt mail needs: the mailer reads the rest from the application at sending time, so
+/// the outbox holds no answers.
+pub(crate) fn receipt_payload(application: i64, version: i32) -> serde_json::Value {
+    serde_json::json!({ "application": application, "version": version })
+}
+
+fn remember_key(
+    conn: &mut AnyConnection,
+    k: &IdempotencyKey,
+    id: i64,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    diesel::insert_into(ik::table)
+        .values((
+            ik::owner.eq(&k.owner),
+            ik::key.eq(&k.key),
+            ik::request_sha256.eq(&k.request_sha256),
+            ik::application_id.eq(id),
+            ik::created_at.eq(time::to_db(at)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The application an idempotency key was used for, with the hash of the request it came with.
+pub fn by_idempotency_key(
+    conn: &mut AnyConnection,
+    owner: &str,
+    key: &str,
+) -> Result<Option<(String, ApplicationId)>, StoreError> {
+    let row: Option<(String, i64)> = ik::table
+        .find((owner, key))
+        .select((ik::request_sha256, ik::application_id))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(hash, id)| (hash, ApplicationId::new(id))))
 }
 
 fn save_version(
@@ -327,6 +406,9 @@ type Row = (
     i64,
     String,
     String,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
 );
 
 fn to_application(r: Row) -> Result<Application, StoreError> {
@@ -345,6 +427,9 @@ fn to_application(r: Row) -> Result<Application, StoreError> {
         submitted_at: time::from_db(r.8)?,
         answers,
         preferences,
+        owner: r.11,
+        municipality: r.12.map(OrganisationId::new),
+        contact_email: r.13,
     })
 }
 
@@ -371,6 +456,9 @@ macro_rules! columns {
             a::submitted_at,
             av::answers,
             av::preferences,
+            a::owner_cf,
+            a::municipality_id,
+            a::contact_email,
         )
     };
 }
@@ -384,6 +472,57 @@ pub fn get(conn: &mut AnyConnection, id: ApplicationId) -> Result<Application, S
         .optional()?
         .ok_or(StoreError::NotFound("application"))?;
     to_application(row)
+}
+
+/// The applications whose applicant is `owner`, newest first.
+pub fn of_owner(conn: &mut AnyConnection, owner: &CodiceFiscale) -> Result<Vec<Application>, StoreError> {
+    let rows: Vec<Row> = current!()
+        .filter(a::owner_cf.eq(owner.as_str()))
+        .order(a::id.desc())
+        .select(columns!())
+        .load(conn)?;
+    rows.into_iter().map(to_application).collect()
+}
+
+/// What a front desk may look for: applications of its municipalities, optionally of one call, one
+/// protocol number or one applicant.
+#[derive(Debug, Clone, Default)]
+pub struct DeskQuery {
+    /// Only this call.
+    pub call: Option<CallId>,
+    /// Only this protocol number.
+    pub protocol: Option<ProtocolNumber>,
+    /// Only this applicant.
+    pub owner: Option<CodiceFiscale>,
+}
+
+/// Applications entered for or belonging to `municipalities`, newest first, at most `limit`.
+pub fn of_municipalities(
+    conn: &mut AnyConnection,
+    municipalities: &[OrganisationId],
+    query: &DeskQuery,
+    limit: i64,
+) -> Result<Vec<Application>, StoreError> {
+    let ids: Vec<i64> = municipalities.iter().map(|m| m.get()).collect();
+    let mut q = current!()
+        .filter(a::municipality_id.eq_any(ids))
+        .select(columns!())
+        .order(a::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(call) = query.call {
+        q = q.filter(a::call_id.eq(call.get()));
+    }
+    if let Some(p) = query.protocol {
+        q = q
+            .filter(a::protocol_year.eq(i32::from(p.year())))
+            .filter(a::protocol_number.eq(i64::from(p.number())));
+    }
+    if let Some(cf) = &query.owner {
+        q = q.filter(a::owner_cf.eq(cf.as_str().to_owned()));
+    }
+    let rows: Vec<Row> = q.load(conn)?;
+    rows.into_iter().map(to_application).collect()
 }
 
 /// Every version of an application, oldest first: (version, answers, preferences, saved at).

@@ -298,3 +298,82 @@ pub fn facilities(conn: &mut AnyConnection, call: CallId) -> Result<Vec<(String,
     }
     Ok(out)
 }
+
+/// Facility names by code, for forms and lists.
+pub fn facility_names(conn: &mut AnyConnection, call: CallId) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(f::table
+        .filter(f::call_id.eq(call.get()))
+        .select((f::code, f::name))
+        .order(f::code.asc())
+        .load(conn)?)
+}
+
+/// A call as listed to families.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    /// Call id.
+    pub id: CallId,
+    /// The organisation that runs it.
+    pub organisation: OrganisationId,
+    /// Its name.
+    pub organisation_name: String,
+    /// Service code.
+    pub service_code: String,
+    /// Service name.
+    pub service_name: String,
+    /// School year.
+    pub school_year: String,
+    /// Opening.
+    pub opens_at: Timestamp,
+    /// Deadline.
+    pub closes_at: Timestamp,
+    /// Status.
+    pub status: CallStatus,
+}
+
+/// Calls that accept applications at `now` (open, or with a late batch open), by deadline.
+pub fn accepting(conn: &mut AnyConnection, now: Timestamp) -> Result<Vec<Listing>, StoreError> {
+    use crate::schema::organisations as o;
+    let now_db = time::to_db(now);
+    let late = lb::table.filter(lb::closes_at.gt(now_db)).select(lb::call_id);
+    type ListingRow = (i64, i64, String, String, String, String, i64, i64, String);
+    let rows: Vec<ListingRow> = c::table
+        .inner_join(s::table.inner_join(o::table))
+        .filter(c::opens_at.le(now_db))
+        .filter(
+            c::status
+                .eq(CallStatus::Open.as_str())
+                .and(c::closes_at.gt(now_db))
+                .or(c::status
+                    .eq_any([CallStatus::Open.as_str(), CallStatus::Closed.as_str()])
+                    .and(c::id.eq_any(late))),
+        )
+        .select((
+            c::id,
+            s::organisation_id,
+            o::name,
+            s::code,
+            s::name,
+            c::school_year,
+            c::opens_at,
+            c::closes_at,
+            c::status,
+        ))
+        .order((c::closes_at.asc(), c::id.asc()))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(Listing {
+                id: CallId::new(r.0),
+                organisation: OrganisationId::new(r.1),
+                organisation_name: r.2,
+                service_code: r.3,
+                service_name: r.4,
+                school_year: r.5,
+                opens_at: time::from_db(r.6)?,
+                closes_at: time::from_db(r.7)?,
+                status: CallStatus::parse(&r.8)?,
+            })
+        })
+        .collect()
+}

@@ -14,7 +14,7 @@ use crate::connection::{AnyConnection, per_backend, snapshot_tx, write_tx};
 use crate::error::StoreError;
 
 /// Every table, parents before children.
-pub const TABLES: [&str; 20] = [
+pub const TABLES: [&str; 23] = [
     "organisations",
     "union_members",
     "users",
@@ -35,10 +35,13 @@ pub const TABLES: [&str; 20] = [
     "offers",
     "audit_log",
     "outbox",
+    "drafts",
+    "idempotency_keys",
+    "sessions",
 ];
 
 /// Tables whose `id` comes from an identity column on PostgreSQL.
-const WITH_ID: [&str; 12] = [
+const WITH_ID: [&str; 13] = [
     "organisations",
     "users",
     "services",
@@ -51,6 +54,7 @@ const WITH_ID: [&str; 12] = [
     "offers",
     "audit_log",
     "outbox",
+    "drafts",
 ];
 
 #[derive(QueryableByName)]

@@ -160,3 +160,85 @@ pub fn roles_of(conn: &mut AnyConnection, user: UserId) -> Result<Vec<(Organisat
         .filter_map(|(org, role)| Role::parse(&role).map(|r| (OrganisationId::new(org), r)))
         .collect())
 }
+
+/// An organisation as shown to people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organisation {
+    /// Id.
+    pub id: OrganisationId,
+    /// Municipality or union.
+    pub kind: OrganisationKind,
+    /// Name.
+    pub name: String,
+    /// ISTAT code of a municipality.
+    pub istat_code: Option<String>,
+}
+
+/// One organisation.
+pub fn get_organisation(conn: &mut AnyConnection, id: OrganisationId) -> Result<Organisation, StoreError> {
+    let (kind, name, istat): (String, String, Option<String>) = o::table
+        .find(id.get())
+        .select((o::kind, o::name, o::istat_code))
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound("organisation"))?;
+    Ok(Organisation {
+        id,
+        kind: if kind == "union" {
+            OrganisationKind::Union
+        } else {
+            OrganisationKind::Municipality
+        },
+        name,
+        istat_code: istat,
+    })
+}
+
+/// Stores a user's password hash (PHC string; the API hashes with argon2).
+pub fn set_password_hash(conn: &mut AnyConnection, user: UserId, hash: &str) -> Result<(), StoreError> {
+    let n = diesel::update(u::table.find(user.get()))
+        .set(u::password_hash.eq(hash))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(StoreError::NotFound("user"));
+    }
+    Ok(())
+}
+
+/// A user who may log in with a password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Login {
+    /// Id.
+    pub user: UserId,
+    /// Name shown.
+    pub display_name: String,
+    /// PHC string, if a password is set.
+    pub password_hash: Option<String>,
+    /// Whether the account is disabled.
+    pub disabled: bool,
+}
+
+/// Looks a user up by login name.
+pub fn find_login(conn: &mut AnyConnection, login: &str) -> Result<Option<Login>, StoreError> {
+    let row: Option<(i64, String, Option<String>, Option<i64>)> = u::table
+        .filter(u::login.eq(login))
+        .select((u::id, u::display_name, u::password_hash, u::disabled_at))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(id, display_name, password_hash, disabled)| Login {
+        user: UserId::new(id),
+        display_name,
+        password_hash,
+        disabled: disabled.is_some(),
+    }))
+}
+
+/// A user's display name.
+pub fn display_name(conn: &mut AnyConnection, user: UserId) -> Result<String, StoreError> {
+    u::table
+        .find(user.get())
+        .select(u::display_name)
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound("user"))
+}

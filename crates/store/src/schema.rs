@@ -107,6 +107,9 @@ diesel::table! {
         current_version -> Integer,
         family -> Nullable<Text>,
         submitted_at -> BigInt,
+        owner_cf -> Nullable<Text>,
+        municipality_id -> Nullable<BigInt>,
+        contact_email -> Nullable<Text>,
     }
 }
 
@@ -233,6 +236,44 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    drafts (id) {
+        id -> BigInt,
+        call_id -> BigInt,
+        owner_cf -> Text,
+        municipality_id -> Nullable<BigInt>,
+        answers -> Text,
+        preferences -> Text,
+        family -> Nullable<Text>,
+        contact_email -> Nullable<Text>,
+        created_by -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        submitted_as -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (owner, key) {
+        owner -> Text,
+        key -> Text,
+        request_sha256 -> Text,
+        application_id -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sessions (token_sha256) {
+        token_sha256 -> Text,
+        user_id -> Nullable<BigInt>,
+        family_cf -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(union_members -> organisations (union_id));
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(services -> organisations (organisation_id));
@@ -266,4 +307,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     offers,
     audit_log,
     outbox,
+    drafts,
+    idempotency_keys,
+    sessions,
 );

@@ -15,6 +15,7 @@ mod after_ranking;
 mod applications;
 mod concurrency;
 mod copy;
+mod enrolment;
 mod integrity;
 mod migrations;
 mod protocol;

@@ -88,6 +88,10 @@ pub fn submission(call: CallId, n: u32) -> Submission {
         ],
         family: None,
         by: None,
+        owner: None,
+        municipality: None,
+        contact_email: None,
+        idempotency: None,
     }
 }
 

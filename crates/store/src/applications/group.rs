@@ -9,10 +9,10 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-use graduatorie_domain::{ApplicationId, CallId, OrganisationId};
+use graduatorie_domain::{ApplicationId, CallId, CodiceFiscale, OrganisationId};
 use jiff::Timestamp;
 
-use super::{Submission, Submitted, batch_at, check_submission};
+use super::{RECEIPT_MESSAGE, Submission, Submitted, batch_at, check_submission, receipt_payload};
 use crate::audit::Actor;
 use crate::calls::{self, Call};
 use crate::connection::{AnyConnection, per_backend};
@@ -20,7 +20,7 @@ use crate::error::StoreError;
 use crate::protocol::{self, Subject};
 use crate::schema::{
     application_events as ev, application_versions as av, applications as a, audit_log as al,
-    protocol_entries as pe,
+    idempotency_keys as ik, outbox as ob, protocol_entries as pe,
 };
 use crate::time;
 
@@ -124,7 +124,7 @@ pub fn submit_group_in_tx(
         .collect()
 }
 
-/// Rows per statement: well under SQLite's 32,766 bound values with 10 columns.
+/// Rows per statement: well under SQLite's 32,766 bound values with 12 columns.
 const CHUNK: usize = 500;
 
 fn insert_all(conn: &mut AnyConnection, rows: &mut [Row<'_>]) -> Result<(), StoreError> {
@@ -142,6 +142,9 @@ fn insert_all(conn: &mut AnyConnection, rows: &mut [Row<'_>]) -> Result<(), Stor
                     a::current_version.eq(1),
                     a::family.eq(r.s.family.as_deref()),
                     a::submitted_at.eq(time::to_db(r.at)),
+                    a::owner_cf.eq(r.s.owner.as_ref().map(CodiceFiscale::as_str)),
+                    a::municipality_id.eq(r.s.municipality.map(OrganisationId::get)),
+                    a::contact_email.eq(r.s.contact_email.as_deref()),
                 )
             })
             .collect();
@@ -222,6 +225,40 @@ fn insert_all(conn: &mut AnyConnection, rows: &mut [Row<'_>]) -> Result<(), Stor
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         per_backend!(conn, c => diesel::insert_into(al::table).values(audit).execute(c))?;
+        let keys: Vec<_> = chunk
+            .iter()
+            .filter_map(|r| {
+                r.s.idempotency.as_ref().map(|k| {
+                    (
+                        ik::owner.eq(k.owner.as_str()),
+                        ik::key.eq(k.key.as_str()),
+                        ik::request_sha256.eq(k.request_sha256.as_str()),
+                        ik::application_id.eq(r.id),
+                        ik::created_at.eq(time::to_db(r.at)),
+                    )
+                })
+            })
+            .collect();
+        if !keys.is_empty() {
+            per_backend!(conn, c => diesel::insert_into(ik::table).values(keys).execute(c))?;
+        }
+        let mails: Vec<_> = chunk
+            .iter()
+            .filter_map(|r| {
+                r.s.contact_email.as_deref().map(|to| {
+                    (
+                        ob::created_at.eq(time::to_db(r.at)),
+                        ob::kind.eq(RECEIPT_MESSAGE),
+                        ob::recipient.eq(to),
+                        ob::payload.eq(receipt_payload(r.id, 1).to_string()),
+                        ob::next_attempt_at.eq(time::to_db(r.at)),
+                    )
+                })
+            })
+            .collect();
+        if !mails.is_empty() {
+            per_backend!(conn, c => diesel::insert_into(ob::table).values(mails).execute(c))?;
+        }
     }
     Ok(())
 }
