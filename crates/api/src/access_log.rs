@@ -1,5 +1,5 @@
 //! One structured log line per request: request id, method, route pattern (never the raw path, which
-//! could carry something a person typed), status, outcome and duration. Bodies, queries and headers
+//! could carry something a person typed), actor (a pseudonym), status, outcome and duration. Bodies, queries and headers
 //! are never logged.
 
 use std::time::Instant;
@@ -47,6 +47,11 @@ pub async fn log_request(
         .request()
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
+    let actor = res
+        .request()
+        .extensions()
+        .get::<crate::auth::Actor>()
+        .map_or_else(|| "anonymous".to_owned(), |a| a.0.clone());
     let status = res.status().as_u16();
     let outcome = match status {
         0..400 => "ok",
@@ -54,6 +59,8 @@ pub async fn log_request(
         _ => "failed",
     };
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    tracing::info!(request_id, method, route, status, outcome, elapsed_ms, "request");
+    tracing::info!(
+        request_id, method, route, actor, status, outcome, elapsed_ms, "request"
+    );
     Ok(res)
 }

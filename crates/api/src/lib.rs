@@ -3,24 +3,45 @@
 //! pool (`web::block`), never on the async workers.
 
 mod access_log;
+pub mod auth;
+pub mod blocking;
+pub mod body;
+pub mod families;
 pub mod problem;
+pub mod rules_cache;
 pub mod settings;
 mod status;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
+use actix_web::http::header;
+use actix_web::middleware::{Condition, DefaultHeaders};
 use actix_web::{App, HttpServer, web};
+use graduatorie_store::batch::SubmissionWriter;
 use graduatorie_store::{Backend, DatabaseUrl, DurabilityCheck, Store, StoreConfig};
 use tracing_actix_web::TracingLogger;
 
 pub use settings::{LogFormat, Overrides, Settings, SettingsError};
 
 /// What every handler can reach.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct AppState {
     /// The database.
     pub store: Store,
+    /// Authentication settings and keys.
+    pub auth: auth::Auth,
+    /// Compiled regulations of the calls.
+    pub rules: rules_cache::RulesCache,
+    /// The single writer that commits submissions in groups.
+    pub writer: Arc<SubmissionWriter>,
 }
+
+/// The header every response carries while the development login is on.
+pub const DEV_LOGIN_HEADER: &str = "X-Graduatorie-Dev-Login";
+
+/// Submissions committed together at most (one commit each group).
+const MAX_GROUP: usize = 64;
 
 /// Why the service did not start.
 #[derive(Debug, thiserror::Error)]
@@ -94,7 +115,62 @@ pub fn open_store(settings: &Settings, durability: DurabilityCheck) -> Result<St
 
 /// The routes, for the server and for tests.
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    use families::{applications, calls, drafts};
     cfg.route("/status", web::get().to(status::status));
+    cfg.service(
+        web::scope("/api/v1")
+            // Personal by default: a response that may be cached says so itself.
+            .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
+            .route("/auth/login", web::post().to(auth::routes::login))
+            .route("/auth/dev-login", web::post().to(auth::routes::dev_login))
+            .route("/auth/logout", web::post().to(auth::routes::logout))
+            .route("/me", web::get().to(auth::routes::me))
+            .route("/calls", web::get().to(calls::list))
+            .route("/calls/{call}/form", web::get().to(calls::form))
+            .route("/calls/{call}/applications", web::post().to(applications::submit))
+            .route("/calls/{call}/drafts", web::post().to(drafts::create))
+            .route("/drafts", web::get().to(drafts::list))
+            .route("/drafts/{draft}", web::get().to(drafts::get))
+            .route("/drafts/{draft}", web::put().to(drafts::update))
+            .route("/drafts/{draft}", web::delete().to(drafts::delete))
+            .route("/drafts/{draft}/submit", web::post().to(drafts::submit))
+            .route("/applications", web::get().to(applications::mine))
+            .route("/applications/{application}", web::get().to(applications::get))
+            .route("/applications/{application}", web::put().to(applications::amend))
+            .route(
+                "/applications/{application}/withdraw",
+                web::post().to(applications::withdraw),
+            )
+            .route("/desk/applications", web::get().to(applications::desk_search)),
+    );
+}
+
+/// Extractor settings: malformed paths are "not found", malformed queries and oversized bodies get
+/// problems that say so.
+fn extractor_config(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::PathConfig::default().error_handler(|_, req| blocking::not_found(problem::Lang::of(req)).into()),
+    )
+    .app_data(web::QueryConfig::default().error_handler(|e, req| {
+        let lang = problem::Lang::of(req);
+        // serde_urlencoded names unknown fields; values are not repeated.
+        let detail = match &e {
+            actix_web::error::QueryPayloadError::Deserialize(d)
+                if d.to_string().starts_with("unknown field") =>
+            {
+                d.to_string()
+            }
+            _ => "parametri non validi".to_owned(),
+        };
+        problem::Problem::new(
+            problem::Kind::BadRequest,
+            lang,
+            &format!("Parametri della richiesta non validi: {detail}."),
+            &format!("Invalid query parameters: {detail}."),
+        )
+        .into()
+    }))
+    .app_data(web::PayloadConfig::new(body::MAX_BODY));
 }
 
 /// A server bound to its address, not yet running.
@@ -110,10 +186,29 @@ pub struct Bound {
 /// answer is sent or is rolled back, so nothing is half-written.
 pub fn bind(settings: &Settings, store: Store) -> Result<Bound, StartError> {
     let addr = settings.bind_address()?;
-    let state = web::Data::new(AppState { store });
+    let auth = auth::Auth::new(&settings.auth)?;
+    let dev_login = auth.dev_login;
+    if dev_login {
+        tracing::warn!(
+            operation = "start",
+            "DEVELOPMENT LOGIN ENABLED (auth.dev_login): anyone can log in as any codice fiscale. Never enable it on a server with real data."
+        );
+    }
+    let writer = SubmissionWriter::start(store.clone(), MAX_GROUP)?;
+    let state = web::Data::new(AppState {
+        store,
+        auth,
+        rules: rules_cache::RulesCache::default(),
+        writer: Arc::new(writer),
+    });
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .configure(extractor_config)
+            .wrap(Condition::new(
+                dev_login,
+                DefaultHeaders::new().add((DEV_LOGIN_HEADER, "enabled: for demonstrations and tests only")),
+            ))
             // The last `wrap` is the outermost: the request id exists before the access log runs.
             .wrap(actix_web::middleware::from_fn(access_log::log_request))
             .wrap(TracingLogger::<access_log::RequestSpan>::new())

@@ -65,6 +65,24 @@ pub enum Kind {
     Unavailable,
     /// A fault of ours.
     Internal,
+    /// The body is not JSON of the expected shape, or a header or parameter is malformed.
+    BadRequest,
+    /// No valid credentials (missing, expired or revoked token, wrong password).
+    Unauthenticated,
+    /// Logged in, but this role cannot use this operation.
+    Forbidden,
+    /// The request is well formed but some fields are wrong: see `errors`.
+    Invalid,
+    /// The same `Idempotency-Key` came with a different request.
+    IdempotencyMismatch,
+    /// The request contradicts the state of things (a closed call, a withdrawn application…).
+    Conflict,
+    /// Too many requests from this client; retry after `Retry-After` seconds.
+    TooManyRequests,
+    /// The body is larger than the service accepts.
+    PayloadTooLarge,
+    /// The body is not `application/json`.
+    UnsupportedMediaType,
 }
 
 impl Kind {
@@ -94,6 +112,60 @@ impl Kind {
                 "Errore interno",
                 "Internal error",
             ),
+            Kind::BadRequest => (
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                "Richiesta non valida",
+                "Bad request",
+            ),
+            Kind::Unauthenticated => (
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Accesso richiesto",
+                "Authentication required",
+            ),
+            Kind::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Operazione non consentita",
+                "Operation not allowed",
+            ),
+            Kind::Invalid => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "Dati non validi",
+                "Invalid data",
+            ),
+            Kind::IdempotencyMismatch => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                "Chiave di idempotenza già usata",
+                "Idempotency key already used",
+            ),
+            Kind::Conflict => (
+                StatusCode::CONFLICT,
+                "conflict",
+                "Operazione non possibile",
+                "Operation not possible",
+            ),
+            Kind::TooManyRequests => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-requests",
+                "Troppe richieste",
+                "Too many requests",
+            ),
+            Kind::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Richiesta troppo grande",
+                "Request too large",
+            ),
+            Kind::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Formato non supportato",
+                "Unsupported media type",
+            ),
         }
     }
 
@@ -112,8 +184,22 @@ pub struct Problem {
     title: &'static str,
     status: u16,
     detail: String,
+    /// The offending fields, for [`Kind::Invalid`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<FieldError>,
     #[serde(skip)]
     retry_after: Option<u32>,
+    #[serde(skip)]
+    www_authenticate: bool,
+}
+
+/// One offending field: where (a JSON pointer into the request body) and why, never its value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// JSON pointer, e.g. `/inputs/isee`.
+    pub pointer: String,
+    /// What is wrong.
+    pub reason: String,
 }
 
 impl Problem {
@@ -129,8 +215,27 @@ impl Problem {
             title,
             status: status.as_u16(),
             detail: detail.to_owned(),
+            errors: Vec::new(),
             retry_after: None,
+            www_authenticate: kind == Kind::Unauthenticated,
         }
+    }
+
+    /// 422 with the offending fields.
+    pub fn invalid(lang: Lang, errors: Vec<FieldError>) -> Self {
+        let mut p = Self::new(
+            Kind::Invalid,
+            lang,
+            "Alcuni campi non sono validi: vedere `errors`.",
+            "Some fields are not valid: see `errors`.",
+        );
+        p.errors = errors;
+        p
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.status
     }
 
     /// Adds `Retry-After` (seconds).
@@ -158,6 +263,9 @@ impl ResponseError for Problem {
             .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        if self.www_authenticate {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
         response.json(self)
     }

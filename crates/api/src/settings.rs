@@ -29,6 +29,36 @@ pub struct Settings {
     pub database: Database,
     /// `[log]`.
     pub log: Log,
+    /// `[auth]`.
+    pub auth: AuthSettings,
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Development login: anyone may log in as any codice fiscale. Never in production.
+    pub dev_login: bool,
+    /// Hours a login session lasts.
+    pub session_hours: u32,
+    /// Secret key of the pseudonyms written in logs instead of codici fiscali.
+    pub pseudonym_key: String,
+    /// `[auth.oidc]`.
+    pub oidc: OidcSettings,
+}
+
+/// `[auth.oidc]`: the OpenID Connect issuer whose bearer tokens identify families.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcSettings {
+    /// The issuer (`iss`); empty = no OpenID Connect login.
+    pub issuer: String,
+    /// The audience this service expects (`aud`).
+    pub audience: String,
+    /// The issuer's JSON Web Key Set, as a file.
+    pub jwks_file: String,
+    /// The claim holding the codice fiscale.
+    pub cf_claim: String,
 }
 
 /// `[server]`.
@@ -138,6 +168,16 @@ impl Settings {
         if !(1..=1_000).contains(&self.database.pool_size) {
             return Err(SettingsError(
                 "database.pool_size: must be between 1 and 1000".into(),
+            ));
+        }
+        if !(1..=72).contains(&self.auth.session_hours) {
+            return Err(SettingsError(
+                "auth.session_hours: must be between 1 and 72".into(),
+            ));
+        }
+        if !self.auth.pseudonym_key.is_empty() && self.auth.pseudonym_key.len() < 16 {
+            return Err(SettingsError(
+                "auth.pseudonym_key: must be at least 16 characters (or empty)".into(),
             ));
         }
         if !["error", "warn", "info", "debug", "trace"].contains(&self.log.level.as_str()) {

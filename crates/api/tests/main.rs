@@ -8,4 +8,7 @@
 
 mod support;
 
+mod auth;
 mod basics;
+mod enrolment;
+mod isolation;

@@ -30,6 +30,23 @@ pub enum StoreError {
     Database(diesel::result::Error),
 }
 
+impl StoreError {
+    /// Whether retrying later may succeed: the database is unreachable, its pool is exhausted, or
+    /// a transaction lost a race (a serialization failure, SQLite's busy or locked database).
+    pub fn is_transient(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind as K, Error as E};
+        match self {
+            StoreError::Connect(_) => true,
+            StoreError::Database(E::DatabaseError(K::SerializationFailure, _)) => true,
+            StoreError::Database(E::DatabaseError(_, info)) => {
+                let m = info.message();
+                m.contains("database is locked") || m.contains("database is busy")
+            }
+            _ => false,
+        }
+    }
+}
+
 impl From<diesel::result::Error> for StoreError {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind as K, Error as E};

@@ -1,0 +1,95 @@
+//! Request bodies: JSON only, of bounded size, parsed into a typed struct and checked with `validator`
+//! before any work. Errors name the place (line and column, or the field as a JSON pointer) and never
+//! repeat what was typed.
+
+use actix_web::HttpRequest;
+use actix_web::http::header;
+use serde::de::DeserializeOwned;
+use validator::{Validate, ValidationErrors, ValidationErrorsKind};
+
+use crate::problem::{FieldError, Kind, Lang, Problem};
+
+/// The largest body accepted (an application with many list rows is a few kilobytes).
+pub const MAX_BODY: usize = 256 * 1024;
+
+/// Parses and validates a JSON body.
+pub fn parse<T: DeserializeOwned + Validate>(req: &HttpRequest, bytes: &[u8]) -> Result<T, Problem> {
+    let lang = Lang::of(req);
+    let json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return Err(Problem::new(
+            Kind::UnsupportedMediaType,
+            lang,
+            "Il corpo della richiesta deve essere JSON (`Content-Type: application/json`).",
+            "The request body must be JSON (`Content-Type: application/json`).",
+        ));
+    }
+    let value: T = serde_json::from_slice(bytes).map_err(|e| json_problem(lang, &e))?;
+    value
+        .validate()
+        .map_err(|e| Problem::invalid(lang, field_errors(&e)))?;
+    Ok(value)
+}
+
+fn json_problem(lang: Lang, e: &serde_json::Error) -> Problem {
+    use serde_json::error::Category;
+    let (line, column) = (e.line(), e.column());
+    let message = e.to_string();
+    // serde names missing and unknown fields (names are ours); other messages may quote the value.
+    let about_a_field = message.starts_with("missing field") || message.starts_with("unknown field");
+    let what = message.split(" at line").next().unwrap_or_default();
+    let (it, en) = match e.classify() {
+        Category::Syntax | Category::Eof | Category::Io => (
+            format!("Il corpo non è JSON valido (riga {line}, colonna {column})."),
+            format!("The body is not valid JSON (line {line}, column {column})."),
+        ),
+        Category::Data if about_a_field => (
+            format!("Il corpo non ha la forma attesa (riga {line}, colonna {column}): {what}."),
+            format!("The body does not have the expected shape (line {line}, column {column}): {what}."),
+        ),
+        Category::Data => (
+            format!("Un valore ha un tipo sbagliato (riga {line}, colonna {column}): vedere docs/api.md."),
+            format!("A value has the wrong type (line {line}, column {column}): see docs/api.md."),
+        ),
+    };
+    Problem::new(Kind::BadRequest, lang, &it, &en)
+}
+
+/// `validator`'s errors as JSON pointers with reasons.
+pub fn field_errors(errors: &ValidationErrors) -> Vec<FieldError> {
+    let mut out = Vec::new();
+    collect(errors, "", &mut out);
+    out.sort_by(|a, b| a.pointer.cmp(&b.pointer));
+    out
+}
+
+fn collect(errors: &ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {
+    for (field, kind) in errors.errors() {
+        let pointer = format!("{prefix}/{field}");
+        match kind {
+            ValidationErrorsKind::Field(list) => {
+                for e in list {
+                    let reason = e
+                        .message
+                        .as_ref()
+                        .map_or_else(|| e.code.to_string(), ToString::to_string);
+                    out.push(FieldError {
+                        pointer: pointer.clone(),
+                        reason,
+                    });
+                }
+            }
+            ValidationErrorsKind::Struct(inner) => collect(inner, &pointer, out),
+            ValidationErrorsKind::List(items) => {
+                for (i, inner) in items {
+                    collect(inner, &format!("{pointer}/{i}"), out);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,549 @@
+//! Applications: submit (`POST /api/v1/calls/{id}/applications`), list mine, read one with its
+//! history, amend before the deadline, withdraw; and the front desk's search.
+//!
+//! A submission is checked against the call's regulation, then handed to the batching writer, which
+//! answers only once it is committed: an acknowledged submission is durable. With an
+//! `Idempotency-Key`, the same key and body give the same receipt; the same key with another body is
+//! refused (422).
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use graduatorie_domain::{ApplicationId, CallId, CodiceFiscale, ProtocolNumber};
+use graduatorie_store::AnyConnection;
+use graduatorie_store::applications::{self, Application, DeskQuery, IdempotencyKey, Submission, Submitted};
+use graduatorie_store::calls::{self, Call, CallStatus};
+use graduatorie_store::orgs::Role;
+use graduatorie_store::{StoreError, drafts};
+use jiff::Timestamp;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::access::{self, Access, acting_user};
+use super::body::{self as app_body, ApplicationBody};
+use crate::auth::{Principal, hex};
+use crate::problem::{FieldError, Kind, Lang, Problem};
+use crate::{AppState, blocking, body};
+
+/// The `Idempotency-Key` header: 1–200 visible ASCII characters.
+fn idempotency_key(req: &HttpRequest, lang: Lang) -> Result<Option<String>, Problem> {
+    let Some(value) = req.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| (1..=200).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()));
+    key.map(|k| Some(k.to_owned())).ok_or_else(|| {
+        Problem::new(
+            Kind::BadRequest,
+            lang,
+            "L'intestazione Idempotency-Key deve avere da 1 a 200 caratteri ASCII visibili.",
+            "The Idempotency-Key header must be 1 to 200 visible ASCII characters.",
+        )
+    })
+}
+
+fn sha256_json(v: &serde_json::Value) -> String {
+    hex(&Sha256::digest(v.to_string().as_bytes()))
+}
+
+/// The receipt of a submission or amendment.
+pub fn receipt(app: &Application) -> serde_json::Value {
+    let digest = sha256_json(&json!({
+        "application": app.id,
+        "protocol": app.protocol.to_string(),
+        "submitted_at": app.submitted_at.to_string(),
+        "version": app.version,
+        "inputs": app.answers,
+        "preferences": app.preferences,
+    }));
+    json!({
+        "application": app.id,
+        "call": app.call,
+        "protocol": app.protocol.to_string(),
+        "submitted_at": app.submitted_at.to_string(),
+        "batch": app.batch,
+        "version": app.version,
+        "status": app.status,
+        "receipt_sha256": digest,
+        "links": {
+            "self": format!("/api/v1/applications/{}", app.id),
+            "amend": format!("/api/v1/applications/{}", app.id),
+            "withdraw": format!("/api/v1/applications/{}/withdraw", app.id),
+        },
+    })
+}
+
+fn call_for_families(conn: &mut AnyConnection, id: CallId, lang: Lang) -> Result<Call, Problem> {
+    let call = calls::get(conn, id).map_err(blocking::store(lang))?;
+    if call.status == CallStatus::Draft {
+        return Err(blocking::not_found(lang));
+    }
+    Ok(call)
+}
+
+fn checked_preferences(
+    state: &AppState,
+    conn: &mut AnyConnection,
+    call: &Call,
+    b: &ApplicationBody,
+    lang: Lang,
+) -> Result<Vec<graduatorie_domain::FacilityCode>, Problem> {
+    let regulation = state.rules.of(call).map_err(|e| {
+        tracing::error!(operation = "application.check", outcome = "failed", call = %call.id, error = %e);
+        blocking::store_problem(lang, StoreError::Config("rules".into()))
+    })?;
+    let facilities: Vec<String> = calls::facilities(conn, call.id)
+        .map_err(blocking::store(lang))?
+        .into_iter()
+        .map(|(code, _)| code)
+        .collect();
+    app_body::check(&regulation, &facilities, b).map_err(|errors| Problem::invalid(lang, errors))
+}
+
+fn not_open_yet(lang: Lang) -> Problem {
+    Problem::new(
+        Kind::Conflict,
+        lang,
+        "Il bando non è ancora aperto: le domande si presentano dalla data di apertura.",
+        "The call is not open yet: applications are accepted from its opening date.",
+    )
+}
+
+/// What a submission needs once checked.
+enum Prepared {
+    /// The same key and body came before: this is its application.
+    Replay(ApplicationId),
+    /// Ready for the writer.
+    New(Box<Submission>),
+}
+
+/// Where a submission comes from: a body, or a draft being submitted.
+pub struct Source {
+    /// The body.
+    pub body: ApplicationBody,
+    /// The draft it comes from.
+    pub draft: Option<graduatorie_domain::DraftId>,
+}
+
+/// One submission attempt.
+struct Attempt {
+    who: Principal,
+    call: CallId,
+    source: Source,
+    key: Option<String>,
+    now: Timestamp,
+}
+
+fn prepare(
+    state: &AppState,
+    conn: &mut AnyConnection,
+    attempt: &Attempt,
+    lang: Lang,
+) -> Result<Prepared, Problem> {
+    let Attempt {
+        who,
+        call: call_id,
+        source,
+        key,
+        now,
+    } = attempt;
+    let (call_id, now) = (*call_id, *now);
+    let call = call_for_families(conn, call_id, lang)?;
+    let b = &source.body;
+    let idempotency = key.as_deref().map(|k| IdempotencyKey {
+        owner: who.pseudonym(),
+        key: k.to_owned(),
+        request_sha256: sha256_json(&json!({ "call": call_id, "body": b.content(), "draft": source.draft })),
+    });
+    if let Some(k) = &idempotency
+        && let Some((hash, id)) =
+            applications::by_idempotency_key(conn, &k.owner, &k.key).map_err(blocking::store(lang))?
+    {
+        return if hash == k.request_sha256 {
+            Ok(Prepared::Replay(id))
+        } else {
+            Err(key_reused(lang))
+        };
+    }
+    if now < call.opens_at {
+        return Err(not_open_yet(lang));
+    }
+    let preferences = checked_preferences(state, conn, &call, b, lang)?;
+    let applicant = access::applicant(conn, who, &call, b, lang)?;
+    Ok(Prepared::New(Box::new(Submission {
+        call: call.id,
+        answers: serde_json::Value::Object(b.inputs.clone()),
+        preferences,
+        family: b.family.clone(),
+        by: applicant.by,
+        owner: Some(applicant.owner),
+        municipality: applicant.municipality,
+        contact_email: b.contact_email.clone(),
+        idempotency,
+    })))
+}
+
+fn key_reused(lang: Lang) -> Problem {
+    Problem::new(
+        Kind::IdempotencyMismatch,
+        lang,
+        "Questa Idempotency-Key è già stata usata per una domanda diversa: usare una chiave nuova per una domanda nuova.",
+        "This Idempotency-Key was already used for a different application: use a new key for a new application.",
+    )
+}
+
+/// Checks and submits; the answer of `POST …/applications` and `POST /api/v1/drafts/{id}/submit`.
+pub async fn submit_from(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    who: &Principal,
+    call_id: CallId,
+    source: Source,
+) -> Result<HttpResponse, Problem> {
+    let lang = Lang::of(req);
+    let key = idempotency_key(req, lang)?;
+    let now = Timestamp::now();
+    let draft = source.draft;
+    let prepared = {
+        let st = state.clone();
+        let attempt = Attempt {
+            who: who.clone(),
+            call: call_id,
+            source,
+            key,
+            now,
+        };
+        blocking::run(state, lang, move |conn, lang| prepare(&st, conn, &attempt, lang)).await?
+    };
+    let submission = match prepared {
+        Prepared::Replay(id) => return replay(state, lang, id).await,
+        Prepared::New(s) => s,
+    };
+    let writer = state.writer.clone();
+    let idempotency = submission.idempotency.clone();
+    // The writer answers after the commit; the connection of the checks above is already back in
+    // the pool, so a full pool cannot stall the writer.
+    let submitted: Result<Submitted, StoreError> =
+        blocking::run_plain(lang, move || Ok(writer.submit(*submission, now))).await?;
+    let submitted = match (submitted, idempotency) {
+        (Ok(s), _) => s,
+        // A concurrent request with the same key won the race: answer as it was answered.
+        (Err(StoreError::Refused(_)), Some(k)) => {
+            let found = blocking::run(state, lang, move |conn, lang| {
+                applications::by_idempotency_key(conn, &k.owner, &k.key)
+                    .map_err(blocking::store(lang))
+                    .map(|f| f.map(|(hash, id)| (hash == k.request_sha256, id)))
+            })
+            .await?;
+            return match found {
+                Some((true, id)) => replay(state, lang, id).await,
+                Some((false, _)) => Err(key_reused(lang)),
+                None => Err(blocking::unavailable(lang)),
+            };
+        }
+        (Err(e), _) => return Err(blocking::store_problem(lang, e)),
+    };
+    if let Some(draft) = draft {
+        // The draft is linked after the fact: the application stands on its own if this fails.
+        let id = submitted.application;
+        let linked = blocking::run(state, lang, move |conn, lang| {
+            drafts::mark_submitted(conn, draft, id).map_err(blocking::store(lang))
+        })
+        .await;
+        if linked.is_err() {
+            tracing::warn!(operation = "draft.submit", outcome = "draft_not_linked", draft = %draft);
+        }
+    }
+    tracing::info!(
+        operation = "application.submit",
+        outcome = "submitted",
+        application = %submitted.application,
+        protocol = %submitted.protocol,
+    );
+    let id = submitted.application;
+    let app = blocking::run(state, lang, move |conn, lang| {
+        applications::get(conn, id).map_err(blocking::store(lang))
+    })
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/applications/{id}")))
+        .json(receipt(&app)))
+}
+
+async fn replay(state: &web::Data<AppState>, lang: Lang, id: ApplicationId) -> Result<HttpResponse, Problem> {
+    let app = blocking::run(state, lang, move |conn, lang| {
+        applications::get(conn, id).map_err(blocking::store(lang))
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Idempotent-Replayed", "true"))
+        .json(receipt(&app)))
+}
+
+/// `POST /api/v1/calls/{id}/applications`.
+pub async fn submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<i64>,
+    bytes: web::Bytes,
+) -> Result<HttpResponse, Problem> {
+    let b: ApplicationBody = body::parse(&req, &bytes)?;
+    let call = CallId::new(path.into_inner());
+    submit_from(&req, &state, &who, call, Source { body: b, draft: None }).await
+}
+
+fn summary(app: &Application) -> serde_json::Value {
+    json!({
+        "application": app.id,
+        "call": app.call,
+        "protocol": app.protocol.to_string(),
+        "submitted_at": app.submitted_at.to_string(),
+        "status": app.status,
+        "version": app.version,
+        "batch": app.batch,
+        "links": { "self": format!("/api/v1/applications/{}", app.id) },
+    })
+}
+
+/// `GET /api/v1/applications`: a family's own applications.
+pub async fn mine(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: Principal,
+) -> Result<HttpResponse, Problem> {
+    let lang = Lang::of(&req);
+    let Principal::Family { cf, .. } = who else {
+        return Err(Problem::new(
+            Kind::Forbidden,
+            lang,
+            "Il personale cerca le domande da /api/v1/desk/applications.",
+            "Staff search applications at /api/v1/desk/applications.",
+        ));
+    };
+    let apps = blocking::run(&state, lang, move |conn, lang| {
+        applications::of_owner(conn, &cf).map_err(blocking::store(lang))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({ "applications": apps.iter().map(summary).collect::<Vec<_>>() })))
+}
+
+/// An application the caller may see, with its call, or 404.
+pub fn visible(
+    conn: &mut AnyConnection,
+    who: &Principal,
+    id: ApplicationId,
+    need: Access,
+    lang: Lang,
+) -> Result<(Application, Call), Problem> {
+    let app = applications::get(conn, id).map_err(blocking::store(lang))?;
+    let call = calls::get(conn, app.call).map_err(blocking::store(lang))?;
+    let granted = access::access(who, &app, &call);
+    let enough = match need {
+        Access::Act => granted == Access::Act,
+        Access::Read => granted != Access::None,
+        Access::None => true,
+    };
+    if !enough {
+        return Err(blocking::not_found(lang));
+    }
+    Ok((app, call))
+}
+
+/// `GET /api/v1/applications/{id}`: answers, preferences, every version and the status history.
+pub async fn get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, Problem> {
+    let lang = Lang::of(&req);
+    let id = ApplicationId::new(path.into_inner());
+    let body = blocking::run(&state, lang, move |conn, lang| {
+        let (app, _) = visible(conn, &who, id, Access::Read, lang)?;
+        let versions = applications::versions(conn, id).map_err(blocking::store(lang))?;
+        let history = applications::history(conn, id).map_err(blocking::store(lang))?;
+        let mut body = receipt(&app);
+        if let Some(obj) = body.as_object_mut() {
+            obj.insert("inputs".into(), app.answers.clone());
+            obj.insert("preferences".into(), json!(app.preferences));
+            obj.insert("family".into(), json!(app.family));
+            obj.insert("contact_email".into(), json!(app.contact_email));
+            obj.insert("municipality".into(), json!(app.municipality));
+            obj.insert(
+                "versions".into(),
+                json!(
+                    versions
+                        .iter()
+                        .map(|(v, _, at)| json!({ "version": v, "saved_at": at.to_string() }))
+                        .collect::<Vec<_>>()
+                ),
+            );
+            obj.insert(
+                "history".into(),
+                json!(
+                    history
+                        .iter()
+                        .map(|(s, at)| json!({ "status": s, "at": at.to_string() }))
+                        .collect::<Vec<_>>()
+                ),
+            );
+        }
+        Ok(body)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// `PUT /api/v1/applications/{id}`: a new version, same application and protocol number, until the
+/// deadline.
+pub async fn amend(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<i64>,
+    bytes: web::Bytes,
+) -> Result<HttpResponse, Problem> {
+    let lang = Lang::of(&req);
+    let b: ApplicationBody = body::parse(&req, &bytes)?;
+    if b.codice_fiscale.is_some() || b.municipality.is_some() {
+        let field = if b.codice_fiscale.is_some() {
+            "/codice_fiscale"
+        } else {
+            "/municipality"
+        };
+        return Err(Problem::invalid(
+            lang,
+            vec![FieldError {
+                pointer: field.into(),
+                reason: "non si cambia con una modifica: ritirare la domanda e presentarne una nuova".into(),
+            }],
+        ));
+    }
+    let id = ApplicationId::new(path.into_inner());
+    let st = state.clone();
+    let app = blocking::run(&state, lang, move |conn, lang| {
+        let (app, call) = visible(conn, &who, id, Access::Act, lang)?;
+        let preferences = checked_preferences(&st, conn, &call, &b, lang)?;
+        let s = Submission {
+            call: call.id,
+            answers: serde_json::Value::Object(b.inputs.clone()),
+            preferences,
+            family: b.family.clone(),
+            by: acting_user(&who),
+            owner: None,
+            municipality: None,
+            contact_email: None,
+            idempotency: None,
+        };
+        applications::amend(conn, app.id, &s, Timestamp::now()).map_err(blocking::store(lang))?;
+        applications::get(conn, id).map_err(blocking::store(lang))
+    })
+    .await?;
+    tracing::info!(operation = "application.amend", outcome = "amended", application = %id, version = app.version);
+    Ok(HttpResponse::Ok().json(receipt(&app)))
+}
+
+/// `POST /api/v1/applications/{id}/withdraw`.
+pub async fn withdraw(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, Problem> {
+    let lang = Lang::of(&req);
+    let id = ApplicationId::new(path.into_inner());
+    let app = blocking::run(&state, lang, move |conn, lang| {
+        let (app, _) = visible(conn, &who, id, Access::Act, lang)?;
+        let by = acting_user(&who);
+        let reason = if by.is_some() {
+            "ritirata allo sportello"
+        } else {
+            "ritirata dalla famiglia"
+        };
+        applications::withdraw(conn, app.id, by, reason, Timestamp::now()).map_err(blocking::store(lang))?;
+        applications::get(conn, id).map_err(blocking::store(lang))
+    })
+    .await?;
+    tracing::info!(operation = "application.withdraw", outcome = "withdrawn", application = %id);
+    Ok(HttpResponse::Ok().json(summary(&app)))
+}
+
+/// Front-desk search parameters.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeskParams {
+    /// Only this call.
+    pub call: Option<i64>,
+    /// Only this protocol number (`2026/000123`).
+    pub protocol: Option<String>,
+    /// Only this applicant.
+    pub codice_fiscale: Option<String>,
+    /// At most this many (1–200, default 50).
+    pub limit: Option<i64>,
+}
+
+/// `GET /api/v1/desk/applications`: an operator's search among the applications of their
+/// municipalities.
+pub async fn desk_search(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: Principal,
+    params: web::Query<DeskParams>,
+) -> Result<HttpResponse, Problem> {
+    let lang = Lang::of(&req);
+    let desks = who.orgs_with(Role::Operator);
+    if desks.is_empty() {
+        return Err(Problem::new(
+            Kind::Forbidden,
+            lang,
+            "Riservato agli operatori di sportello.",
+            "For front-desk operators only.",
+        ));
+    }
+    let p = params.into_inner();
+    let mut errors = Vec::new();
+    let protocol = p.protocol.as_deref().and_then(|s| {
+        ProtocolNumber::parse(s)
+            .map_err(|_| {
+                errors.push(FieldError {
+                    pointer: "/protocol".into(),
+                    reason: "numero di protocollo non valido (es. 2026/000123)".into(),
+                })
+            })
+            .ok()
+    });
+    let owner = p.codice_fiscale.as_deref().and_then(|s| {
+        CodiceFiscale::parse(s)
+            .map_err(|e| {
+                errors.push(FieldError {
+                    pointer: "/codice_fiscale".into(),
+                    reason: e.to_string(),
+                })
+            })
+            .ok()
+    });
+    let limit = p.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        errors.push(FieldError {
+            pointer: "/limit".into(),
+            reason: "da 1 a 200".into(),
+        });
+    }
+    if !errors.is_empty() {
+        return Err(Problem::invalid(lang, errors));
+    }
+    let query = DeskQuery {
+        call: p.call.map(CallId::new),
+        protocol,
+        owner,
+    };
+    let apps = blocking::run(&state, lang, move |conn, lang| {
+        applications::of_municipalities(conn, &desks, &query, limit).map_err(blocking::store(lang))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({ "applications": apps.iter().map(summary).collect::<Vec<_>>() })))
+}

@@ -1,0 +1,114 @@
+//! The body of a submission, an amendment or a draft, and its check against the call's regulation.
+
+use std::collections::HashSet;
+
+use graduatorie_domain::FacilityCode;
+use graduatorie_rules::model::Regulation;
+use graduatorie_rules::{ApplicationJson, FacilityTable};
+use serde::{Deserialize, Serialize};
+use validator::Validate;
+
+use crate::problem::FieldError;
+
+/// An application as a family sends it: the answers the form asks for, the facilities in order of
+/// preference, and where to send the receipt. See `GET /api/v1/calls/{id}/form`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationBody {
+    /// Answers by the form's field names.
+    #[serde(default)]
+    pub inputs: serde_json::Map<String, serde_json::Value>,
+    /// Facility codes, most wanted first.
+    #[serde(default)]
+    #[validate(length(max = 100, message = "al massimo 100 strutture"))]
+    pub preferences: Vec<String>,
+    /// The same key on siblings' applications (twins placed together where the rules say so).
+    #[serde(default)]
+    #[validate(length(min = 1, max = 64, message = "da 1 a 64 caratteri"))]
+    pub family: Option<String>,
+    /// Where the receipt is sent.
+    #[serde(default)]
+    #[validate(
+        email(message = "non è un indirizzo e-mail valido"),
+        length(max = 254, message = "al massimo 254 caratteri")
+    )]
+    pub contact_email: Option<String>,
+    /// For a union's call: the family's municipality (an id from the form's `municipalities`).
+    #[serde(default)]
+    pub municipality: Option<i64>,
+    /// Front desk only: the applicant's codice fiscale.
+    #[serde(default)]
+    #[validate(length(min = 11, max = 16, message = "da 11 a 16 caratteri"))]
+    pub codice_fiscale: Option<String>,
+}
+
+impl ApplicationBody {
+    /// The parts that make up the application itself (the body without who and where), for
+    /// idempotency and receipts.
+    pub fn content(&self) -> serde_json::Value {
+        serde_json::json!({
+            "inputs": self.inputs,
+            "preferences": self.preferences,
+            "family": self.family,
+            "contact_email": self.contact_email,
+            "municipality": self.municipality,
+            "codice_fiscale": self.codice_fiscale,
+        })
+    }
+}
+
+/// Checks the answers and preferences against the regulation and the call's facilities; returns the
+/// preferences as codes, or every problem with its JSON pointer.
+pub fn check(
+    regulation: &Regulation,
+    facilities: &[String],
+    b: &ApplicationBody,
+) -> Result<Vec<FacilityCode>, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut codes = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, p) in b.preferences.iter().enumerate() {
+        let pointer = format!("/preferences/{i}");
+        match FacilityCode::parse(p) {
+            Ok(code) if !facilities.iter().any(|f| f == code.as_str()) => errors.push(FieldError {
+                pointer,
+                reason: "struttura non prevista da questo bando".into(),
+            }),
+            Ok(code) if !seen.insert(code.as_str().to_owned()) => errors.push(FieldError {
+                pointer,
+                reason: "struttura indicata due volte".into(),
+            }),
+            Ok(code) => codes.push(code),
+            Err(_) => errors.push(FieldError {
+                pointer,
+                reason: "codice di struttura non valido".into(),
+            }),
+        }
+    }
+    let app = ApplicationJson {
+        protocol: None,
+        submitted_at: None,
+        preferences: b.preferences.clone(),
+        family: b.family.clone(),
+        inputs: b.inputs.clone(),
+    };
+    let mut table = FacilityTable::closed(facilities.iter().cloned());
+    if let Err(e) = regulation.facts(&app, &mut table) {
+        for problem in e.errors {
+            // Preference problems were reported above, with their position.
+            if problem.pointer == "/preferences" && !errors.is_empty() {
+                continue;
+            }
+            errors.push(FieldError {
+                pointer: problem.pointer,
+                reason: problem.message,
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(codes)
+    } else {
+        errors.sort_by(|a, b| a.pointer.cmp(&b.pointer));
+        Err(errors)
+    }
+}

@@ -1,0 +1,239 @@
+//! Drafts (`/api/v1/drafts`): an application in progress, saved as often as wanted and checked only
+//! when submitted (`POST /api/v1/drafts/{id}/submit`). Only the applicant sees a draft (or the
+//! operator who started it at the front desk, on the family's behalf).
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use graduatorie_domain::{CallId, CodiceFiscale, DraftId, OrganisationId};
+use graduatorie_store::AnyConnection;
+use graduatorie_store::drafts::{self, Draft, DraftContent};
+use jiff::Timestamp;
+use serde_json::json;
+
+use super::applications::{Source, submit_from};
+use super::body::ApplicationBody;
+use crate::auth::Principal;
+use crate::problem::{FieldError, Lang, Problem};
+use crate::{AppState, blocking, body};
+
+fn content(b: &ApplicationBody) -> DraftContent {
+    DraftContent {
+        answers: serde_json::Value::Object(b.inputs.clone()),
+        preferences: b.preferences.clone(),
+        family: b.family.clone(),
+        contact_email: b.contact_email.clone(),
+        municipality: b.municipality.map(OrganisationId::new),
+    }
+}
+
+fn view(d: &Draft) -> serde_json::Value {
+    json!({
+        "draft": d.id,
+        "call": d.call,
+        "inputs": d.content.answers,
+        "preferences": d.content.preferences,
+        "family": d.content.family,
+        "contact_email": d.content.contact_email,
+        "municipality": d.content.municipality,
+        "created_at": d.created_at.to_string(),
+        "updated_at": d.updated_at.to_string(),
+        "submitted_as": d.submitted_as,
+        "links": {
+            "self": format!("/api/v1/drafts/{}", d.id),
+            "submit": format!("/api/v1/drafts/{}/submit", d.id),
+            "form": format!("/api/v1/calls/{}/form", d.call),
+        },
+    })
+}
+
+/// The owner a new draft is saved under: the family itself, or the applicant an operator names.
+fn owner_of_new(who: &Principal, b: &ApplicationBody, lang: Lang) -> Result<CodiceFiscale, Problem> {
+    let invalid = |reason: String| {
+        Problem::invalid(
+            lang,
+            vec![FieldError {
+                pointer: "/codice_fiscale".into(),
+                reason,
+            }],
+        )
+    };
+    match who {
+        Principal::Family { cf, .. } => match b.codice_fiscale {
+            None => Ok(cf.clone()),
+            Some(_) => Err(invalid(
+                "lo indica solo lo sportello: online il richiedente è chi ha effettuato l'accesso".into(),
+            )),
+        },
+        Principal::Staff { .. } => b
+            .codice_fiscale
+            .as_deref()
+            .ok_or_else(|| invalid("obbligatorio allo sportello: il codice fiscale del richiedente".into()))
+            .and_then(|s| CodiceFiscale::parse(s).map_err(|e| invalid(e.to_string()))),
+    }
+}
+
+/// A draft the caller may use, or 404.
+fn mine(conn: &mut AnyConnection, who: &Principal, id: DraftId, lang: Lang) -> Result<Draft, Problem> {
+    let d = drafts::get(conn, id).map_err(blocking::store(lang))?;
+    let allowed = match who {
+        Principal::Family { cf, .. } => d.owner == cf.as_str() && d.created_by.is_none(),
+        Principal::Staff { user, .. } => d.created_by == Some(*user),
+    };
+    if allowed {
+        Ok(d)
+    } else {
+        Err(blocking::not_found(lang))
+    }
+}
+
+/// `POST /api/v1/calls/{id}/drafts`: whatever part of the application is ready.
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<i64>,
+    bytes: web::Bytes,
+) -> Result<HttpResponse, Problem> {
+    let lang = Lang::of(&req);
+    let b: ApplicationBody = body::parse(&req, &bytes)?;
+    let owner = owner_of_new(&who, &b, lang)?;
+    let by = super::access::acting_user(&who);
+    let call = CallId::new(path.into_inner());
+    let d = blocking::run(&state, lang, move |conn, lang| {
+        let call = graduatorie_store::calls::get(conn, call).map_err(blocking::store(lang))?;
+        if call.status == graduatorie_store::calls::CallStatus::Draft {
+            return Err(blocking::not_found(lang));
+        }
+        let id = drafts::create(conn, call.id, &owner, &content(&b), by, Timestamp::now())
+            .map_err(blocking::store(lang))?;
+        drafts::get(conn, id).map_err(blocking::store(lang))
+    })
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/drafts/{}", d.id)))
+        .json(view(&d)))
+}
+
+/// `GET /api/v1/drafts`: a family's drafts not yet submitted (an operator's: those they started).
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: Principal,
+) -> Result<HttpResponse, Problem> {
+    let lang = Lang::of(&req);
+    let list = blocking::run(&state, lang, move |conn, lang| match &who {
+        Principal::Family { cf, .. } => Ok(drafts::of_owner(conn, cf)
+            .map_err(blocking::store(lang))?
+            .into_iter()
+            .filter(|d| d.created_by.is_none())
+            .collect::<Vec<_>>()),
+        Principal::Staff { .. } => Ok(Vec::new()),
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({ "drafts": list.iter().map(view).collect::<Vec<_>>() })))
+}
+
+/// `GET /api/v1/drafts/{id}`.
+pub async fn get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, Problem> {
+    let lang = Lang::of(&req);
+    let id = DraftId::new(path.into_inner());
+    let d = blocking::run(&state, lang, move |conn, lang| mine(conn, &who, id, lang)).await?;
+    Ok(HttpResponse::Ok().json(view(&d)))
+}
+
+/// `PUT /api/v1/drafts/{id}`: replaces the draft's content.
+pub async fn update(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<i64>,
+    bytes: web::Bytes,
+) -> Result<HttpResponse, Problem> {
+    let lang = Lang::of(&req);
+    let b: ApplicationBody = body::parse(&req, &bytes)?;
+    let id = DraftId::new(path.into_inner());
+    let d = blocking::run(&state, lang, move |conn, lang| {
+        let d = mine(conn, &who, id, lang)?;
+        if let Some(cf) = &b.codice_fiscale
+            && cf != &d.owner
+        {
+            return Err(Problem::invalid(
+                lang,
+                vec![FieldError {
+                    pointer: "/codice_fiscale".into(),
+                    reason: "il richiedente di una bozza non cambia".into(),
+                }],
+            ));
+        }
+        drafts::update(conn, id, &content(&b), Timestamp::now()).map_err(blocking::store(lang))?;
+        drafts::get(conn, id).map_err(blocking::store(lang))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view(&d)))
+}
+
+/// `DELETE /api/v1/drafts/{id}`.
+pub async fn delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, Problem> {
+    let lang = Lang::of(&req);
+    let id = DraftId::new(path.into_inner());
+    blocking::run(&state, lang, move |conn, lang| {
+        mine(conn, &who, id, lang)?;
+        drafts::delete(conn, id).map_err(blocking::store(lang))
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /api/v1/drafts/{id}/submit`: checks the draft as a submission and submits it.
+pub async fn submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, Problem> {
+    let lang = Lang::of(&req);
+    let id = DraftId::new(path.into_inner());
+    let d = {
+        let who = who.clone();
+        blocking::run(&state, lang, move |conn, lang| mine(conn, &who, id, lang)).await?
+    };
+    let inputs = match d.content.answers {
+        serde_json::Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    let b = ApplicationBody {
+        inputs,
+        preferences: d.content.preferences,
+        family: d.content.family,
+        contact_email: d.content.contact_email,
+        municipality: d.content.municipality.map(OrganisationId::get),
+        codice_fiscale: d.created_by.map(|_| d.owner.clone()),
+    };
+    if d.submitted_as.is_some() && req.headers().get("idempotency-key").is_none() {
+        return Err(blocking::store_problem(
+            lang,
+            graduatorie_store::StoreError::Conflict(format!("draft {id} has already been submitted")),
+        ));
+    }
+    submit_from(
+        &req,
+        &state,
+        &who,
+        d.call,
+        Source {
+            body: b,
+            draft: Some(id),
+        },
+    )
+    .await
+}
