@@ -115,7 +115,7 @@ pub fn open_store(settings: &Settings, durability: DurabilityCheck) -> Result<St
 
 /// The routes, for the server and for tests.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    use families::{applications, calls, drafts};
+    use families::{applications, calls, drafts, outcomes};
     cfg.route("/status", web::get().to(status::status));
     cfg.service(
         web::scope("/api/v1")
@@ -141,6 +141,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 "/applications/{application}/withdraw",
                 web::post().to(applications::withdraw),
             )
+            .route(
+                "/applications/{application}/results",
+                web::get().to(outcomes::results),
+            )
+            .route(
+                "/applications/{application}/offers",
+                web::get().to(outcomes::offers_of),
+            )
+            .route(
+                "/applications/{application}/objections",
+                web::get().to(outcomes::objections_of),
+            )
+            .route(
+                "/applications/{application}/objections",
+                web::post().to(outcomes::object),
+            )
+            .route("/offers/{offer}/answer", web::post().to(outcomes::answer))
             .route("/desk/applications", web::get().to(applications::desk_search)),
     );
 }

@@ -12,3 +12,4 @@ mod auth;
 mod basics;
 mod enrolment;
 mod isolation;
+mod outcomes;

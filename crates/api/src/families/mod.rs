@@ -7,3 +7,4 @@ pub mod applications;
 pub mod body;
 pub mod calls;
 pub mod drafts;
+pub mod outcomes;
