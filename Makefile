@@ -7,10 +7,11 @@ export PROPTEST_CASES ?= 256
 .PHONY: run test build lint unit cases fuzz fmt clean bench-store
 
 ## Build, check every regulation in config/rules/, then serve on http://127.0.0.1:8080 with the
-## embedded SQLite database (data/graduatorie.db, created and migrated on start). Ctrl-C stops it.
+## embedded SQLite database (data/graduatorie.db, created and migrated on start) in demo mode: demo
+## data loaded on the first start, development login on, demo credentials printed. Ctrl-C stops it.
 run: build
 	./target/debug/graduatorie rules check config/rules/*.toml
-	GRADUATORIE__LOG__FORMAT=text ./target/debug/graduatorie serve
+	GRADUATORIE__LOG__FORMAT=text ./target/debug/graduatorie serve --demo
 
 build:
 	$(CARGO) build --locked --bin graduatorie

@@ -110,6 +110,8 @@ pub struct Overrides {
     pub bind: Option<String>,
     /// `--database-url`.
     pub database_url: Option<String>,
+    /// `--demo` turns the development login on.
+    pub dev_login: Option<bool>,
 }
 
 impl Settings {
@@ -146,6 +148,11 @@ impl Settings {
         if let Some(bind) = &overrides.bind {
             builder = builder
                 .set_override("server.bind", bind.as_str())
+                .map_err(|e| SettingsError(e.to_string()))?;
+        }
+        if let Some(on) = overrides.dev_login {
+            builder = builder
+                .set_override("auth.dev_login", on)
                 .map_err(|e| SettingsError(e.to_string()))?;
         }
         if let Some(url) = &overrides.database_url {
@@ -234,10 +241,16 @@ mod tests {
         let cli = Overrides {
             bind: Some("127.0.0.1:0".into()),
             database_url: Some("postgres://u@h/db".into()),
+            dev_login: Some(true),
         };
         let s = load(&env, &cli).unwrap();
         assert_eq!(s.server.bind, "127.0.0.1:0");
         assert_eq!(s.database.url, "postgres://u@h/db");
+        assert!(s.auth.dev_login, "--demo turns the development login on");
+        assert!(
+            !load(&env, &Overrides::default()).unwrap().auth.dev_login,
+            "off by default"
+        );
     }
 
     #[test]

@@ -36,6 +36,7 @@ pub fn settings_with(url: &str, extra: &[(&str, &str)]) -> Settings {
     let overrides = Overrides {
         bind: Some("127.0.0.1:0".into()),
         database_url: Some(url.to_owned()),
+        dev_login: None,
     };
     let env = [
         ("GRADUATORIE__LOG__FORMAT".to_owned(), "text".to_owned()),

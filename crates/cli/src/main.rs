@@ -4,6 +4,7 @@
 //! problems on stderr); 2 the command line itself was wrong (clap's usage errors).
 
 mod db_cmd;
+mod demo;
 mod generate_cmd;
 mod rank_cmd;
 mod report;
