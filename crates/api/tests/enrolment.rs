@@ -228,10 +228,27 @@ on_both!(drafts_are_kept_until_submitted, dev, |s: &TestServer| {
     let mut r = client()
         .post(format!("{url}/submit"))
         .header("Authorization", &auth)
+        .header("Idempotency-Key", "bozza-1")
         .send_empty()
         .unwrap();
     let text = r.body_mut().read_to_string().unwrap();
     assert_eq!(r.status(), 201, "{text}");
+    // A retry with the same key gets the same receipt; a new key does not make a second application.
+    let mut r = client()
+        .post(format!("{url}/submit"))
+        .header("Authorization", &auth)
+        .header("Idempotency-Key", "bozza-1")
+        .send_empty()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.body_mut().read_to_string().unwrap(), text);
+    let r = client()
+        .post(format!("{url}/submit"))
+        .header("Authorization", &auth)
+        .header("Idempotency-Key", "bozza-2")
+        .send_empty()
+        .unwrap();
+    assert_eq!(r.status(), 409);
     let mut r = client().get(&url).header("Authorization", &auth).call().unwrap();
     let d: Value = r.body_mut().read_json().unwrap();
     assert_eq!(

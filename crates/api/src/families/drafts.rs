@@ -219,11 +219,30 @@ pub async fn submit(
         municipality: d.content.municipality.map(OrganisationId::get),
         codice_fiscale: d.created_by.map(|_| d.owner.clone()),
     };
-    if d.submitted_as.is_some() && req.headers().get("idempotency-key").is_none() {
-        return Err(blocking::store_problem(
-            lang,
-            graduatorie_store::StoreError::Conflict(format!("draft {id} has already been submitted")),
-        ));
+    if let Some(done) = d.submitted_as {
+        // Only a retry of the submission that made it (same key) gets an answer other than 409;
+        // a new key must not make a second application out of the same draft.
+        let key = req
+            .headers()
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .map(|k| k.trim().to_owned());
+        let owner = who.pseudonym();
+        let retry = match key {
+            Some(key) => blocking::run(&state, lang, move |conn, lang| {
+                graduatorie_store::applications::by_idempotency_key(conn, &owner, &key)
+                    .map_err(blocking::store(lang))
+            })
+            .await?
+            .is_some_and(|(_, app)| app == done),
+            None => false,
+        };
+        if !retry {
+            return Err(blocking::store_problem(
+                lang,
+                graduatorie_store::StoreError::Conflict(format!("draft {id} has already been submitted")),
+            ));
+        }
     }
     submit_from(
         &req,
