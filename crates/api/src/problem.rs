@@ -233,6 +233,17 @@ impl Problem {
         p
     }
 
+    /// 422 for one offending field.
+    pub fn invalid_field(lang: Lang, pointer: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::invalid(
+            lang,
+            vec![FieldError {
+                pointer: pointer.into(),
+                reason: reason.into(),
+            }],
+        )
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> u16 {
         self.status

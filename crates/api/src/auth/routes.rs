@@ -11,7 +11,7 @@ use serde_json::json;
 use validator::Validate;
 
 use super::{Principal, bearer, open_session, passwords, token_hash};
-use crate::problem::{FieldError, Kind, Lang, Problem};
+use crate::problem::{Kind, Lang, Problem};
 use crate::{AppState, blocking, body};
 
 /// Staff login.
@@ -99,15 +99,8 @@ pub async fn dev_login(
         return Err(blocking::not_found(lang));
     }
     let b: DevLoginBody = body::parse(&req, &bytes)?;
-    let cf = CodiceFiscale::parse(&b.codice_fiscale).map_err(|e| {
-        Problem::invalid(
-            lang,
-            vec![FieldError {
-                pointer: "/codice_fiscale".into(),
-                reason: e.to_string(),
-            }],
-        )
-    })?;
+    let cf = CodiceFiscale::parse(&b.codice_fiscale)
+        .map_err(|e| Problem::invalid_field(lang, "/codice_fiscale", e.to_string()))?;
     let (token, expires) = open_session(&state, lang, SessionOwner::Family(cf)).await?;
     Ok(HttpResponse::Ok().json(SessionOut {
         token,

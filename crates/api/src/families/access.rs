@@ -12,7 +12,7 @@ use graduatorie_store::orgs::{self, OrganisationKind, Role};
 use super::body::ApplicationBody;
 use crate::auth::Principal;
 use crate::blocking;
-use crate::problem::{FieldError, Kind, Lang, Problem};
+use crate::problem::{Kind, Lang, Problem};
 
 /// Who an application is submitted for, by whom, and which front desk may see it.
 #[derive(Debug, Clone)]
@@ -26,13 +26,35 @@ pub struct Applicant {
 }
 
 fn invalid(lang: Lang, pointer: &str, reason: &str) -> Problem {
-    Problem::invalid(
-        lang,
-        vec![FieldError {
-            pointer: pointer.into(),
-            reason: reason.into(),
-        }],
-    )
+    Problem::invalid_field(lang, pointer, reason)
+}
+
+/// The applicant's codice fiscale: a family's own (it may not name another), or the one a front-desk
+/// operator types.
+pub fn applicant_cf(who: &Principal, b: &ApplicationBody, lang: Lang) -> Result<CodiceFiscale, Problem> {
+    match who {
+        Principal::Family { cf, .. } => match b.codice_fiscale {
+            None => Ok(cf.clone()),
+            Some(_) => Err(invalid(
+                lang,
+                "/codice_fiscale",
+                "lo indica solo lo sportello: online il richiedente è chi ha effettuato l'accesso",
+            )),
+        },
+        Principal::Staff { .. } => b
+            .codice_fiscale
+            .as_deref()
+            .ok_or_else(|| {
+                invalid(
+                    lang,
+                    "/codice_fiscale",
+                    "obbligatorio allo sportello: il codice fiscale del richiedente",
+                )
+            })
+            .and_then(|cf| {
+                CodiceFiscale::parse(cf).map_err(|e| invalid(lang, "/codice_fiscale", &e.to_string()))
+            }),
+    }
 }
 
 /// The municipalities a call is for: the organisation itself, or the members of a union.
@@ -59,14 +81,8 @@ pub fn applicant(
     let towns = call_municipalities(conn, call, lang)?;
     let chosen = b.municipality.map(OrganisationId::new);
     match who {
-        Principal::Family { cf, .. } => {
-            if b.codice_fiscale.is_some() {
-                return Err(invalid(
-                    lang,
-                    "/codice_fiscale",
-                    "lo indica solo lo sportello: online il richiedente è chi ha effettuato l'accesso",
-                ));
-            }
+        Principal::Family { .. } => {
+            let owner = applicant_cf(who, b, lang)?;
             let municipality = match (towns.as_slice(), chosen) {
                 ([only], None) => *only,
                 (_, Some(m)) if towns.contains(&m) => m,
@@ -86,7 +102,7 @@ pub fn applicant(
                 }
             };
             Ok(Applicant {
-                owner: cf.clone(),
+                owner,
                 by: None,
                 municipality: Some(municipality),
             })
@@ -116,21 +132,8 @@ pub fn applicant(
                     ));
                 }
             };
-            let owner = b
-                .codice_fiscale
-                .as_deref()
-                .ok_or_else(|| {
-                    invalid(
-                        lang,
-                        "/codice_fiscale",
-                        "obbligatorio allo sportello: il codice fiscale del richiedente",
-                    )
-                })
-                .and_then(|cf| {
-                    CodiceFiscale::parse(cf).map_err(|e| invalid(lang, "/codice_fiscale", &e.to_string()))
-                })?;
             Ok(Applicant {
-                owner,
+                owner: applicant_cf(who, b, lang)?,
                 by: Some(*user),
                 municipality: Some(municipality),
             })

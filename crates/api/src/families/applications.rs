@@ -415,12 +415,10 @@ pub async fn amend(
         } else {
             "/municipality"
         };
-        return Err(Problem::invalid(
+        return Err(Problem::invalid_field(
             lang,
-            vec![FieldError {
-                pointer: field.into(),
-                reason: "non si cambia con una modifica: ritirare la domanda e presentarne una nuova".into(),
-            }],
+            field,
+            "non si cambia con una modifica: ritirare la domanda e presentarne una nuova",
         ));
     }
     let id = ApplicationId::new(path.into_inner());

@@ -4,7 +4,7 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use graduatorie_domain::{CallId, CodiceFiscale, DraftId, OrganisationId};
+use graduatorie_domain::{CallId, DraftId, OrganisationId};
 use graduatorie_store::AnyConnection;
 use graduatorie_store::drafts::{self, Draft, DraftContent};
 use jiff::Timestamp;
@@ -13,7 +13,7 @@ use serde_json::json;
 use super::applications::{Source, submit_from};
 use super::body::ApplicationBody;
 use crate::auth::Principal;
-use crate::problem::{FieldError, Lang, Problem};
+use crate::problem::{Lang, Problem};
 use crate::{AppState, blocking, body};
 
 fn content(b: &ApplicationBody) -> DraftContent {
@@ -46,32 +46,6 @@ fn view(d: &Draft) -> serde_json::Value {
     })
 }
 
-/// The owner a new draft is saved under: the family itself, or the applicant an operator names.
-fn owner_of_new(who: &Principal, b: &ApplicationBody, lang: Lang) -> Result<CodiceFiscale, Problem> {
-    let invalid = |reason: String| {
-        Problem::invalid(
-            lang,
-            vec![FieldError {
-                pointer: "/codice_fiscale".into(),
-                reason,
-            }],
-        )
-    };
-    match who {
-        Principal::Family { cf, .. } => match b.codice_fiscale {
-            None => Ok(cf.clone()),
-            Some(_) => Err(invalid(
-                "lo indica solo lo sportello: online il richiedente è chi ha effettuato l'accesso".into(),
-            )),
-        },
-        Principal::Staff { .. } => b
-            .codice_fiscale
-            .as_deref()
-            .ok_or_else(|| invalid("obbligatorio allo sportello: il codice fiscale del richiedente".into()))
-            .and_then(|s| CodiceFiscale::parse(s).map_err(|e| invalid(e.to_string()))),
-    }
-}
-
 /// A draft the caller may use, or 404.
 fn mine(conn: &mut AnyConnection, who: &Principal, id: DraftId, lang: Lang) -> Result<Draft, Problem> {
     let d = drafts::get(conn, id).map_err(blocking::store(lang))?;
@@ -96,7 +70,7 @@ pub async fn create(
 ) -> Result<HttpResponse, Problem> {
     let lang = Lang::of(&req);
     let b: ApplicationBody = body::parse(&req, &bytes)?;
-    let owner = owner_of_new(&who, &b, lang)?;
+    let owner = super::access::applicant_cf(&who, &b, lang)?;
     let by = super::access::acting_user(&who);
     let call = CallId::new(path.into_inner());
     let d = blocking::run(&state, lang, move |conn, lang| {
@@ -162,12 +136,10 @@ pub async fn update(
         if let Some(cf) = &b.codice_fiscale
             && cf != &d.owner
         {
-            return Err(Problem::invalid(
+            return Err(Problem::invalid_field(
                 lang,
-                vec![FieldError {
-                    pointer: "/codice_fiscale".into(),
-                    reason: "il richiedente di una bozza non cambia".into(),
-                }],
+                "/codice_fiscale",
+                "il richiedente di una bozza non cambia",
             ));
         }
         drafts::update(conn, id, &content(&b), Timestamp::now()).map_err(blocking::store(lang))?;

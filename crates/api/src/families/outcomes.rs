@@ -21,7 +21,7 @@ use validator::Validate;
 use super::access::Access;
 use super::applications::visible;
 use crate::auth::Principal;
-use crate::problem::{FieldError, Lang, Problem};
+use crate::problem::{Lang, Problem};
 use crate::{AppState, blocking, body};
 
 fn actor(who: &Principal) -> Actor {
@@ -160,12 +160,10 @@ pub async fn answer(
         "accept" => Answer::Accepted,
         "refuse" => Answer::Refused,
         _ => {
-            return Err(Problem::invalid(
+            return Err(Problem::invalid_field(
                 lang,
-                vec![FieldError {
-                    pointer: "/answer".into(),
-                    reason: "deve essere `accept` o `refuse`".into(),
-                }],
+                "/answer",
+                "deve essere `accept` o `refuse`",
             ));
         }
     };
@@ -223,12 +221,10 @@ pub async fn object(
         // A ranking of another call is, to this application, a ranking that does not exist.
         let belongs = runs::get(conn, run).map(|r| r.call == call.id).unwrap_or(false);
         if !belongs {
-            return Err(Problem::invalid(
+            return Err(Problem::invalid_field(
                 lang,
-                vec![FieldError {
-                    pointer: "/ranking".into(),
-                    reason: "graduatoria non pubblicata per questo bando".into(),
-                }],
+                "/ranking",
+                "graduatoria non pubblicata per questo bando",
             ));
         }
         let oid = objections::file(conn, run, id, &b.text, &actor(&who), Timestamp::now())
