@@ -291,3 +291,56 @@ on_both!(drafts_are_kept_until_submitted, dev, |s: &TestServer| {
     let list: Value = r.body_mut().read_json().unwrap();
     assert!(list["drafts"].as_array().unwrap().is_empty());
 });
+
+/// While another writer holds the database (here SQLite's write lock, longer than its busy timeout),
+/// a submission is answered 503 with `Retry-After`, and nothing is stored.
+#[test]
+fn a_busy_database_gives_503_and_stores_nothing() {
+    let s = TestServer::start_with(
+        graduatorie_store::Backend::Sqlite,
+        &[("GRADUATORIE__AUTH__DEV_LOGIN", "true")],
+    );
+    let w = world(&s);
+    let auth = format!("Bearer {}", dev_login(&s, FAMILY_1));
+    let store = s.store();
+    let (locked, wait_locked) = std::sync::mpsc::channel();
+    let (release, wait_release) = std::sync::mpsc::channel::<()>();
+    let holder = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            let mut conn = store.conn().unwrap();
+            graduatorie_store::write_tx(&mut conn, |_| {
+                locked.send(()).unwrap();
+                let _ = wait_release.recv();
+                Ok(())
+            })
+            .unwrap();
+        })
+    };
+    wait_locked.recv().unwrap();
+    let mut r = client()
+        .post(s.url(&format!("/api/v1/calls/{}/applications", w.call)))
+        .header("Authorization", &auth)
+        .send_json(application(w.town_a))
+        .unwrap();
+    let status = r.status().as_u16();
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let p: Value = r.body_mut().read_json().unwrap();
+    release.send(()).unwrap();
+    holder.join().unwrap();
+    assert_eq!(status, 503, "{p}");
+    assert_eq!(retry.as_deref(), Some("5"));
+    assert_eq!(p["type"], "urn:graduatorie:problem:unavailable");
+    let mut conn = store.conn().unwrap();
+    assert!(applications::for_ranking(&mut conn, w.call).unwrap().is_empty());
+    // Once the database is free, the same submission goes through.
+    let r = client()
+        .post(s.url(&format!("/api/v1/calls/{}/applications", w.call)))
+        .header("Authorization", &auth)
+        .send_json(application(w.town_a))
+        .unwrap();
+    assert_eq!(r.status(), 201);
+}

@@ -106,12 +106,17 @@ fn writer_loop(store: &Store, jobs: &mpsc::Receiver<Job>, max_group: usize) {
                 }
             }
             Err(e) => {
-                // Nothing of the group was committed: every caller hears so.
-                let message = e.to_string();
+                // Nothing of the group was committed: every caller hears so, and hears whether
+                // trying again later may work (the database busy or unreachable: a 503 upstream).
+                let message = format!("not saved: {e}");
+                let transient = e.is_transient();
                 for job in group {
-                    let _ = job
-                        .reply
-                        .send(Err(StoreError::Conflict(format!("not saved: {message}"))));
+                    let error = if transient {
+                        StoreError::Connect(message.clone())
+                    } else {
+                        StoreError::Conflict(message.clone())
+                    };
+                    let _ = job.reply.send(Err(error));
                 }
             }
         }
