@@ -244,11 +244,6 @@ impl Problem {
         )
     }
 
-    /// The HTTP status.
-    pub fn status(&self) -> u16 {
-        self.status
-    }
-
     /// Adds `Retry-After` (seconds).
     pub fn retry_after(mut self, seconds: u32) -> Self {
         self.retry_after = Some(seconds);

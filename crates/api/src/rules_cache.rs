@@ -5,7 +5,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use graduatorie_rules::model::Regulation;
+use graduatorie_store::StoreError;
 use graduatorie_store::calls::Call;
+
+use crate::blocking;
+use crate::problem::{Lang, Problem};
 
 /// Compiled regulations by rules hash.
 #[derive(Debug, Default)]
@@ -24,6 +28,15 @@ impl RulesCache {
         let compiled = Arc::new(compiled);
         self.lock().insert(call.rules_hash.clone(), compiled.clone());
         Ok(compiled)
+    }
+
+    /// [`RulesCache::of`] for a handler: rules that do not compile (they were checked when the call
+    /// was created, so this is a fault of ours) are logged and answered as an internal error.
+    pub fn for_call(&self, call: &Call, lang: Lang) -> Result<Arc<Regulation>, Problem> {
+        self.of(call).map_err(|e| {
+            tracing::error!(operation = "rules.compile", outcome = "failed", call = %call.id, error = %e);
+            blocking::store_problem(lang, StoreError::Config("rules".into()))
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Regulation>>> {

@@ -91,10 +91,7 @@ fn checked_preferences(
     b: &ApplicationBody,
     lang: Lang,
 ) -> Result<Vec<graduatorie_domain::FacilityCode>, Problem> {
-    let regulation = state.rules.of(call).map_err(|e| {
-        tracing::error!(operation = "application.check", outcome = "failed", call = %call.id, error = %e);
-        blocking::store_problem(lang, StoreError::Config("rules".into()))
-    })?;
+    let regulation = state.rules.for_call(call, lang)?;
     let facilities: Vec<String> = calls::facilities(conn, call.id)
         .map_err(blocking::store(lang))?
         .into_iter()

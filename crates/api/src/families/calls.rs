@@ -58,10 +58,7 @@ pub async fn form(
         if call.status == CallStatus::Draft {
             return Err(blocking::not_found(lang));
         }
-        let regulation = st.rules.of(&call).map_err(|e| {
-            tracing::error!(operation = "call.form", outcome = "failed", call = %id, error = %e);
-            blocking::store_problem(lang, graduatorie_store::StoreError::Config("rules".into()))
-        })?;
+        let regulation = st.rules.for_call(&call, lang)?;
         let seats = calls::facilities(conn, id).map_err(blocking::store(lang))?;
         let names = calls::facility_names(conn, id).map_err(blocking::store(lang))?;
         let towns = call_municipalities(conn, &call, lang)?;
