@@ -78,12 +78,7 @@ pub fn store_problem(lang: Lang, e: StoreError) -> Problem {
         }
         other => {
             tracing::error!(operation = "store", outcome = "failed", error = %other);
-            Problem::new(
-                Kind::Internal,
-                lang,
-                "Errore interno: l'operazione non è stata eseguita.",
-                "Internal error: the operation was not carried out.",
-            )
+            internal(lang)
         }
     }
 }
@@ -91,4 +86,14 @@ pub fn store_problem(lang: Lang, e: StoreError) -> Problem {
 /// 404, the same whether the thing does not exist or belongs to someone else.
 pub fn not_found(lang: Lang) -> Problem {
     Problem::new(Kind::NotFound, lang, "Risorsa non trovata.", "Not found.")
+}
+
+/// 500 for a fault of ours (the details are logged by whoever calls this, never sent).
+pub fn internal(lang: Lang) -> Problem {
+    Problem::new(
+        Kind::Internal,
+        lang,
+        "Errore interno: l'operazione non è stata eseguita.",
+        "Internal error: the operation was not carried out.",
+    )
 }

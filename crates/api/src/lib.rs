@@ -7,10 +7,11 @@ pub mod auth;
 pub mod blocking;
 pub mod body;
 pub mod families;
+pub mod openapi;
 pub mod problem;
 pub mod rules_cache;
 pub mod settings;
-mod status;
+pub mod status;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -158,8 +159,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::post().to(outcomes::object),
             )
             .route("/offers/{offer}/answer", web::post().to(outcomes::answer))
-            .route("/desk/applications", web::get().to(applications::desk_search)),
+            .route("/desk/applications", web::get().to(applications::desk_search))
+            .route("/openapi.json", web::get().to(openapi_json))
+            .service(
+                utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
+                    .url("/api/v1/openapi.json", openapi::document()),
+            ),
     );
+}
+
+/// `GET /api/v1/openapi.json`: public, cacheable.
+async fn openapi_json() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .json(openapi::document())
 }
 
 /// Extractor settings: malformed paths are "not found", malformed queries and oversized bodies get

@@ -6,6 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// The language of a response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,13 +177,17 @@ impl Kind {
     }
 }
 
-/// One problem, ready to be sent.
-#[derive(Debug, Clone, Serialize)]
+/// One problem, ready to be sent (RFC 9457).
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Problem {
+    /// Stable URN naming the kind of problem (`urn:graduatorie:problem:invalid`…), listed in docs/api.md.
     #[serde(rename = "type")]
     type_uri: String,
+    /// Short title in the response's language.
     title: &'static str,
+    /// The HTTP status.
     status: u16,
+    /// What happened and what to do, in the response's language.
     detail: String,
     /// The offending fields, for [`Kind::Invalid`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -194,7 +199,7 @@ pub struct Problem {
 }
 
 /// One offending field: where (a JSON pointer into the request body) and why, never its value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {
     /// JSON pointer, e.g. `/inputs/isee`.
     pub pointer: String,

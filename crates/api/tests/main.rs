@@ -13,4 +13,5 @@ mod bad_input;
 mod basics;
 mod enrolment;
 mod isolation;
+mod openapi;
 mod outcomes;

@@ -7,7 +7,7 @@ use graduatorie_store::orgs;
 use graduatorie_store::sessions::{self, SessionOwner};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa::ToSchema;
 use validator::Validate;
 
 use super::{Principal, bearer, open_session, passwords, token_hash};
@@ -15,7 +15,7 @@ use crate::problem::{Kind, Lang, Problem};
 use crate::{AppState, blocking, body};
 
 /// Staff login.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
     /// Login name.
@@ -27,7 +27,7 @@ pub struct LoginBody {
 }
 
 /// Development login.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DevLoginBody {
     /// The codice fiscale to log in as.
@@ -36,15 +36,18 @@ pub struct DevLoginBody {
 }
 
 /// A new session.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SessionOut {
     /// Bearer token: send it as `Authorization: Bearer TOKEN`.
     pub token: String,
-    /// When it stops working.
+    /// When it stops working (RFC 3339, UTC).
+    #[schema(format = DateTime)]
     pub expires_at: String,
 }
 
 /// `POST /api/v1/auth/login`.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody,
+    responses((status = 200, description = "A session for a staff user", body = SessionOut), crate::openapi::Login))]
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -89,6 +92,9 @@ pub async fn login(
 }
 
 /// `POST /api/v1/auth/dev-login`: 404 unless `auth.dev_login` is on.
+#[utoipa::path(post, path = "/api/v1/auth/dev-login", tag = "auth", request_body = DevLoginBody,
+    responses((status = 200, description = "A family session (development login only)", body = SessionOut),
+        crate::openapi::DevLogin))]
 pub async fn dev_login(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -109,6 +115,8 @@ pub async fn dev_login(
 }
 
 /// `POST /api/v1/auth/logout`: ends the session of the token sent (a JWT ends at the issuer).
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, description = "Session ended"), crate::openapi::AuthRead))]
 pub async fn logout(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -125,7 +133,39 @@ pub async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Who a token belongs to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    /// `family` or `staff`.
+    pub kind: &'static str,
+    /// A family's codice fiscale (its own, from its login).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codice_fiscale: Option<String>,
+    /// A staff user's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<i64>,
+    /// A staff user's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// The pseudonymous id that logs and audit records use for this person.
+    pub pseudonym: String,
+    /// A staff user's roles by organisation.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<RoleView>,
+}
+
+/// A role in an organisation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoleView {
+    /// The organisation.
+    pub organisation: i64,
+    /// `operator`, `manager`, `auditor`, `admin`.
+    pub role: &'static str,
+}
+
 /// `GET /api/v1/me`: who the token belongs to.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, description = "Who the token belongs to", body = Me), crate::openapi::AuthRead))]
 pub async fn me(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -133,24 +173,34 @@ pub async fn me(
 ) -> Result<HttpResponse, Problem> {
     let lang = Lang::of(&req);
     let body = match &who {
-        Principal::Family { cf, .. } => json!({
-            "kind": "family",
-            "codice_fiscale": cf.as_str(),
-            "pseudonym": who.pseudonym(),
-        }),
+        Principal::Family { cf, .. } => Me {
+            kind: "family",
+            codice_fiscale: Some(cf.as_str().to_owned()),
+            user: None,
+            display_name: None,
+            pseudonym: who.pseudonym(),
+            roles: Vec::new(),
+        },
         Principal::Staff { user, roles } => {
             let user = *user;
             let name = blocking::run(&state, lang, move |conn, lang| {
                 orgs::display_name(conn, user).map_err(blocking::store(lang))
             })
             .await?;
-            json!({
-                "kind": "staff",
-                "user": user,
-                "display_name": name,
-                "pseudonym": who.pseudonym(),
-                "roles": roles.iter().map(|(o, r)| json!({ "organisation": o, "role": r.as_str() })).collect::<Vec<_>>(),
-            })
+            Me {
+                kind: "staff",
+                codice_fiscale: None,
+                user: Some(user.get()),
+                display_name: Some(name),
+                pseudonym: who.pseudonym(),
+                roles: roles
+                    .iter()
+                    .map(|(o, r)| RoleView {
+                        organisation: o.get(),
+                        role: r.as_str(),
+                    })
+                    .collect(),
+            }
         }
     };
     Ok(HttpResponse::Ok().json(body))

@@ -8,16 +8,17 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use graduatorie_domain::{ApplicationId, CallId, CodiceFiscale, ProtocolNumber};
+use graduatorie_domain::{ApplicationId, CallId, CodiceFiscale, OrganisationId, ProtocolNumber};
 use graduatorie_store::AnyConnection;
 use graduatorie_store::applications::{self, Application, DeskQuery, IdempotencyKey, Submission, Submitted};
 use graduatorie_store::calls::{self, Call, CallStatus};
 use graduatorie_store::orgs::Role;
 use graduatorie_store::{StoreError, drafts};
 use jiff::Timestamp;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
 
 use super::access::{self, Access, acting_user};
 use super::body::{self as app_body, ApplicationBody};
@@ -49,8 +50,45 @@ fn sha256_json(v: &serde_json::Value) -> String {
     hex(&Sha256::digest(v.to_string().as_bytes()))
 }
 
+/// The receipt of a submission or amendment: what was recorded, when, under which protocol number.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Receipt {
+    /// The application's id.
+    pub application: i64,
+    /// The call.
+    pub call: i64,
+    /// Protocol number, `2026/000123`: the same for every version.
+    pub protocol: String,
+    /// When the first version was submitted (RFC 3339, UTC).
+    #[schema(format = DateTime)]
+    pub submitted_at: String,
+    /// 0 on time, 1… late batches.
+    pub batch: i32,
+    /// Version, from 1; each amendment adds one.
+    pub version: i32,
+    /// `submitted`, `withdrawn`…
+    pub status: String,
+    /// SHA-256 of what was recorded (id, protocol, time, version, answers, preferences): a family can
+    /// keep it and show later that this is what it declared.
+    pub receipt_sha256: String,
+    /// Where to read, amend and withdraw it.
+    pub links: ReceiptLinks,
+}
+
+/// Links of a receipt.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReceiptLinks {
+    /// The application.
+    #[serde(rename = "self")]
+    pub this: String,
+    /// `PUT` here to amend before the deadline.
+    pub amend: String,
+    /// `POST` here to withdraw.
+    pub withdraw: String,
+}
+
 /// The receipt of a submission or amendment.
-pub fn receipt(app: &Application) -> serde_json::Value {
+pub fn receipt(app: &Application) -> Receipt {
     let digest = sha256_json(&json!({
         "application": app.id,
         "protocol": app.protocol.to_string(),
@@ -59,21 +97,21 @@ pub fn receipt(app: &Application) -> serde_json::Value {
         "inputs": app.answers,
         "preferences": app.preferences,
     }));
-    json!({
-        "application": app.id,
-        "call": app.call,
-        "protocol": app.protocol.to_string(),
-        "submitted_at": app.submitted_at.to_string(),
-        "batch": app.batch,
-        "version": app.version,
-        "status": app.status,
-        "receipt_sha256": digest,
-        "links": {
-            "self": format!("/api/v1/applications/{}", app.id),
-            "amend": format!("/api/v1/applications/{}", app.id),
-            "withdraw": format!("/api/v1/applications/{}/withdraw", app.id),
+    Receipt {
+        application: app.id.get(),
+        call: app.call.get(),
+        protocol: app.protocol.to_string(),
+        submitted_at: app.submitted_at.to_string(),
+        batch: app.batch,
+        version: app.version,
+        status: app.status.clone(),
+        receipt_sha256: digest,
+        links: ReceiptLinks {
+            this: format!("/api/v1/applications/{}", app.id),
+            amend: format!("/api/v1/applications/{}", app.id),
+            withdraw: format!("/api/v1/applications/{}/withdraw", app.id),
         },
-    })
+    }
 }
 
 fn call_for_families(conn: &mut AnyConnection, id: CallId, lang: Lang) -> Result<Call, Problem> {
@@ -281,6 +319,13 @@ async fn replay(state: &web::Data<AppState>, lang: Lang, id: ApplicationId) -> R
 }
 
 /// `POST /api/v1/calls/{id}/applications`.
+#[utoipa::path(post, path = "/api/v1/calls/{call}/applications", tag = "applications",
+    params(("call" = i64, Path, description = "Call id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1–200 visible ASCII characters; the same key and body give the same receipt")),
+    request_body = ApplicationBody, security(("bearer" = [])),
+    responses((status = 201, description = "Submitted and durably stored", body = Receipt),
+        (status = 200, description = "Replay of an earlier request with the same key and body", body = Receipt),
+        crate::openapi::Write))]
 pub async fn submit(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -293,20 +338,110 @@ pub async fn submit(
     submit_from(&req, &state, &who, call, Source { body: b, draft: None }).await
 }
 
-fn summary(app: &Application) -> serde_json::Value {
-    json!({
-        "application": app.id,
-        "call": app.call,
-        "protocol": app.protocol.to_string(),
-        "submitted_at": app.submitted_at.to_string(),
-        "status": app.status,
-        "version": app.version,
-        "batch": app.batch,
-        "links": { "self": format!("/api/v1/applications/{}", app.id) },
-    })
+/// An application in a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Summary {
+    /// Id.
+    pub application: i64,
+    /// The call.
+    pub call: i64,
+    /// Protocol number.
+    pub protocol: String,
+    /// First submission (RFC 3339, UTC).
+    #[schema(format = DateTime)]
+    pub submitted_at: String,
+    /// Status.
+    pub status: String,
+    /// Current version.
+    pub version: i32,
+    /// 0 on time, 1… late batches.
+    pub batch: i32,
+    /// Where to read it.
+    pub links: SelfLink,
+}
+
+/// A link to the thing itself.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SelfLink {
+    /// The address.
+    #[serde(rename = "self")]
+    pub this: String,
+}
+
+/// A list of applications.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicationList {
+    /// The applications.
+    pub applications: Vec<Summary>,
+}
+
+fn summary(app: &Application) -> Summary {
+    Summary {
+        application: app.id.get(),
+        call: app.call.get(),
+        protocol: app.protocol.to_string(),
+        submitted_at: app.submitted_at.to_string(),
+        status: app.status.clone(),
+        version: app.version,
+        batch: app.batch,
+        links: SelfLink {
+            this: format!("/api/v1/applications/{}", app.id),
+        },
+    }
+}
+
+fn list(apps: &[Application]) -> ApplicationList {
+    ApplicationList {
+        applications: apps.iter().map(summary).collect(),
+    }
+}
+
+/// An application with everything it declares, its versions and its history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicationView {
+    /// The receipt of the current version.
+    #[serde(flatten)]
+    pub receipt: Receipt,
+    /// The answers by the form's field names.
+    #[schema(value_type = Object)]
+    pub inputs: serde_json::Value,
+    /// Facility codes, most wanted first.
+    pub preferences: Vec<String>,
+    /// Key shared by siblings' applications.
+    pub family: Option<String>,
+    /// Where receipts are sent.
+    pub contact_email: Option<String>,
+    /// The family's municipality (a union's call).
+    pub municipality: Option<i64>,
+    /// Every version.
+    pub versions: Vec<VersionView>,
+    /// Every change of status.
+    pub history: Vec<StatusChange>,
+}
+
+/// A version of an application.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VersionView {
+    /// Number, from 1.
+    pub version: i32,
+    /// When it was saved (RFC 3339, UTC).
+    #[schema(format = DateTime)]
+    pub saved_at: String,
+}
+
+/// A change of status.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusChange {
+    /// The new status.
+    pub status: String,
+    /// When (RFC 3339, UTC).
+    #[schema(format = DateTime)]
+    pub at: String,
 }
 
 /// `GET /api/v1/applications`: a family's own applications.
+#[utoipa::path(get, path = "/api/v1/applications", tag = "applications", security(("bearer" = [])),
+    responses((status = 200, description = "The family's applications", body = ApplicationList), crate::openapi::FamilyRead))]
 pub async fn mine(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -325,7 +460,7 @@ pub async fn mine(
         applications::of_owner(conn, &cf).map_err(blocking::store(lang))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(json!({ "applications": apps.iter().map(summary).collect::<Vec<_>>() })))
+    Ok(HttpResponse::Ok().json(list(&apps)))
 }
 
 /// An application the caller may see, with its call, or 404.
@@ -351,6 +486,9 @@ pub fn visible(
 }
 
 /// `GET /api/v1/applications/{id}`: answers, preferences, every version and the status history.
+#[utoipa::path(get, path = "/api/v1/applications/{application}", tag = "applications",
+    params(("application" = i64, Path, description = "Application id")), security(("bearer" = [])),
+    responses((status = 200, description = "The application, its versions and history", body = ApplicationView), crate::openapi::AuthGet))]
 pub async fn get(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -363,32 +501,28 @@ pub async fn get(
         let (app, _) = visible(conn, &who, id, Access::Read, lang)?;
         let versions = applications::versions(conn, id).map_err(blocking::store(lang))?;
         let history = applications::history(conn, id).map_err(blocking::store(lang))?;
-        let mut body = receipt(&app);
-        if let Some(obj) = body.as_object_mut() {
-            obj.insert("inputs".into(), app.answers.clone());
-            obj.insert("preferences".into(), json!(app.preferences));
-            obj.insert("family".into(), json!(app.family));
-            obj.insert("contact_email".into(), json!(app.contact_email));
-            obj.insert("municipality".into(), json!(app.municipality));
-            obj.insert(
-                "versions".into(),
-                json!(
-                    versions
-                        .iter()
-                        .map(|(v, _, at)| json!({ "version": v, "saved_at": at.to_string() }))
-                        .collect::<Vec<_>>()
-                ),
-            );
-            obj.insert(
-                "history".into(),
-                json!(
-                    history
-                        .iter()
-                        .map(|(s, at)| json!({ "status": s, "at": at.to_string() }))
-                        .collect::<Vec<_>>()
-                ),
-            );
-        }
+        let body = ApplicationView {
+            receipt: receipt(&app),
+            inputs: app.answers,
+            preferences: app.preferences,
+            family: app.family,
+            contact_email: app.contact_email,
+            municipality: app.municipality.map(OrganisationId::get),
+            versions: versions
+                .iter()
+                .map(|(v, _, at)| VersionView {
+                    version: *v,
+                    saved_at: at.to_string(),
+                })
+                .collect(),
+            history: history
+                .into_iter()
+                .map(|(status, at)| StatusChange {
+                    status,
+                    at: at.to_string(),
+                })
+                .collect(),
+        };
         Ok(body)
     })
     .await?;
@@ -397,6 +531,10 @@ pub async fn get(
 
 /// `PUT /api/v1/applications/{id}`: a new version, same application and protocol number, until the
 /// deadline.
+#[utoipa::path(put, path = "/api/v1/applications/{application}", tag = "applications",
+    params(("application" = i64, Path, description = "Application id")), request_body = ApplicationBody,
+    security(("bearer" = [])),
+    responses((status = 200, description = "Amended: a new version, same protocol", body = Receipt), crate::openapi::Write))]
 pub async fn amend(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -443,6 +581,9 @@ pub async fn amend(
 }
 
 /// `POST /api/v1/applications/{id}/withdraw`.
+#[utoipa::path(post, path = "/api/v1/applications/{application}/withdraw", tag = "applications",
+    params(("application" = i64, Path, description = "Application id")), security(("bearer" = [])),
+    responses((status = 200, description = "Withdrawn", body = Summary), crate::openapi::Act))]
 pub async fn withdraw(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -468,7 +609,8 @@ pub async fn withdraw(
 }
 
 /// Front-desk search parameters.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeskParams {
     /// Only this call.
@@ -483,6 +625,10 @@ pub struct DeskParams {
 
 /// `GET /api/v1/desk/applications`: an operator's search among the applications of their
 /// municipalities.
+#[utoipa::path(get, path = "/api/v1/desk/applications", tag = "front desk", params(DeskParams),
+    security(("bearer" = [])),
+    responses((status = 200, description = "Applications of the operator's municipalities", body = ApplicationList),
+        crate::openapi::Desk))]
 pub async fn desk_search(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -540,5 +686,5 @@ pub async fn desk_search(
         applications::of_municipalities(conn, &desks, &query, limit).map_err(blocking::store(lang))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(json!({ "applications": apps.iter().map(summary).collect::<Vec<_>>() })))
+    Ok(HttpResponse::Ok().json(list(&apps)))
 }

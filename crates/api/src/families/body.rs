@@ -6,17 +6,19 @@ use graduatorie_domain::FacilityCode;
 use graduatorie_rules::model::Regulation;
 use graduatorie_rules::{ApplicationJson, FacilityTable};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use validator::Validate;
 
 use crate::problem::FieldError;
 
 /// An application as a family sends it: the answers the form asks for, the facilities in order of
 /// preference, and where to send the receipt. See `GET /api/v1/calls/{id}/form`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, Validate)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplicationBody {
     /// Answers by the form's field names.
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub inputs: serde_json::Map<String, serde_json::Value>,
     /// Facility codes, most wanted first.
     #[serde(default)]

@@ -8,7 +8,8 @@ use graduatorie_domain::CallId;
 use graduatorie_store::calls::{self, CallStatus};
 use graduatorie_store::orgs;
 use jiff::Timestamp;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::access::call_municipalities;
 use crate::problem::{Lang, Problem};
@@ -16,34 +17,171 @@ use crate::{AppState, blocking};
 
 const PUBLIC: &str = "public, max-age=60";
 
+/// The calls accepting applications now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallList {
+    /// Open calls, soonest closing first.
+    pub calls: Vec<CallSummary>,
+}
+
+/// A call in the list of open calls.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallSummary {
+    /// The call's id.
+    pub id: i64,
+    /// The municipality or union running it.
+    pub organisation: Named,
+    /// The service (nido, voucher…).
+    pub service: Service,
+    /// School year, `2026/2027`.
+    pub school_year: String,
+    /// When applications open (RFC 3339, UTC).
+    #[schema(format = DateTime)]
+    pub opens_at: String,
+    /// When applications close (RFC 3339, UTC).
+    #[schema(format = DateTime)]
+    pub closes_at: String,
+    /// `open`, `closed`…
+    pub status: String,
+    /// Where its form is.
+    pub form: String,
+}
+
+/// An organisation by id and name.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Named {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+}
+
+/// A service.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Service {
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+}
+
 /// `GET /api/v1/calls`.
+#[utoipa::path(get, path = "/api/v1/calls", tag = "calls",
+    responses((status = 200, description = "Calls accepting applications", body = CallList),
+        crate::openapi::PublicRead))]
 pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
     let lang = Lang::of(&req);
     let listed = blocking::run(&state, lang, |conn, lang| {
         calls::accepting(conn, Timestamp::now()).map_err(blocking::store(lang))
     })
     .await?;
-    let body: Vec<_> = listed
+    let calls = listed
         .iter()
-        .map(|c| {
-            json!({
-                "id": c.id,
-                "organisation": { "id": c.organisation, "name": c.organisation_name },
-                "service": { "code": c.service_code, "name": c.service_name },
-                "school_year": c.school_year,
-                "opens_at": c.opens_at.to_string(),
-                "closes_at": c.closes_at.to_string(),
-                "status": c.status.as_str(),
-                "form": format!("/api/v1/calls/{}/form", c.id),
-            })
+        .map(|c| CallSummary {
+            id: c.id.get(),
+            organisation: Named {
+                id: c.organisation.get(),
+                name: c.organisation_name.clone(),
+            },
+            service: Service {
+                code: c.service_code.clone(),
+                name: c.service_name.clone(),
+            },
+            school_year: c.school_year.clone(),
+            opens_at: c.opens_at.to_string(),
+            closes_at: c.closes_at.to_string(),
+            status: c.status.as_str().to_owned(),
+            form: format!("/api/v1/calls/{}/form", c.id),
         })
         .collect();
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, PUBLIC))
-        .json(json!({ "calls": body })))
+        .json(CallList { calls }))
+}
+
+/// A call's application form, with what it offers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FormView {
+    /// The call.
+    pub call: CallHeader,
+    /// The fields the regulation asks for (`docs/formats.md`): names, Italian labels and help, types,
+    /// allowed values, repetition.
+    #[schema(value_type = Object)]
+    pub form: serde_json::Value,
+    /// Age sections (`lattanti`, `piccoli`…).
+    pub sections: Vec<SectionView>,
+    /// Facilities with their seats per section and time slot.
+    pub facilities: Vec<FacilityView>,
+    /// For a union's call: the member towns a family chooses its municipality from.
+    pub municipalities: Vec<Town>,
+}
+
+/// The call a form belongs to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallHeader {
+    /// Id.
+    pub id: i64,
+    /// School year.
+    pub school_year: String,
+    /// Opening (RFC 3339, UTC).
+    #[schema(format = DateTime)]
+    pub opens_at: String,
+    /// Deadline (RFC 3339, UTC).
+    #[schema(format = DateTime)]
+    pub closes_at: String,
+    /// Status.
+    pub status: String,
+    /// SHA-256 of the regulation's text.
+    pub rules_hash: String,
+}
+
+/// An age section.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SectionView {
+    /// Id.
+    pub id: String,
+    /// Label.
+    pub label: String,
+}
+
+/// A facility.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FacilityView {
+    /// Code, as used in `preferences`.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Seats by section and time slot.
+    pub seats: Vec<SeatsView>,
+}
+
+/// Seats of a facility in one section and time slot.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SeatsView {
+    /// Section id.
+    pub section: String,
+    /// Time slot (`full`, `part`…).
+    pub time_slot: String,
+    /// Seats.
+    pub seats: i64,
+}
+
+/// A member town.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Town {
+    /// Id, for `municipality` in an application.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// ISTAT code.
+    pub istat_code: Option<String>,
 }
 
 /// `GET /api/v1/calls/{id}/form`.
+#[utoipa::path(get, path = "/api/v1/calls/{call}/form", tag = "calls",
+    params(("call" = i64, Path, description = "Call id")),
+    responses((status = 200, description = "The form and what the call offers", body = FormView),
+        crate::openapi::PublicGet))]
 pub async fn form(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -62,49 +200,62 @@ pub async fn form(
         let seats = calls::facilities(conn, id).map_err(blocking::store(lang))?;
         let names = calls::facility_names(conn, id).map_err(blocking::store(lang))?;
         let towns = call_municipalities(conn, &call, lang)?;
-        let towns = towns
+        let municipalities = towns
             .into_iter()
             .map(|t| {
                 orgs::get_organisation(conn, t)
-                    .map(|o| json!({ "id": o.id, "name": o.name, "istat_code": o.istat_code }))
+                    .map(|o| Town {
+                        id: o.id.get(),
+                        name: o.name,
+                        istat_code: o.istat_code,
+                    })
                     .map_err(blocking::store(lang))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let facilities: Vec<_> = seats
+        let facilities = seats
             .iter()
             .map(|(code, seats)| {
                 let name = names
                     .iter()
                     .find(|(c, _)| c == code)
                     .map_or(code.as_str(), |(_, n)| n.as_str());
-                json!({
-                    "code": code,
-                    "name": name,
-                    "seats": seats.iter().map(|s| json!({
-                        "section": s.section, "time_slot": s.time_slot, "seats": s.seats,
-                    })).collect::<Vec<_>>(),
-                })
+                FacilityView {
+                    code: code.clone(),
+                    name: name.to_owned(),
+                    seats: seats
+                        .iter()
+                        .map(|s| SeatsView {
+                            section: s.section.clone(),
+                            time_slot: s.time_slot.clone(),
+                            seats: s.seats,
+                        })
+                        .collect(),
+                }
             })
             .collect();
-        let sections: Vec<_> = regulation
+        let sections = regulation
             .sections()
             .iter()
-            .map(|s| json!({ "id": s.id, "label": s.label }))
+            .map(|s| SectionView {
+                id: s.id.clone(),
+                label: s.label.clone(),
+            })
             .collect();
-        Ok(json!({
-            "call": {
-                "id": call.id,
-                "school_year": call.school_year,
-                "opens_at": call.opens_at.to_string(),
-                "closes_at": call.closes_at.to_string(),
-                "status": call.status.as_str(),
-                "rules_hash": call.rules_hash,
+        let form = serde_json::to_value(regulation.form()).map_err(|_| blocking::internal(lang))?;
+        Ok(FormView {
+            call: CallHeader {
+                id: call.id.get(),
+                school_year: call.school_year,
+                opens_at: call.opens_at.to_string(),
+                closes_at: call.closes_at.to_string(),
+                status: call.status.as_str().to_owned(),
+                rules_hash: call.rules_hash,
             },
-            "form": regulation.form(),
-            "sections": sections,
-            "facilities": facilities,
-            "municipalities": towns,
-        }))
+            form,
+            sections,
+            facilities,
+            municipalities,
+        })
     })
     .await?;
     Ok(HttpResponse::Ok()

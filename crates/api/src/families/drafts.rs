@@ -4,13 +4,14 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use graduatorie_domain::{CallId, DraftId, OrganisationId};
+use graduatorie_domain::{ApplicationId, CallId, DraftId, OrganisationId};
 use graduatorie_store::AnyConnection;
 use graduatorie_store::drafts::{self, Draft, DraftContent};
 use jiff::Timestamp;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::applications::{Source, submit_from};
+use super::applications::{Receipt, Source, submit_from};
 use super::body::ApplicationBody;
 use crate::auth::Principal;
 use crate::problem::{Lang, Problem};
@@ -26,24 +27,73 @@ fn content(b: &ApplicationBody) -> DraftContent {
     }
 }
 
-fn view(d: &Draft) -> serde_json::Value {
-    json!({
-        "draft": d.id,
-        "call": d.call,
-        "inputs": d.content.answers,
-        "preferences": d.content.preferences,
-        "family": d.content.family,
-        "contact_email": d.content.contact_email,
-        "municipality": d.content.municipality,
-        "created_at": d.created_at.to_string(),
-        "updated_at": d.updated_at.to_string(),
-        "submitted_as": d.submitted_as,
-        "links": {
-            "self": format!("/api/v1/drafts/{}", d.id),
-            "submit": format!("/api/v1/drafts/{}/submit", d.id),
-            "form": format!("/api/v1/calls/{}/form", d.call),
+/// A draft.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DraftView {
+    /// Id.
+    pub draft: i64,
+    /// The call.
+    pub call: i64,
+    /// Answers so far, by the form's field names.
+    #[schema(value_type = Object)]
+    pub inputs: serde_json::Value,
+    /// Facility codes so far.
+    pub preferences: Vec<String>,
+    /// Key shared by siblings' applications.
+    pub family: Option<String>,
+    /// Where the receipt will be sent.
+    pub contact_email: Option<String>,
+    /// The family's municipality (a union's call).
+    pub municipality: Option<i64>,
+    /// Created (RFC 3339, UTC).
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// Last saved (RFC 3339, UTC).
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+    /// The application it became, once submitted.
+    pub submitted_as: Option<i64>,
+    /// Where to read, submit it and find its form.
+    pub links: DraftLinks,
+}
+
+/// Links of a draft.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DraftLinks {
+    /// The draft.
+    #[serde(rename = "self")]
+    pub this: String,
+    /// `POST` here to submit it.
+    pub submit: String,
+    /// The call's form.
+    pub form: String,
+}
+
+/// A list of drafts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DraftList {
+    /// The drafts.
+    pub drafts: Vec<DraftView>,
+}
+
+fn view(d: &Draft) -> DraftView {
+    DraftView {
+        draft: d.id.get(),
+        call: d.call.get(),
+        inputs: d.content.answers.clone(),
+        preferences: d.content.preferences.clone(),
+        family: d.content.family.clone(),
+        contact_email: d.content.contact_email.clone(),
+        municipality: d.content.municipality.map(OrganisationId::get),
+        created_at: d.created_at.to_string(),
+        updated_at: d.updated_at.to_string(),
+        submitted_as: d.submitted_as.map(ApplicationId::get),
+        links: DraftLinks {
+            this: format!("/api/v1/drafts/{}", d.id),
+            submit: format!("/api/v1/drafts/{}/submit", d.id),
+            form: format!("/api/v1/calls/{}/form", d.call),
         },
-    })
+    }
 }
 
 /// A draft the caller may use, or 404.
@@ -61,6 +111,9 @@ fn mine(conn: &mut AnyConnection, who: &Principal, id: DraftId, lang: Lang) -> R
 }
 
 /// `POST /api/v1/calls/{id}/drafts`: whatever part of the application is ready.
+#[utoipa::path(post, path = "/api/v1/calls/{call}/drafts", tag = "drafts",
+    params(("call" = i64, Path, description = "Call id")), request_body = ApplicationBody, security(("bearer" = [])),
+    responses((status = 201, description = "Draft saved", body = DraftView), crate::openapi::Write))]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -89,6 +142,8 @@ pub async fn create(
 }
 
 /// `GET /api/v1/drafts`: a family's drafts not yet submitted (an operator's: those they started).
+#[utoipa::path(get, path = "/api/v1/drafts", tag = "drafts", security(("bearer" = [])),
+    responses((status = 200, description = "The caller's drafts", body = DraftList), crate::openapi::AuthRead))]
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -104,10 +159,15 @@ pub async fn list(
         Principal::Staff { .. } => Ok(Vec::new()),
     })
     .await?;
-    Ok(HttpResponse::Ok().json(json!({ "drafts": list.iter().map(view).collect::<Vec<_>>() })))
+    Ok(HttpResponse::Ok().json(DraftList {
+        drafts: list.iter().map(view).collect(),
+    }))
 }
 
 /// `GET /api/v1/drafts/{id}`.
+#[utoipa::path(get, path = "/api/v1/drafts/{draft}", tag = "drafts",
+    params(("draft" = i64, Path, description = "Draft id")), security(("bearer" = [])),
+    responses((status = 200, description = "The draft", body = DraftView), crate::openapi::AuthGet))]
 pub async fn get(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -121,6 +181,9 @@ pub async fn get(
 }
 
 /// `PUT /api/v1/drafts/{id}`: replaces the draft's content.
+#[utoipa::path(put, path = "/api/v1/drafts/{draft}", tag = "drafts",
+    params(("draft" = i64, Path, description = "Draft id")), request_body = ApplicationBody, security(("bearer" = [])),
+    responses((status = 200, description = "Draft saved", body = DraftView), crate::openapi::Write))]
 pub async fn update(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -150,6 +213,9 @@ pub async fn update(
 }
 
 /// `DELETE /api/v1/drafts/{id}`.
+#[utoipa::path(delete, path = "/api/v1/drafts/{draft}", tag = "drafts",
+    params(("draft" = i64, Path, description = "Draft id")), security(("bearer" = [])),
+    responses((status = 204, description = "Deleted"), crate::openapi::Act))]
 pub async fn delete(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -167,6 +233,13 @@ pub async fn delete(
 }
 
 /// `POST /api/v1/drafts/{id}/submit`: checks the draft as a submission and submits it.
+#[utoipa::path(post, path = "/api/v1/drafts/{draft}/submit", tag = "drafts",
+    params(("draft" = i64, Path, description = "Draft id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "As for a submission")),
+    security(("bearer" = [])),
+    responses((status = 201, description = "Submitted and durably stored", body = Receipt),
+        (status = 200, description = "Replay of an earlier request with the same key", body = Receipt),
+        crate::openapi::Write))]
 pub async fn submit(
     req: HttpRequest,
     state: web::Data<AppState>,

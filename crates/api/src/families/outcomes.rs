@@ -14,8 +14,8 @@ use graduatorie_store::offers::{self, Answer, Offer};
 use graduatorie_store::{AnyConnection, objections, runs};
 use jiff::Timestamp;
 use rust_decimal::Decimal;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use validator::Validate;
 
 use super::access::Access;
@@ -58,8 +58,61 @@ fn breakdown(
     serde_json::to_value(regulation.explain(&evaluation, &table, fee)).ok()
 }
 
+/// What an application got in the published rankings of its call.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Results {
+    /// The application.
+    pub application: i64,
+    /// Every published ranking, with this application's line in each of its lists.
+    pub rankings: Vec<RankingLines>,
+    /// The score explained criterion by criterion (`docs/formats.md`); null until a ranking is
+    /// published.
+    #[schema(value_type = Option<Object>)]
+    pub breakdown: Option<serde_json::Value>,
+}
+
+/// One published ranking, from one application's side.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RankingLines {
+    /// The ranking's id (objections name it).
+    pub ranking: i64,
+    /// Round, from 1.
+    pub round: i32,
+    /// `provisional` or `final`.
+    pub kind: String,
+    /// When it was published (RFC 3339, UTC).
+    #[schema(format = DateTime)]
+    pub published_at: Option<String>,
+    /// Objections are accepted until (provisional rankings).
+    #[schema(format = DateTime)]
+    pub objections_until: Option<String>,
+    /// The application's line in each list.
+    pub lists: Vec<ListLine>,
+}
+
+/// An application's line in one list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListLine {
+    /// `global`, an age section or a facility code.
+    pub list: String,
+    /// Position, from 1.
+    pub position: i64,
+    /// Points, exact decimal as text.
+    pub points: String,
+    /// Precedence tier label.
+    pub tier: String,
+    /// `admitted`, `waiting`, `not_eligible`…
+    pub outcome: String,
+    /// The facility offered, if any.
+    pub facility: Option<String>,
+}
+
 /// `GET /api/v1/applications/{id}/results`: every published ranking of the call with this
 /// application's lines, and the breakdown of its score. Empty until a ranking is published.
+#[utoipa::path(get, path = "/api/v1/applications/{application}/results", tag = "outcomes",
+    params(("application" = i64, Path, description = "Application id")), security(("bearer" = [])),
+    responses((status = 200, description = "Published rankings with this application's lines, and its score explained", body = Results),
+        crate::openapi::AuthGet))]
 pub async fn results(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -75,22 +128,26 @@ pub async fn results(
         let mut rankings = Vec::new();
         for run in &published {
             let lines = runs::results_of(conn, run.id, id).map_err(blocking::store(lang))?;
-            rankings.push(json!({
-                "ranking": run.id,
-                "round": run.round,
-                "kind": run.kind,
-                "published_at": run.published_at.map(|t| t.to_string()),
-                "objections_until": run.objections_until.map(|t| t.to_string()),
-                "lists": lines.iter().map(|l| json!({
-                    "list": l.list,
-                    "position": l.position,
-                    "points": Decimal::try_new(l.points_scaled, u32::try_from(l.points_scale).unwrap_or(0))
-                        .map(|d| d.to_string()).unwrap_or_default(),
-                    "tier": l.tier,
-                    "outcome": l.outcome,
-                    "facility": l.facility_code,
-                })).collect::<Vec<_>>(),
-            }));
+            rankings.push(RankingLines {
+                ranking: run.id.get(),
+                round: run.round,
+                kind: run.kind.clone(),
+                published_at: run.published_at.map(|t| t.to_string()),
+                objections_until: run.objections_until.map(|t| t.to_string()),
+                lists: lines
+                    .iter()
+                    .map(|l| ListLine {
+                        list: l.list.clone(),
+                        position: l.position,
+                        points: Decimal::try_new(l.points_scaled, u32::try_from(l.points_scale).unwrap_or(0))
+                            .map(|d| d.to_string())
+                            .unwrap_or_default(),
+                        tier: l.tier.clone(),
+                        outcome: l.outcome.clone(),
+                        facility: l.facility_code.clone(),
+                    })
+                    .collect(),
+            });
         }
         // The score is explained once something is published: before that, the office may still
         // exclude or correct, and a provisional score shown too early misleads.
@@ -99,29 +156,82 @@ pub async fn results(
         } else {
             breakdown(&st, conn, &app, &call)
         };
-        Ok(json!({ "application": id, "rankings": rankings, "breakdown": breakdown }))
+        Ok(Results {
+            application: id.get(),
+            rankings,
+            breakdown,
+        })
     })
     .await?;
     Ok(HttpResponse::Ok().json(body))
 }
 
-fn offer_view(o: &Offer) -> serde_json::Value {
-    json!({
-        "offer": o.id,
-        "ranking": o.run,
-        "application": o.application,
-        "facility": o.facility,
-        "section": o.section,
-        "time_slot": o.time_slot,
-        "offered_at": o.offered_at.to_string(),
-        "expires_at": o.expires_at.to_string(),
-        "answer": o.answer.map(Answer::as_str),
-        "answered_at": o.answered_at.map(|t| t.to_string()),
-        "links": { "answer": format!("/api/v1/offers/{}/answer", o.id) },
-    })
+/// A seat offered to an application.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfferView {
+    /// Id.
+    pub offer: i64,
+    /// The ranking (round) that made it.
+    pub ranking: i64,
+    /// The application.
+    pub application: i64,
+    /// Facility code.
+    pub facility: String,
+    /// Age section.
+    pub section: String,
+    /// Time slot.
+    pub time_slot: String,
+    /// When it was made (RFC 3339, UTC).
+    #[schema(format = DateTime)]
+    pub offered_at: String,
+    /// The deadline to answer (RFC 3339, UTC).
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+    /// `accepted`, `refused`, or null while unanswered.
+    pub answer: Option<&'static str>,
+    /// When it was answered.
+    #[schema(format = DateTime)]
+    pub answered_at: Option<String>,
+    /// Where to answer.
+    pub links: OfferLinks,
+}
+
+/// Links of an offer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfferLinks {
+    /// `POST` the answer here.
+    pub answer: String,
+}
+
+/// Offers of an application.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfferList {
+    /// The offers, oldest first.
+    pub offers: Vec<OfferView>,
+}
+
+fn offer_view(o: &Offer) -> OfferView {
+    OfferView {
+        offer: o.id.get(),
+        ranking: o.run.get(),
+        application: o.application.get(),
+        facility: o.facility.clone(),
+        section: o.section.clone(),
+        time_slot: o.time_slot.clone(),
+        offered_at: o.offered_at.to_string(),
+        expires_at: o.expires_at.to_string(),
+        answer: o.answer.map(Answer::as_str),
+        answered_at: o.answered_at.map(|t| t.to_string()),
+        links: OfferLinks {
+            answer: format!("/api/v1/offers/{}/answer", o.id),
+        },
+    }
 }
 
 /// `GET /api/v1/applications/{id}/offers`.
+#[utoipa::path(get, path = "/api/v1/applications/{application}/offers", tag = "outcomes",
+    params(("application" = i64, Path, description = "Application id")), security(("bearer" = [])),
+    responses((status = 200, description = "Seats offered to this application", body = OfferList), crate::openapi::AuthGet))]
 pub async fn offers_of(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -135,18 +245,24 @@ pub async fn offers_of(
         offers::of_application(conn, id).map_err(blocking::store(lang))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(json!({ "offers": list.iter().map(offer_view).collect::<Vec<_>>() })))
+    Ok(HttpResponse::Ok().json(OfferList {
+        offers: list.iter().map(offer_view).collect(),
+    }))
 }
 
 /// An answer to an offer.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnswerBody {
     /// `accept` or `refuse`.
+    #[schema(example = "accept")]
     pub answer: String,
 }
 
 /// `POST /api/v1/offers/{id}/answer`: once, before the offer's deadline.
+#[utoipa::path(post, path = "/api/v1/offers/{offer}/answer", tag = "outcomes",
+    params(("offer" = i64, Path, description = "Offer id")), request_body = AnswerBody, security(("bearer" = [])),
+    responses((status = 200, description = "Answer recorded", body = OfferView), crate::openapi::Write))]
 pub async fn answer(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -181,7 +297,7 @@ pub async fn answer(
 }
 
 /// An objection to a provisional ranking.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ObjectionBody {
     /// The provisional ranking objected to.
@@ -191,20 +307,54 @@ pub struct ObjectionBody {
     pub text: String,
 }
 
-fn objection_view(o: &objections::Objection) -> serde_json::Value {
-    json!({
-        "objection": o.id,
-        "ranking": o.run,
-        "application": o.application,
-        "filed_at": o.filed_at.to_string(),
-        "text": o.body,
-        "status": o.status,
-        "decided_at": o.decided_at.map(|t| t.to_string()),
-        "decision": o.decision,
-    })
+/// An objection.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ObjectionView {
+    /// Id.
+    pub objection: i64,
+    /// The provisional ranking objected to.
+    pub ranking: i64,
+    /// The application.
+    pub application: i64,
+    /// Filed (RFC 3339, UTC).
+    #[schema(format = DateTime)]
+    pub filed_at: String,
+    /// The objection as written.
+    pub text: String,
+    /// `filed`, `accepted`, `rejected`.
+    pub status: String,
+    /// When the office decided.
+    #[schema(format = DateTime)]
+    pub decided_at: Option<String>,
+    /// The office's decision.
+    pub decision: Option<String>,
+}
+
+/// Objections of an application.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ObjectionList {
+    /// The objections, oldest first.
+    pub objections: Vec<ObjectionView>,
+}
+
+fn objection_view(o: &objections::Objection) -> ObjectionView {
+    ObjectionView {
+        objection: o.id.get(),
+        ranking: o.run.get(),
+        application: o.application.get(),
+        filed_at: o.filed_at.to_string(),
+        text: o.body.clone(),
+        status: o.status.clone(),
+        decided_at: o.decided_at.map(|t| t.to_string()),
+        decision: o.decision.clone(),
+    }
 }
 
 /// `POST /api/v1/applications/{id}/objections`: within the provisional ranking's window.
+#[utoipa::path(post, path = "/api/v1/applications/{application}/objections", tag = "outcomes",
+    params(("application" = i64, Path, description = "Application id")), request_body = ObjectionBody,
+    security(("bearer" = [])),
+    responses((status = 201, description = "Objection filed", body = ObjectionView), crate::openapi::Write))]
 pub async fn object(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -242,6 +392,9 @@ pub async fn object(
 }
 
 /// `GET /api/v1/applications/{id}/objections`.
+#[utoipa::path(get, path = "/api/v1/applications/{application}/objections", tag = "outcomes",
+    params(("application" = i64, Path, description = "Application id")), security(("bearer" = [])),
+    responses((status = 200, description = "Objections filed for this application", body = ObjectionList), crate::openapi::AuthGet))]
 pub async fn objections_of(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -255,5 +408,7 @@ pub async fn objections_of(
         objections::of_application(conn, id).map_err(blocking::store(lang))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(json!({ "objections": list.iter().map(objection_view).collect::<Vec<_>>() })))
+    Ok(HttpResponse::Ok().json(ObjectionList {
+        objections: list.iter().map(objection_view).collect(),
+    }))
 }
