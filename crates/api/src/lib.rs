@@ -9,6 +9,7 @@ pub mod body;
 pub mod families;
 pub mod openapi;
 pub mod problem;
+pub mod rate_limit;
 pub mod rules_cache;
 pub mod settings;
 pub mod status;
@@ -224,6 +225,7 @@ pub fn bind(settings: &Settings, store: Store) -> Result<Bound, StartError> {
             "DEVELOPMENT LOGIN ENABLED (auth.dev_login): anyone can log in as any codice fiscale. Never enable it on a server with real data."
         );
     }
+    let limits = web::Data::new(rate_limit::Limits::new(&settings.rate_limit));
     let writer = SubmissionWriter::start(store.clone(), MAX_GROUP)?;
     let state = web::Data::new(AppState {
         store,
@@ -234,11 +236,13 @@ pub fn bind(settings: &Settings, store: Store) -> Result<Bound, StartError> {
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .app_data(limits.clone())
             .configure(extractor_config)
             .wrap(Condition::new(
                 dev_login,
                 DefaultHeaders::new().add((DEV_LOGIN_HEADER, "enabled: for demonstrations and tests only")),
             ))
+            .wrap(actix_web::middleware::from_fn(rate_limit::limit))
             // The last `wrap` is the outermost: the request id exists before the access log runs.
             .wrap(actix_web::middleware::from_fn(access_log::log_request))
             .wrap(TracingLogger::<access_log::RequestSpan>::new())

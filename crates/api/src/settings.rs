@@ -2,7 +2,7 @@
 //! `GRADUATORIE__SECTION__KEY`, then the command line. Everything is checked before the server starts,
 //! and a wrong value is reported with the name of its key.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
 use serde::Deserialize;
@@ -31,6 +31,42 @@ pub struct Settings {
     pub log: Log,
     /// `[auth]`.
     pub auth: AuthSettings,
+    /// `[rate_limit]`.
+    pub rate_limit: RateLimitSettings,
+}
+
+/// `[rate_limit]`: requests allowed per client.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// Off only for load tests.
+    pub enabled: bool,
+    /// Sustained requests per second per client.
+    pub per_second: u32,
+    /// Requests a client may make at once before the sustained rate applies.
+    pub burst: u32,
+    /// Sustained login attempts per minute per client.
+    pub login_per_minute: u32,
+    /// Login attempts a client may make at once.
+    pub login_burst: u32,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<String>,
+}
+
+impl RateLimitSettings {
+    /// The trusted proxies as addresses, or the first that is not one.
+    pub fn trusted_proxy_addresses(&self) -> Result<Vec<IpAddr>, SettingsError> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| {
+                p.trim().parse().map_err(|_| {
+                    SettingsError(format!(
+                        "rate_limit.trusted_proxies: {p:?} is not an IP address such as 10.0.0.1"
+                    ))
+                })
+            })
+            .collect()
+    }
 }
 
 /// `[auth]`.
@@ -143,6 +179,8 @@ impl Settings {
             config::Environment::with_prefix("GRADUATORIE")
                 .separator("__")
                 .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("rate_limit.trusted_proxies")
                 .source(Some(env)),
         );
         if let Some(bind) = &overrides.bind {
@@ -187,6 +225,18 @@ impl Settings {
                 "auth.pseudonym_key: must be at least 16 characters (or empty)".into(),
             ));
         }
+        let r = &self.rate_limit;
+        for (key, value, max) in [
+            ("rate_limit.per_second", r.per_second, 100_000),
+            ("rate_limit.burst", r.burst, 1_000_000),
+            ("rate_limit.login_per_minute", r.login_per_minute, 100_000),
+            ("rate_limit.login_burst", r.login_burst, 1_000_000),
+        ] {
+            if !(1..=max).contains(&value) {
+                return Err(SettingsError(format!("{key}: must be between 1 and {max}")));
+            }
+        }
+        r.trusted_proxy_addresses()?;
         if !["error", "warn", "info", "debug", "trace"].contains(&self.log.level.as_str()) {
             return Err(SettingsError(
                 "log.level: must be one of error, warn, info, debug, trace".into(),
@@ -255,7 +305,12 @@ mod tests {
 
     #[test]
     fn wrong_values_are_named() {
-        let cases: [(&[(&str, &str)], &str); 6] = [
+        let cases: [(&[(&str, &str)], &str); 8] = [
+            (&[("GRADUATORIE__RATE_LIMIT__BURST", "0")], "rate_limit.burst"),
+            (
+                &[("GRADUATORIE__RATE_LIMIT__TRUSTED_PROXIES", "10.0.0.1,proxy.local")],
+                "rate_limit.trusted_proxies",
+            ),
             (&[("GRADUATORIE__SERVER__BIND", "localhost")], "server.bind"),
             (&[("GRADUATORIE__DATABASE__URL", "mysql://x")], "database.url"),
             (&[("GRADUATORIE__DATABASE__POOL_SIZE", "0")], "database.pool_size"),
@@ -267,6 +322,20 @@ mod tests {
             let e = load(env, &Overrides::default()).unwrap_err().to_string();
             assert!(e.contains(key), "{env:?}: {e}");
         }
+    }
+
+    #[test]
+    fn trusted_proxies_are_a_comma_separated_list_in_the_environment() {
+        let s = load(
+            &[("GRADUATORIE__RATE_LIMIT__TRUSTED_PROXIES", "10.0.0.1, ::1")],
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            s.rate_limit.trusted_proxy_addresses().unwrap(),
+            vec![IpAddr::from([10, 0, 0, 1]), "::1".parse::<IpAddr>().unwrap()]
+        );
+        assert!(load(&[], &Overrides::default()).unwrap().rate_limit.enabled);
     }
 
     #[test]

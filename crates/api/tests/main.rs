@@ -15,3 +15,4 @@ mod enrolment;
 mod isolation;
 mod openapi;
 mod outcomes;
+mod rate_limit;
