@@ -7,6 +7,7 @@ pub mod auth;
 pub mod blocking;
 pub mod body;
 pub mod families;
+pub mod mail;
 pub mod openapi;
 pub mod problem;
 pub mod rate_limit;
@@ -210,6 +211,8 @@ pub struct Bound {
     pub addr: SocketAddr,
     /// The server; await it to run until SIGTERM or Ctrl-C.
     pub server: actix_web::dev::Server,
+    /// The receipt sender, when `mail.smtp_url` is set; it stops when dropped.
+    pub mailer: Option<mail::Worker>,
 }
 
 /// Binds the server. On SIGTERM or Ctrl-C it stops accepting connections and gives requests in flight
@@ -225,6 +228,23 @@ pub fn bind(settings: &Settings, store: Store) -> Result<Bound, StartError> {
             "DEVELOPMENT LOGIN ENABLED (auth.dev_login): anyone can log in as any codice fiscale. Never enable it on a server with real data."
         );
     }
+    let mailer = match mail::Mailer::new(&settings.mail)? {
+        Some(m) => Some(
+            mail::Worker::start(
+                store.clone(),
+                m,
+                std::time::Duration::from_secs(settings.mail.poll_seconds),
+            )
+            .map_err(|e| SettingsError::from_message(format!("mail: cannot start the sender: {e}")))?,
+        ),
+        None => {
+            tracing::warn!(
+                operation = "start",
+                "mail.smtp_url is empty: receipt e-mails are queued in the database and sent once it is set"
+            );
+            None
+        }
+    };
     let limits = web::Data::new(rate_limit::Limits::new(&settings.rate_limit));
     let writer = SubmissionWriter::start(store.clone(), MAX_GROUP)?;
     let state = web::Data::new(AppState {
@@ -260,5 +280,6 @@ pub fn bind(settings: &Settings, store: Store) -> Result<Bound, StartError> {
     Ok(Bound {
         addr,
         server: server.run(),
+        mailer,
     })
 }

@@ -33,6 +33,24 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// `[rate_limit]`.
     pub rate_limit: RateLimitSettings,
+    /// `[mail]`.
+    pub mail: MailSettings,
+}
+
+/// `[mail]`: receipts by e-mail.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    /// `smtp://…` or `smtps://…`; empty = receipts stay queued.
+    pub smtp_url: String,
+    /// The sender.
+    pub from: String,
+    /// The service's public address, named in receipts.
+    pub public_url: String,
+    /// Seconds between looks at the outbox.
+    pub poll_seconds: u64,
+    /// Seconds an SMTP exchange may take.
+    pub timeout_seconds: u64,
 }
 
 /// `[rate_limit]`: requests allowed per client.
@@ -237,6 +255,16 @@ impl Settings {
             }
         }
         r.trusted_proxy_addresses()?;
+        if !(1..=3_600).contains(&self.mail.poll_seconds) {
+            return Err(SettingsError(
+                "mail.poll_seconds: must be between 1 and 3600".into(),
+            ));
+        }
+        if !(1..=600).contains(&self.mail.timeout_seconds) {
+            return Err(SettingsError(
+                "mail.timeout_seconds: must be between 1 and 600".into(),
+            ));
+        }
         if !["error", "warn", "info", "debug", "trace"].contains(&self.log.level.as_str()) {
             return Err(SettingsError(
                 "log.level: must be one of error, warn, info, debug, trace".into(),

@@ -13,6 +13,8 @@ mod bad_input;
 mod basics;
 mod enrolment;
 mod isolation;
+mod mail;
 mod openapi;
 mod outcomes;
 mod rate_limit;
+mod smtp;

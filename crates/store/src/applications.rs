@@ -347,7 +347,17 @@ pub fn amend(
         diesel::update(a::table.find(id.get()))
             .set((a::current_version.eq(next), a::family.eq(s.family.as_deref())))
             .execute(tx)?;
+        if let Some(email) = &s.contact_email {
+            diesel::update(a::table.find(id.get()))
+                .set(a::contact_email.eq(email))
+                .execute(tx)?;
+        }
         event(tx, id.get(), "amended", at, s.by, None)?;
+        // The new version gets its own receipt, at the address now on the application.
+        let to: Option<String> = a::table.find(id.get()).select(a::contact_email).first(tx)?;
+        if let Some(to) = to {
+            outbox::enqueue(tx, RECEIPT_MESSAGE, &to, &receipt_payload(id.get(), next), at)?;
+        }
         audit::append(
             tx,
             at,

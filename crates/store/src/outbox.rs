@@ -65,6 +65,56 @@ pub fn due(conn: &mut AnyConnection, now: Timestamp, limit: i64) -> Result<Vec<M
         .load(conn)?)
 }
 
+/// Takes a due message for one sender until `lease_until`, so that two senders (two instances of the
+/// service) never send it both; false when another took it first or it is no longer due. A sender
+/// that dies holding it leaves it to be taken again once the lease ends: at least once.
+pub fn claim(
+    conn: &mut AnyConnection,
+    id: i64,
+    now: Timestamp,
+    lease_until: Timestamp,
+) -> Result<bool, StoreError> {
+    let taken = diesel::update(
+        ob::table
+            .find(id)
+            .filter(ob::sent_at.is_null())
+            .filter(ob::next_attempt_at.le(time::to_db(now))),
+    )
+    .set(ob::next_attempt_at.eq(time::to_db(lease_until)))
+    .execute(conn)?;
+    Ok(taken == 1)
+}
+
+/// Gives up on a message that can never be sent (the mail server refused the address for good, or
+/// what it announces is gone): it stays in the table, with the reason, and is not tried again.
+pub fn abandon(conn: &mut AnyConnection, id: i64, reason: &str) -> Result<(), StoreError> {
+    diesel::update(ob::table.find(id))
+        .set((
+            ob::next_attempt_at.eq(i64::MAX),
+            ob::last_error.eq(format!("abandoned: {reason}")),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// One message by id.
+pub fn get(conn: &mut AnyConnection, id: i64) -> Result<Message, StoreError> {
+    ob::table
+        .find(id)
+        .select(Message::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound("outbox message"))
+}
+
+/// Every message, oldest first (for tests and the operators' checks).
+pub fn all(conn: &mut AnyConnection) -> Result<Vec<Message>, StoreError> {
+    Ok(ob::table
+        .order(ob::id.asc())
+        .select(Message::as_select())
+        .load(conn)?)
+}
+
 /// Marks a message sent.
 pub fn mark_sent(conn: &mut AnyConnection, id: i64, at: Timestamp) -> Result<(), StoreError> {
     diesel::update(ob::table.find(id))

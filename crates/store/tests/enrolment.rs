@@ -255,3 +255,83 @@ on_both!(open_calls_are_listed_until_their_deadline, |db: &TestDb| {
     let names = calls::facility_names(&mut conn, f.call).unwrap();
     assert_eq!(names.len(), 3);
 });
+
+on_both!(
+    an_amendment_queues_the_receipt_of_its_version_and_may_change_the_address,
+    |db: &TestDb| {
+        let f = fixture(db);
+        let mut conn = db.store.conn().unwrap();
+        let mut s = submission(f.call, 1);
+        s.contact_email = Some("prima@example.invalid".into());
+        let t = at("2026-10-15T09:00:00Z");
+        let done = applications::submit(&mut conn, &s, t).unwrap();
+        // Amended without a new address: the receipt goes where the first one went.
+        s.contact_email = None;
+        applications::amend(&mut conn, done.application, &s, at("2026-10-16T09:00:00Z")).unwrap();
+        s.contact_email = Some("dopo@example.invalid".into());
+        applications::amend(&mut conn, done.application, &s, at("2026-10-17T09:00:00Z")).unwrap();
+        let mails = outbox::all(&mut conn).unwrap();
+        let sent: Vec<(String, i64)> = mails
+            .iter()
+            .map(|m| {
+                let p: serde_json::Value = serde_json::from_str(&m.payload).unwrap();
+                (m.recipient.clone(), p["version"].as_i64().unwrap())
+            })
+            .collect();
+        assert_eq!(
+            sent,
+            vec![
+                ("prima@example.invalid".to_owned(), 1),
+                ("prima@example.invalid".to_owned(), 2),
+                ("dopo@example.invalid".to_owned(), 3),
+            ]
+        );
+        let app = applications::get(&mut conn, done.application).unwrap();
+        assert_eq!(app.contact_email.as_deref(), Some("dopo@example.invalid"));
+    }
+);
+
+on_both!(
+    one_sender_claims_a_message_and_an_abandoned_one_is_never_due_again,
+    |db: &TestDb| {
+        let mut conn = db.store.conn().unwrap();
+        let t = at("2026-10-15T09:00:00Z");
+        let lease = at("2026-10-15T09:10:00Z");
+        let id = outbox::enqueue(
+            &mut conn,
+            RECEIPT_MESSAGE,
+            "a@example.invalid",
+            &serde_json::json!({}),
+            t,
+        )
+        .unwrap();
+        assert!(outbox::claim(&mut conn, id, t, lease).unwrap());
+        assert!(!outbox::claim(&mut conn, id, t, lease).unwrap(), "taken once");
+        assert!(outbox::due(&mut conn, t, 10).unwrap().is_empty(), "leased");
+        // A sender that died: after the lease the message is due again.
+        assert_eq!(outbox::due(&mut conn, lease, 10).unwrap().len(), 1);
+        outbox::mark_sent(&mut conn, id, lease).unwrap();
+        assert!(
+            !outbox::claim(&mut conn, id, lease, lease).unwrap(),
+            "sent messages are not taken"
+        );
+
+        let other = outbox::enqueue(
+            &mut conn,
+            RECEIPT_MESSAGE,
+            "b@example.invalid",
+            &serde_json::json!({}),
+            t,
+        )
+        .unwrap();
+        outbox::abandon(&mut conn, other, "refused 550").unwrap();
+        assert!(
+            outbox::due(&mut conn, at("2099-01-01T00:00:00Z"), 10)
+                .unwrap()
+                .is_empty()
+        );
+        let m = outbox::get(&mut conn, other).unwrap();
+        assert_eq!(m.last_error.as_deref(), Some("abandoned: refused 550"));
+        assert_eq!(m.sent_at, None);
+    }
+);

@@ -569,7 +569,7 @@ pub async fn amend(
             by: acting_user(&who),
             owner: None,
             municipality: None,
-            contact_email: None,
+            contact_email: b.contact_email.clone(),
             idempotency: None,
         };
         applications::amend(conn, app.id, &s, Timestamp::now()).map_err(blocking::store(lang))?;
