@@ -107,6 +107,14 @@ pub fn open_store(settings: &Settings, durability: DurabilityCheck) -> Result<St
             }
         }
         Backend::Postgres => {
+            if let Some(language) = graduatorie_store::durability::non_english_messages(&mut *store.conn()?)?
+            {
+                tracing::warn!(
+                    operation = "start",
+                    lc_messages = %language,
+                    "PostgreSQL writes its messages in another language than English: some lock timeouts and dropped connections will be answered 500 instead of 503 with Retry-After. Set lc_messages = 'C' (docs/operations.md)"
+                );
+            }
             let pending = store.pending_migrations()?;
             if !pending.is_empty() {
                 return Err(StartError::SchemaBehind(pending.join(", "), url.redacted()));

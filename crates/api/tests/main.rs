@@ -15,6 +15,8 @@ mod enrolment;
 mod isolation;
 mod mail;
 mod openapi;
+mod outage;
 mod outcomes;
+mod proxy;
 mod rate_limit;
 mod smtp;

@@ -68,11 +68,20 @@ impl TestServer {
 
     /// A server with more settings (as environment variables).
     pub fn start_with(backend: Backend, extra: &[(&str, &str)]) -> Self {
+        Self::start_with_url(backend, extra, str::to_owned)
+    }
+
+    /// A server that reaches its database at another URL than the tests do (through a proxy).
+    pub fn start_with_url(
+        backend: Backend,
+        extra: &[(&str, &str)],
+        server_url: impl FnOnce(&str) -> String,
+    ) -> Self {
         let db = TestDatabase::new(backend, "ga").unwrap_or_else(|e| panic!("{e}"));
         if backend == Backend::Postgres {
             migrate(&db.url);
         }
-        let settings = settings_with(&db.url, extra);
+        let settings = settings_with(&server_url(&db.url), extra);
         graduatorie_api::init_logging(&settings.log);
         let store = graduatorie_api::open_store(&settings, DurabilityCheck::SkipForTestsOnly).unwrap();
         let (tx, rx) = std::sync::mpsc::channel::<(SocketAddr, actix_web::dev::ServerHandle)>();

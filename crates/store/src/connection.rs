@@ -150,12 +150,16 @@ fn sqlite_file_parent(target: &str) -> Option<&Path> {
 
 /// SQLite's settings are per connection and some are off by default (foreign keys!).
 /// `synchronous = FULL`: a submission acknowledged to a family is on disk.
+/// On both, a statement waits at most 10 seconds for a lock (SQLite's busy timeout, PostgreSQL's
+/// `lock_timeout`) and then fails as transient: the caller is told to retry, rather than waiting
+/// behind a long operation with a connection held.
 fn configure(conn: &mut AnyConnection) -> Result<(), StoreError> {
-    if let AnyConnection::Sqlite(c) = conn {
-        c.batch_execute(
+    match conn {
+        AnyConnection::Sqlite(c) => c.batch_execute(
             "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
              PRAGMA synchronous = FULL;",
-        )?;
+        )?,
+        AnyConnection::Pg(c) => c.batch_execute("SET lock_timeout = '10s'")?,
     }
     Ok(())
 }

@@ -23,6 +23,21 @@ struct Setting {
     setting: String,
 }
 
+/// The language of PostgreSQL's messages (`lc_messages`) when it is not English: the store tells a
+/// lock timeout or a dropped connection (retry later) from a fault by the message, since diesel does
+/// not pass on the SQLSTATE. `None` on SQLite and on an English-speaking server.
+pub fn non_english_messages(conn: &mut AnyConnection) -> Result<Option<String>, StoreError> {
+    let AnyConnection::Pg(pg) = conn else {
+        return Ok(None);
+    };
+    let rows: Vec<Setting> =
+        diesel::sql_query("SELECT setting FROM pg_settings WHERE name = 'lc_messages'").load(pg)?;
+    Ok(rows.into_iter().map(|r| r.setting).find(|l| {
+        let l = l.to_ascii_lowercase();
+        !(l.is_empty() || l == "c" || l == "posix" || l.starts_with("c.") || l.starts_with("en"))
+    }))
+}
+
 /// Checks the server's settings. SQLite's are set by this program on every connection.
 pub fn check(conn: &mut AnyConnection, mode: DurabilityCheck) -> Result<(), StoreError> {
     if mode == DurabilityCheck::SkipForTestsOnly {

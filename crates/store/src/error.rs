@@ -37,10 +37,27 @@ impl StoreError {
         use diesel::result::{DatabaseErrorKind as K, Error as E};
         match self {
             StoreError::Connect(_) => true,
-            StoreError::Database(E::DatabaseError(K::SerializationFailure, _)) => true,
+            StoreError::Database(E::DatabaseError(
+                K::SerializationFailure | K::ClosedConnection | K::UnableToSendCommand,
+                _,
+            )) => true,
             StoreError::Database(E::DatabaseError(_, info)) => {
+                // diesel does not pass on PostgreSQL's SQLSTATE for these, only the message, in
+                // the server's `lc_messages` language (docs/operations.md asks for English).
                 let m = info.message();
-                m.contains("database is locked") || m.contains("database is busy")
+                [
+                    "database is locked",
+                    "database is busy",
+                    "lock timeout",
+                    "deadlock detected",
+                    "too many connections",
+                    "terminating connection",
+                    "the database system is",
+                    "server closed the connection",
+                    "could not receive data from server",
+                ]
+                .iter()
+                .any(|t| m.contains(t))
             }
             _ => false,
         }
