@@ -111,6 +111,10 @@ pub struct OidcSettings {
     pub audience: String,
     /// The issuer's JSON Web Key Set, as a file.
     pub jwks_file: String,
+    /// The issuer's JSON Web Key Set, at its `jwks_uri`.
+    pub jwks_url: String,
+    /// Minutes between fetches of `jwks_url`.
+    pub jwks_refresh_minutes: u32,
     /// The claim holding the codice fiscale.
     pub cf_claim: String,
 }

@@ -245,3 +245,198 @@ fn oidc_tokens_are_checked_against_the_issuers_keys_sqlite() {
 fn oidc_tokens_are_checked_against_the_issuers_keys_postgres() {
     oidc_tokens_are_checked_against_the_issuers_keys(graduatorie_store::Backend::Postgres);
 }
+
+/// A tiny HTTP server publishing a JWKS document (or failing with a status), counting requests.
+struct JwksServer {
+    addr: std::net::SocketAddr,
+    answer: std::sync::Arc<std::sync::Mutex<(u16, String)>>,
+    hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl JwksServer {
+    fn start(status: u16, jwks: &JwkSet) -> Self {
+        use std::io::{BufRead, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let answer = std::sync::Arc::new(std::sync::Mutex::new((
+            status,
+            serde_json::to_string(jwks).unwrap(),
+        )));
+        let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (a, h) = (answer.clone(), hits.clone());
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                    line.clear();
+                }
+                h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let (status, body) = a.lock().unwrap().clone();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        Self { addr, answer, hits }
+    }
+
+    fn set(&self, status: u16, jwks: &JwkSet) {
+        *self.answer.lock().unwrap() = (status, serde_json::to_string(jwks).unwrap());
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/.well-known/jwks.json", self.addr)
+    }
+}
+
+fn jwks_url_server(url: &str) -> TestServer {
+    TestServer::start_with(
+        graduatorie_store::Backend::Sqlite,
+        &[
+            ("GRADUATORIE__AUTH__OIDC__ISSUER", "https://login.example.invalid"),
+            ("GRADUATORIE__AUTH__OIDC__AUDIENCE", "graduatorie-test"),
+            ("GRADUATORIE__AUTH__OIDC__JWKS_URL", url),
+        ],
+    )
+}
+
+fn good_claims() -> Value {
+    let now = jiff::Timestamp::now().as_second();
+    json!({ "iss": "https://login.example.invalid", "aud": "graduatorie-test", "exp": now + 300,
+            "iat": now, "sub": "x", "fiscal_number": FAMILY_1 })
+}
+
+fn me_status(s: &TestServer, token: &str) -> u16 {
+    client()
+        .get(s.url("/api/v1/me"))
+        .header("Authorization", format!("Bearer {token}"))
+        .call()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Asks until the answer is `want` (at most 15 s); returns the statuses seen.
+fn until_status(s: &TestServer, token: &str, want: u16) -> Vec<u16> {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let mut seen = Vec::new();
+    loop {
+        let status = me_status(s, token);
+        seen.push(status);
+        if status == want || std::time::Instant::now() > until {
+            return seen;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn oidc_keys_come_from_the_issuers_jwks_url_and_follow_a_rotation() {
+    let (k1, jwk1) = key_pair("k1");
+    let (k2, jwk2) = key_pair("k2");
+    let issuer = JwksServer::start(
+        200,
+        &JwkSet {
+            keys: vec![jwk1.clone()],
+        },
+    );
+    let s = jwks_url_server(&issuer.url());
+    assert_eq!(
+        me_status(&s, &token(&k1, "k1", &good_claims())),
+        200,
+        "keys fetched at start"
+    );
+    // The issuer rotates: a token signed by the new key is refused once, prompts a fetch, and is
+    // accepted as soon as the new keys are in.
+    issuer.set(
+        200,
+        &JwkSet {
+            keys: vec![jwk1, jwk2],
+        },
+    );
+    let seen = until_status(&s, &token(&k2, "k2", &good_claims()), 200);
+    assert_eq!(seen.first(), Some(&401), "{seen:?}");
+    assert_eq!(seen.last(), Some(&200), "{seen:?}");
+    assert!(issuer.hits.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+    // A stream of tokens with unknown key ids does not become a stream of fetches.
+    let before = issuer.hits.load(std::sync::atomic::Ordering::SeqCst);
+    let (k3, _) = key_pair("k3");
+    for _ in 0..20 {
+        assert_eq!(me_status(&s, &token(&k3, "k3", &good_claims())), 401);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let after = issuer.hits.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(after - before <= 1, "{before} → {after}");
+}
+
+#[test]
+fn without_the_issuers_keys_tokens_get_503_until_they_arrive() {
+    let (k1, jwk1) = key_pair("k1");
+    let jwks = JwkSet { keys: vec![jwk1] };
+    let issuer = JwksServer::start(500, &jwks);
+    // The service starts all the same: staff and everything else work meanwhile.
+    let s = jwks_url_server(&issuer.url());
+    let t = token(&k1, "k1", &good_claims());
+    let mut r = client()
+        .get(s.url("/api/v1/me"))
+        .header("Authorization", format!("Bearer {t}"))
+        .call()
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().get("retry-after").is_some());
+    let p: Value = r.body_mut().read_json().unwrap();
+    assert_eq!(p["type"], "urn:graduatorie:problem:unavailable");
+    issuer.set(200, &jwks);
+    let seen = until_status(&s, &t, 200);
+    assert_eq!(seen.last(), Some(&200), "{seen:?}");
+}
+
+#[test]
+fn wrong_key_sources_stop_the_start_naming_the_setting() {
+    let db = graduatorie_store::testing::TestDatabase::new(graduatorie_store::Backend::Sqlite, "ga").unwrap();
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        (&[], "auth.oidc.jwks_url: required"),
+        (
+            &[
+                (
+                    "GRADUATORIE__AUTH__OIDC__JWKS_URL",
+                    "https://login.example.invalid/jwks",
+                ),
+                ("GRADUATORIE__AUTH__OIDC__JWKS_FILE", "/tmp/x.json"),
+            ],
+            "set one, not both",
+        ),
+        (
+            &[(
+                "GRADUATORIE__AUTH__OIDC__JWKS_URL",
+                "http://login.example.invalid/jwks",
+            )],
+            "must be an https://",
+        ),
+        (
+            &[
+                (
+                    "GRADUATORIE__AUTH__OIDC__JWKS_URL",
+                    "https://login.example.invalid/jwks",
+                ),
+                ("GRADUATORIE__AUTH__OIDC__JWKS_REFRESH_MINUTES", "0"),
+            ],
+            "auth.oidc.jwks_refresh_minutes",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let mut env = vec![
+            ("GRADUATORIE__AUTH__OIDC__ISSUER", "https://login.example.invalid"),
+            ("GRADUATORIE__AUTH__OIDC__AUDIENCE", "graduatorie-test"),
+        ];
+        env.extend_from_slice(extra);
+        let settings = settings_with(&db.url, &env);
+        let e = graduatorie_api::auth::Auth::new(&settings.auth)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(expected), "{extra:?}: {e}");
+    }
+}

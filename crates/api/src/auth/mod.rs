@@ -35,7 +35,7 @@ pub struct Auth {
     /// Key of the pseudonyms in logs.
     pseudonym_key: Vec<u8>,
     /// The OpenID Connect issuer's verifier, when configured.
-    pub oidc: Option<oidc::Verifier>,
+    pub oidc: Option<std::sync::Arc<oidc::Verifier>>,
 }
 
 impl Auth {
@@ -187,10 +187,22 @@ async fn authenticate(req: HttpRequest) -> Result<Principal, Problem> {
     let token = bearer(&req).ok_or_else(|| unauthenticated(lang))?;
     let principal = if token.split('.').count() == 3 {
         let verifier = state.auth.oidc.as_ref().ok_or_else(|| unauthenticated(lang))?;
-        let cf = verifier.verify(&token, Timestamp::now()).map_err(|reason| {
-            tracing::info!(operation = "authenticate", outcome = "refused", reason = %reason);
-            unauthenticated(lang)
-        })?;
+        let cf = verifier
+            .verify(&token, Timestamp::now())
+            .map_err(|refused| match refused {
+                oidc::Refused::NoKeys => {
+                    tracing::warn!(
+                        operation = "authenticate",
+                        outcome = "unavailable",
+                        reason = "issuer keys not fetched yet"
+                    );
+                    blocking::unavailable(lang)
+                }
+                oidc::Refused::Invalid(reason) => {
+                    tracing::info!(operation = "authenticate", outcome = "refused", reason = %reason);
+                    unauthenticated(lang)
+                }
+            })?;
         let pseudonym = state.auth.family_pseudonym(&cf);
         Principal::Family { cf, pseudonym }
     } else {
