@@ -4,7 +4,7 @@ FUZZ_SECONDS ?= 30
 export CARGO_TERM_COLOR ?= never
 export PROPTEST_CASES ?= 256
 
-.PHONY: run test build lint unit cases fuzz fmt clean bench-store
+.PHONY: run test build lint unit cases fuzz api-fuzz fmt clean bench-store
 
 ## Build, check every regulation in config/rules/, then serve on http://127.0.0.1:8080 with the
 ## embedded SQLite database (data/graduatorie.db, created and migrated on start) in demo mode: demo
@@ -16,8 +16,9 @@ run: build
 build:
 	$(CARGO) build --locked --bin graduatorie
 
-## Everything CI checks: formatting, lints, the heart crates' purity, all tests, a short fuzzing pass.
-test: lint unit fuzz
+## Everything CI checks: formatting, lints, the heart crates' purity, all tests, a short fuzzing pass
+## of the rules engine and an OpenAPI-driven fuzzing pass of the HTTP API.
+test: lint unit fuzz api-fuzz
 
 ## The store's tests run on SQLite and on PostgreSQL: scripts/with-postgres.sh finds a server on
 ## 127.0.0.1:5432 or starts a throwaway one (installing Debian's postgresql if missing), and fails loudly.
@@ -54,6 +55,12 @@ fuzz:
 ## PostgreSQL cluster with fsync and synchronous_commit on, whatever else is running.
 bench-store:
 	GRADUATORIE_PG_DURABLE=1 scripts/with-postgres.sh $(CARGO) bench --locked -p graduatorie-store --bench throughput
+
+## OpenAPI-driven fuzzing of the HTTP API (schemathesis from PyPI, in target/api-fuzz-venv) against
+## `graduatorie serve --demo`, as a family and as an operator (docs/testing.md).
+API_FUZZ_SECONDS ?= 60
+api-fuzz: build
+	API_FUZZ_SECONDS=$(API_FUZZ_SECONDS) scripts/api-fuzz.sh
 
 fmt:
 	$(CARGO) fmt --all

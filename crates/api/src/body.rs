@@ -93,3 +93,66 @@ fn collect(errors: &ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {
         }
     }
 }
+
+/// Reads a whole number as JSON Schema counts one: `7`, and also `7.0` or `7e0` (a number whose
+/// fraction is zero), which some clients send for integers. Anything else is the usual type error.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    use serde::Deserialize as _;
+    use serde::de::Error as _;
+    let n = serde_json::Number::deserialize(d)?;
+    if let Some(i) = n.as_i64() {
+        return Ok(i);
+    }
+    let text = n.to_string();
+    let exact = if text.contains(['e', 'E']) {
+        rust_decimal::Decimal::from_scientific(&text).ok()
+    } else {
+        text.parse::<rust_decimal::Decimal>().ok()
+    };
+    exact
+        .filter(|d| d.fract().is_zero())
+        .and_then(|d| rust_decimal::prelude::ToPrimitive::to_i64(&d))
+        .ok_or_else(|| D::Error::custom("expected a whole number"))
+}
+
+/// [`whole_number`] for an optional field (absent or `null` is `None`).
+pub fn optional_whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    #[derive(serde::Deserialize)]
+    struct Whole(#[serde(deserialize_with = "whole_number")] i64);
+    use serde::Deserialize as _;
+    Ok(Option::<Whole>::deserialize(d)?.map(|w| w.0))
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    #[derive(Debug, serde::Deserialize)]
+    struct Body {
+        #[serde(default, deserialize_with = "super::optional_whole_number")]
+        n: Option<i64>,
+    }
+
+    fn n(json: &str) -> Result<Option<i64>, String> {
+        serde_json::from_str::<Body>(json)
+            .map(|b| b.n)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn whole_numbers_may_be_written_with_a_zero_fraction() {
+        assert_eq!(n(r#"{"n": 7}"#).unwrap(), Some(7));
+        assert_eq!(n(r#"{"n": 7.0}"#).unwrap(), Some(7));
+        assert_eq!(n(r#"{"n": -11060.0}"#).unwrap(), Some(-11060));
+        assert_eq!(n(r#"{"n": 1e3}"#).unwrap(), Some(1000));
+        assert_eq!(n(r#"{"n": null}"#).unwrap(), None);
+        assert_eq!(n("{}").unwrap(), None);
+        for bad in [
+            r#"{"n": 7.5}"#,
+            r#"{"n": "7"}"#,
+            r#"{"n": 1e40}"#,
+            r#"{"n": true}"#,
+        ] {
+            assert!(n(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -124,53 +124,62 @@ pub fn open_store(settings: &Settings, durability: DurabilityCheck) -> Result<St
     Ok(store)
 }
 
+/// An address and the methods it takes; any other method is `405` with `Allow`.
+fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move |req: actix_web::HttpRequest| async move {
+        problem::method_not_allowed(&req, allow)
+    }))
+}
+
 /// The routes, for the server and for tests.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use families::{applications, calls, drafts, outcomes};
-    cfg.route("/status", web::get().to(status::status));
+    use web::{delete, get, post, put};
+    cfg.service(resource("/status", "GET").route(get().to(status::status)));
     cfg.service(
         web::scope("/api/v1")
             // Personal by default: a response that may be cached says so itself.
             .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
-            .route("/auth/login", web::post().to(auth::routes::login))
-            .route("/auth/dev-login", web::post().to(auth::routes::dev_login))
-            .route("/auth/logout", web::post().to(auth::routes::logout))
-            .route("/me", web::get().to(auth::routes::me))
-            .route("/calls", web::get().to(calls::list))
-            .route("/calls/{call}/form", web::get().to(calls::form))
-            .route("/calls/{call}/applications", web::post().to(applications::submit))
-            .route("/calls/{call}/drafts", web::post().to(drafts::create))
-            .route("/drafts", web::get().to(drafts::list))
-            .route("/drafts/{draft}", web::get().to(drafts::get))
-            .route("/drafts/{draft}", web::put().to(drafts::update))
-            .route("/drafts/{draft}", web::delete().to(drafts::delete))
-            .route("/drafts/{draft}/submit", web::post().to(drafts::submit))
-            .route("/applications", web::get().to(applications::mine))
-            .route("/applications/{application}", web::get().to(applications::get))
-            .route("/applications/{application}", web::put().to(applications::amend))
-            .route(
-                "/applications/{application}/withdraw",
-                web::post().to(applications::withdraw),
+            .service(resource("/auth/login", "POST").route(post().to(auth::routes::login)))
+            .service(resource("/auth/dev-login", "POST").route(post().to(auth::routes::dev_login)))
+            .service(resource("/auth/logout", "POST").route(post().to(auth::routes::logout)))
+            .service(resource("/me", "GET").route(get().to(auth::routes::me)))
+            .service(resource("/calls", "GET").route(get().to(calls::list)))
+            .service(resource("/calls/{call}/form", "GET").route(get().to(calls::form)))
+            .service(resource("/calls/{call}/applications", "POST").route(post().to(applications::submit)))
+            .service(resource("/calls/{call}/drafts", "POST").route(post().to(drafts::create)))
+            .service(resource("/drafts", "GET").route(get().to(drafts::list)))
+            .service(
+                resource("/drafts/{draft}", "GET, PUT, DELETE")
+                    .route(get().to(drafts::get))
+                    .route(put().to(drafts::update))
+                    .route(delete().to(drafts::delete)),
             )
-            .route(
-                "/applications/{application}/results",
-                web::get().to(outcomes::results),
+            .service(resource("/drafts/{draft}/submit", "POST").route(post().to(drafts::submit)))
+            .service(resource("/applications", "GET").route(get().to(applications::mine)))
+            .service(
+                resource("/applications/{application}", "GET, PUT")
+                    .route(get().to(applications::get))
+                    .route(put().to(applications::amend)),
             )
-            .route(
-                "/applications/{application}/offers",
-                web::get().to(outcomes::offers_of),
+            .service(
+                resource("/applications/{application}/withdraw", "POST")
+                    .route(post().to(applications::withdraw)),
             )
-            .route(
-                "/applications/{application}/objections",
-                web::get().to(outcomes::objections_of),
+            .service(
+                resource("/applications/{application}/results", "GET").route(get().to(outcomes::results)),
             )
-            .route(
-                "/applications/{application}/objections",
-                web::post().to(outcomes::object),
+            .service(
+                resource("/applications/{application}/offers", "GET").route(get().to(outcomes::offers_of)),
             )
-            .route("/offers/{offer}/answer", web::post().to(outcomes::answer))
-            .route("/desk/applications", web::get().to(applications::desk_search))
-            .route("/openapi.json", web::get().to(openapi_json))
+            .service(
+                resource("/applications/{application}/objections", "GET, POST")
+                    .route(get().to(outcomes::objections_of))
+                    .route(post().to(outcomes::object)),
+            )
+            .service(resource("/offers/{offer}/answer", "POST").route(post().to(outcomes::answer)))
+            .service(resource("/desk/applications", "GET").route(get().to(applications::desk_search)))
+            .service(resource("/openapi.json", "GET").route(get().to(openapi_json)))
             .service(
                 utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
                     .url("/api/v1/openapi.json", openapi::document()),

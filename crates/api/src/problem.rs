@@ -196,6 +196,8 @@ pub struct Problem {
     retry_after: Option<u32>,
     #[serde(skip)]
     www_authenticate: bool,
+    #[serde(skip)]
+    allow: Option<&'static str>,
 }
 
 /// One offending field: where (a JSON pointer into the request body) and why, never its value.
@@ -223,6 +225,7 @@ impl Problem {
             errors: Vec::new(),
             retry_after: None,
             www_authenticate: kind == Kind::Unauthenticated,
+            allow: None,
         }
     }
 
@@ -247,6 +250,12 @@ impl Problem {
                 reason: reason.into(),
             }],
         )
+    }
+
+    /// Adds `Allow` (the methods the address takes), for 405.
+    pub fn allow(mut self, methods: &'static str) -> Self {
+        self.allow = Some(methods);
+        self
     }
 
     /// Adds `Retry-After` (seconds).
@@ -275,6 +284,9 @@ impl ResponseError for Problem {
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
+        if let Some(methods) = self.allow {
+            response.insert_header((header::ALLOW, methods));
+        }
         if self.www_authenticate {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
@@ -288,6 +300,17 @@ impl actix_web::Responder for Problem {
     fn respond_to(self, _req: &HttpRequest) -> HttpResponse {
         self.error_response()
     }
+}
+
+/// 405 for a method an address does not take, with the methods it does.
+pub fn method_not_allowed(req: &HttpRequest, allow: &'static str) -> Problem {
+    Problem::new(
+        Kind::MethodNotAllowed,
+        Lang::of(req),
+        &format!("Metodo non consentito a questo indirizzo; consentiti: {allow}."),
+        &format!("Method not allowed at this address; allowed: {allow}."),
+    )
+    .allow(allow)
 }
 
 /// The answer for any path or method no route takes.

@@ -62,3 +62,25 @@ fn postgres_on_an_older_schema_refuses_to_start_and_says_what_to_run() {
     crate::support::migrate(&db.url);
     assert!(graduatorie_api::open_store(&settings(&db.url), DurabilityCheck::SkipForTestsOnly).is_ok());
 }
+
+#[test]
+fn a_method_an_address_does_not_take_is_405_with_allow() {
+    let s = TestServer::start(Backend::Sqlite);
+    for (method, path, allow) in [
+        ("PATCH", "/api/v1/drafts/1", "GET, PUT, DELETE"),
+        ("DELETE", "/api/v1/calls", "GET"),
+        ("GET", "/api/v1/auth/login", "POST"),
+        ("TRACE", "/status", "GET"),
+    ] {
+        let request = ureq::http::Request::builder()
+            .method(method)
+            .uri(s.url(path))
+            .body(())
+            .unwrap();
+        let mut r = client().run(request).unwrap();
+        assert_eq!(r.status(), 405, "{method} {path}");
+        assert_eq!(r.headers().get("allow").unwrap(), allow, "{method} {path}");
+        let body: Value = r.body_mut().read_json().unwrap();
+        assert_eq!(body["type"], "urn:graduatorie:problem:method-not-allowed");
+    }
+}

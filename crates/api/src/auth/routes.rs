@@ -20,9 +20,11 @@ use crate::{AppState, blocking, body};
 pub struct LoginBody {
     /// Login name.
     #[validate(length(min = 1, max = 200, message = "da 1 a 200 caratteri"))]
+    #[schema(min_length = 1, max_length = 200)]
     pub login: String,
     /// Password.
     #[validate(length(min = 1, max = 1024, message = "da 1 a 1024 caratteri"))]
+    #[schema(min_length = 1, max_length = 1024, format = Password)]
     pub password: String,
 }
 
@@ -32,6 +34,7 @@ pub struct LoginBody {
 pub struct DevLoginBody {
     /// The codice fiscale to log in as.
     #[validate(length(min = 1, max = 32, message = "da 1 a 32 caratteri"))]
+    #[schema(pattern = "^([A-Za-z0-9]{16}|[0-9]{11})$", example = "RSSMRA80A01H501U")]
     pub codice_fiscale: String,
 }
 

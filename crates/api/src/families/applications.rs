@@ -321,7 +321,7 @@ async fn replay(state: &web::Data<AppState>, lang: Lang, id: ApplicationId) -> R
 /// `POST /api/v1/calls/{id}/applications`.
 #[utoipa::path(post, path = "/api/v1/calls/{call}/applications", tag = "applications",
     params(("call" = i64, Path, description = "Call id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1–200 visible ASCII characters; the same key and body give the same receipt")),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,200}$", description = "1–200 visible ASCII characters; the same key and body give the same receipt")),
     request_body = ApplicationBody, security(("bearer" = [])),
     responses((status = 201, description = "Submitted and durably stored", body = Receipt),
         (status = 200, description = "Replay of an earlier request with the same key and body", body = Receipt),
@@ -532,7 +532,7 @@ pub async fn get(
 /// `PUT /api/v1/applications/{id}`: a new version, same application and protocol number, until the
 /// deadline.
 #[utoipa::path(put, path = "/api/v1/applications/{application}", tag = "applications",
-    params(("application" = i64, Path, description = "Application id")), request_body = ApplicationBody,
+    params(("application" = i64, Path, description = "Application id")), request_body = app_body::AmendmentBody,
     security(("bearer" = [])),
     responses((status = 200, description = "Amended: a new version, same protocol", body = Receipt), crate::openapi::Write))]
 pub async fn amend(
@@ -543,19 +543,7 @@ pub async fn amend(
     bytes: web::Bytes,
 ) -> Result<HttpResponse, Problem> {
     let lang = Lang::of(&req);
-    let b: ApplicationBody = body::parse(&req, &bytes)?;
-    if b.codice_fiscale.is_some() || b.municipality.is_some() {
-        let field = if b.codice_fiscale.is_some() {
-            "/codice_fiscale"
-        } else {
-            "/municipality"
-        };
-        return Err(Problem::invalid_field(
-            lang,
-            field,
-            "non si cambia con una modifica: ritirare la domanda e presentarne una nuova",
-        ));
-    }
+    let b: ApplicationBody = body::parse::<app_body::AmendmentBody>(&req, &bytes)?.into();
     let id = ApplicationId::new(path.into_inner());
     let st = state.clone();
     let app = blocking::run(&state, lang, move |conn, lang| {

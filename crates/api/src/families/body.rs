@@ -23,10 +23,12 @@ pub struct ApplicationBody {
     /// Facility codes, most wanted first.
     #[serde(default)]
     #[validate(length(max = 100, message = "al massimo 100 strutture"))]
+    #[schema(max_items = 100)]
     pub preferences: Vec<String>,
     /// The same key on siblings' applications (twins placed together where the rules say so).
     #[serde(default)]
     #[validate(length(min = 1, max = 64, message = "da 1 a 64 caratteri"))]
+    #[schema(min_length = 1, max_length = 64)]
     pub family: Option<String>,
     /// Where the receipt is sent.
     #[serde(default)]
@@ -34,14 +36,58 @@ pub struct ApplicationBody {
         email(message = "non è un indirizzo e-mail valido"),
         length(max = 254, message = "al massimo 254 caratteri")
     )]
+    #[schema(format = Email, max_length = 254)]
     pub contact_email: Option<String>,
     /// For a union's call: the family's municipality (an id from the form's `municipalities`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::body::optional_whole_number")]
     pub municipality: Option<i64>,
     /// Front desk only: the applicant's codice fiscale.
     #[serde(default)]
     #[validate(length(min = 11, max = 16, message = "da 11 a 16 caratteri"))]
+    #[schema(pattern = "^([A-Za-z0-9]{16}|[0-9]{11})$", example = "RSSMRA80A01H501U")]
     pub codice_fiscale: Option<String>,
+}
+
+/// An amendment: the answers, preferences and contact of a new version. The applicant and the
+/// municipality do not change (withdraw and apply again instead).
+#[derive(Debug, Clone, Default, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AmendmentBody {
+    /// Answers by the form's field names.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub inputs: serde_json::Map<String, serde_json::Value>,
+    /// Facility codes, most wanted first.
+    #[serde(default)]
+    #[validate(length(max = 100, message = "al massimo 100 strutture"))]
+    #[schema(max_items = 100)]
+    pub preferences: Vec<String>,
+    /// The same key on siblings' applications.
+    #[serde(default)]
+    #[validate(length(min = 1, max = 64, message = "da 1 a 64 caratteri"))]
+    #[schema(min_length = 1, max_length = 64)]
+    pub family: Option<String>,
+    /// Where this version's receipt is sent (and later ones); absent keeps the address on record.
+    #[serde(default)]
+    #[validate(
+        email(message = "non è un indirizzo e-mail valido"),
+        length(max = 254, message = "al massimo 254 caratteri")
+    )]
+    #[schema(format = Email, max_length = 254)]
+    pub contact_email: Option<String>,
+}
+
+impl From<AmendmentBody> for ApplicationBody {
+    fn from(a: AmendmentBody) -> Self {
+        Self {
+            inputs: a.inputs,
+            preferences: a.preferences,
+            family: a.family,
+            contact_email: a.contact_email,
+            municipality: None,
+            codice_fiscale: None,
+        }
+    }
 }
 
 impl ApplicationBody {

@@ -235,7 +235,7 @@ pub async fn delete(
 /// `POST /api/v1/drafts/{id}/submit`: checks the draft as a submission and submits it.
 #[utoipa::path(post, path = "/api/v1/drafts/{draft}/submit", tag = "drafts",
     params(("draft" = i64, Path, description = "Draft id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "As for a submission")),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,200}$", description = "As for a submission")),
     security(("bearer" = [])),
     responses((status = 201, description = "Submitted and durably stored", body = Receipt),
         (status = 200, description = "Replay of an earlier request with the same key", body = Receipt),

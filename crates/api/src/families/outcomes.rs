@@ -255,7 +255,7 @@ pub async fn offers_of(
 #[serde(deny_unknown_fields)]
 pub struct AnswerBody {
     /// `accept` or `refuse`.
-    #[schema(example = "accept")]
+    #[schema(pattern = "^(accept|refuse)$", example = "accept")]
     pub answer: String,
 }
 
@@ -301,9 +301,11 @@ pub async fn answer(
 #[serde(deny_unknown_fields)]
 pub struct ObjectionBody {
     /// The provisional ranking objected to.
+    #[serde(deserialize_with = "crate::body::whole_number")]
     pub ranking: i64,
     /// The objection, as the family writes it.
     #[validate(length(min = 1, max = 20000, message = "da 1 a 20000 caratteri"))]
+    #[schema(min_length = 1, max_length = 20000)]
     pub text: String,
 }
 
