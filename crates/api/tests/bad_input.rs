@@ -199,3 +199,67 @@ on_both!(
         );
     }
 );
+
+#[test]
+fn the_regulations_reasons_are_in_italian_or_in_english_by_accept_language() {
+    let s = TestServer::start_with(
+        graduatorie_store::Backend::Sqlite,
+        &[("GRADUATORIE__AUTH__DEV_LOGIN", "true")],
+    );
+    let w = world(&s);
+    let auth = format!("Bearer {}", dev_login(&s, FAMILY_1));
+    let mut body = application(w.town_a);
+    body["inputs"].as_object_mut().unwrap().remove("child_birth_date");
+    body["inputs"]["multiple_birth"] = json!(9);
+    body["inputs"]["parent_absent"] = json!("forse");
+    body["preferences"] = json!(["girasole", "girasole"]);
+    let reasons = |language: &str| {
+        let mut r = client()
+            .post(s.url(&format!("/api/v1/calls/{}/applications", w.call)))
+            .header("Authorization", &auth)
+            .header("Accept-Language", language)
+            .send_json(&body)
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        let p: Value = r.body_mut().read_json().unwrap();
+        p["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["pointer"].as_str().unwrap().to_owned(),
+                    e["reason"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    // The bounds and options are the union regulation's: 1–6 children of one birth; the three
+    // values of "Genitore assente".
+    let expected = |required: &str, range: &str, options: &str, twice: &str| {
+        vec![
+            ("/inputs/child_birth_date".to_owned(), required.to_owned()),
+            ("/inputs/multiple_birth".to_owned(), range.to_owned()),
+            ("/inputs/parent_absent".to_owned(), options.to_owned()),
+            ("/preferences/1".to_owned(), twice.to_owned()),
+        ]
+    };
+    assert_eq!(
+        reasons("it-IT,it;q=0.9"),
+        expected(
+            "obbligatorio",
+            "deve essere compreso tra 1 e 6",
+            "deve essere uno tra: no, widowed_or_unmarried, separated",
+            "struttura indicata due volte"
+        )
+    );
+    assert_eq!(
+        reasons("en"),
+        expected(
+            "required",
+            "must be between 1 and 6",
+            "must be one of: no, widowed_or_unmarried, separated",
+            "facility listed twice"
+        )
+    );
+}

@@ -17,6 +17,7 @@ use serde_json::Value as Json;
 
 use crate::expr::eval::Env;
 use crate::model::{ChoiceSet, InputDef, InputKind, Labelled, Regulation};
+use crate::reason::InputReason;
 use crate::value::Value;
 
 /// The facilities of a call, numbered so that values can refer to them by index.
@@ -155,8 +156,20 @@ pub struct ApplicationJson {
 pub struct InputError {
     /// JSON pointer of the answer (`/inputs/isee`).
     pub pointer: String,
-    /// What is wrong, without the value.
+    /// What is wrong, in English, without the value.
     pub message: String,
+    /// What is wrong, as data (for messages in other languages).
+    pub reason: InputReason,
+}
+
+impl InputError {
+    fn new(pointer: String, reason: InputReason) -> Self {
+        Self {
+            pointer,
+            message: reason.en(),
+            reason,
+        }
+    }
 }
 
 /// Every problem of an application.
@@ -175,11 +188,11 @@ impl Regulation {
         facilities: &mut FacilityTable,
     ) -> Result<Facts, ApplicationError> {
         let mut errors = Vec::new();
-        let mut push = |pointer: String, message: String| errors.push(InputError { pointer, message });
+        let mut push = |pointer: String, reason: InputReason| errors.push(InputError::new(pointer, reason));
         let protocol = match app.protocol.as_deref().map(ProtocolNumber::parse) {
             Some(Ok(p)) => Some(p),
-            Some(Err(e)) => {
-                push("/protocol".into(), e.to_string());
+            Some(Err(_)) => {
+                push("/protocol".into(), InputReason::NotAProtocol);
                 None
             }
             None => None,
@@ -213,10 +226,7 @@ impl Regulation {
             .push(match app.submitted_at.as_deref().map(Timestamp::from_str) {
                 Some(Ok(t)) => Value::Time(t),
                 Some(Err(_)) => {
-                    push(
-                        "/submitted_at".into(),
-                        "must be a date and time such as 2026-03-01T10:00:00+01:00".into(),
-                    );
+                    push("/submitted_at".into(), InputReason::NotATime);
                     Value::Missing
                 }
                 None => Value::Missing,
@@ -247,10 +257,7 @@ impl Regulation {
         for key in app.inputs.keys() {
             let known = self.inputs.iter().any(|d| &d.id == key) || self.lists.iter().any(|l| &l.id == key);
             if !known {
-                push(
-                    format!("/inputs/{key}"),
-                    "this regulation does not ask for it".into(),
-                );
+                push(format!("/inputs/{key}"), InputReason::Unknown);
             }
         }
         for list in &self.lists {
@@ -264,18 +271,12 @@ impl Regulation {
                 Some(Json::Array(items)) => {
                     for (i, item) in items.iter().enumerate() {
                         let Json::Object(map) = item else {
-                            push(
-                                format!("{pointer}/{i}"),
-                                "must be an object with the fields of the record".into(),
-                            );
+                            push(format!("{pointer}/{i}"), InputReason::NotARecord);
                             continue;
                         };
                         for key in map.keys() {
                             if !list.fields.iter().any(|f| &f.id == key) {
-                                push(
-                                    format!("{pointer}/{i}/{key}"),
-                                    "this regulation does not ask for it".into(),
-                                );
+                                push(format!("{pointer}/{i}/{key}"), InputReason::Unknown);
                             }
                         }
                         for field in &list.fields {
@@ -293,7 +294,7 @@ impl Regulation {
                         }
                     }
                 }
-                Some(_) => push(pointer, "must be a list of records".into()),
+                Some(_) => push(pointer, InputReason::NotAList),
             }
             facts.lists.push(rows);
         }
@@ -321,16 +322,10 @@ impl Regulation {
             let pointer = || format!("/inputs/{}", def.id);
             if asked(&def.ask_if, facts, &mut rows) {
                 if !is_given && !def.optional {
-                    errors.push(InputError {
-                        pointer: pointer(),
-                        message: "required".into(),
-                    });
+                    errors.push(InputError::new(pointer(), InputReason::Required));
                 }
             } else if is_given {
-                errors.push(InputError {
-                    pointer: pointer(),
-                    message: "not asked for this application (its condition does not hold)".into(),
-                });
+                errors.push(InputError::new(pointer(), InputReason::NotAsked));
                 clear.push(slot);
             }
         }
@@ -345,20 +340,13 @@ impl Regulation {
             let pointer = || format!("/inputs/{}", list.id);
             let list_asked = asked(&list.ask_if, facts, &mut rows);
             if !list_asked && n > 0 {
-                errors.push(InputError {
-                    pointer: pointer(),
-                    message: "not asked for this application (its condition does not hold)".into(),
-                });
+                errors.push(InputError::new(pointer(), InputReason::NotAsked));
             } else if list_asked && (n < list.min_items || n > list.max_items) {
-                let message = if list.min_items == list.max_items {
-                    format!("must have exactly {} records", list.min_items)
-                } else {
-                    format!("must have from {} to {} records", list.min_items, list.max_items)
+                let reason = InputReason::Records {
+                    min: list.min_items,
+                    max: list.max_items,
                 };
-                errors.push(InputError {
-                    pointer: pointer(),
-                    message,
-                });
+                errors.push(InputError::new(pointer(), reason));
             }
             for row in 0..n {
                 if let Some(r) = rows.get_mut(l) {
@@ -370,16 +358,10 @@ impl Regulation {
                     let field_pointer = || format!("{}/{row}/{}", pointer(), field.id);
                     if asked(&field.ask_if, facts, &mut rows) {
                         if !present && !field.optional {
-                            errors.push(InputError {
-                                pointer: field_pointer(),
-                                message: "required".into(),
-                            });
+                            errors.push(InputError::new(field_pointer(), InputReason::Required));
                         }
                     } else if present {
-                        errors.push(InputError {
-                            pointer: field_pointer(),
-                            message: "not asked for this record (its condition does not hold)".into(),
-                        });
+                        errors.push(InputError::new(field_pointer(), InputReason::NotAskedInRecord));
                     }
                 }
             }
@@ -394,7 +376,7 @@ fn convert(
     choices: &[ChoiceSet],
     facilities: &mut FacilityTable,
     lists: &mut Vec<Vec<u32>>,
-) -> Result<Value, String> {
+) -> Result<Value, InputReason> {
     let text = match json {
         Json::String(s) => Some(s.trim()),
         _ => None,
@@ -405,9 +387,9 @@ fn convert(
             (_, Some(t)) => match t.to_lowercase().as_str() {
                 "true" | "sì" | "si" | "yes" | "1" | "s" => Ok(Value::Bool(true)),
                 "false" | "no" | "0" | "n" => Ok(Value::Bool(false)),
-                _ => Err("must be true or false (sì/no)".into()),
+                _ => Err(InputReason::NotBool),
             },
-            _ => Err("must be true or false".into()),
+            _ => Err(InputReason::NotBool),
         },
         InputKind::Integer { min, max } => {
             let n = match (json, text) {
@@ -415,81 +397,85 @@ fn convert(
                 (_, Some(t)) => t.parse::<i64>().ok(),
                 _ => None,
             }
-            .ok_or("must be a whole number")?;
+            .ok_or(InputReason::NotWholeNumber)?;
             if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
-                return Err(range_message(
-                    min.map(|m| m.to_string()),
-                    max.map(|m| m.to_string()),
-                ));
+                return Err(InputReason::OutOfRange {
+                    min: min.map(|m| m.to_string()),
+                    max: max.map(|m| m.to_string()),
+                });
             }
             Ok(Value::Int(n))
         }
         InputKind::Decimal { min, max } | InputKind::Money { min, max } => {
             let d = if matches!(def.kind, InputKind::Money { .. }) {
-                let m: Money =
-                    serde_json::from_value(json.clone()).map_err(|e| strip_serde(&e.to_string()))?;
+                let m = match json {
+                    Json::String(t) => Money::parse(t),
+                    Json::Number(n) => Money::parse(&n.to_string()),
+                    _ => Err(graduatorie_domain::MoneyError::Syntax),
+                }
+                .map_err(InputReason::Money)?;
                 m.to_decimal()
             } else {
                 let t = match json {
                     Json::Number(n) => n.to_string(),
-                    _ => text.map(|t| t.replace(',', ".")).ok_or("must be a number")?,
+                    _ => text.map(|t| t.replace(',', ".")).ok_or(InputReason::NotNumber)?,
                 };
-                Decimal::from_str(&t).map_err(|_| "must be a number such as 12.5")?
+                Decimal::from_str(&t).map_err(|_| InputReason::NotNumber)?
             };
             if min.is_some_and(|m| d < m) || max.is_some_and(|m| d > m) {
-                return Err(range_message(
-                    min.map(|m| m.to_string()),
-                    max.map(|m| m.to_string()),
-                ));
+                return Err(InputReason::OutOfRange {
+                    min: min.map(|m| m.to_string()),
+                    max: max.map(|m| m.to_string()),
+                });
             }
             Ok(Value::Dec(d))
         }
         InputKind::Date { min, max } => {
             let d = text
                 .and_then(|t| Date::from_str(t).ok())
-                .ok_or("must be a date written as YYYY-MM-DD")?;
+                .ok_or(InputReason::NotDate)?;
             if min.is_some_and(|m| d < m) || max.is_some_and(|m| d > m) {
-                return Err(range_message(
-                    min.map(|m| m.to_string()),
-                    max.map(|m| m.to_string()),
-                ));
+                return Err(InputReason::OutOfRange {
+                    min: min.map(|m| m.to_string()),
+                    max: max.map(|m| m.to_string()),
+                });
             }
             Ok(Value::Date(d))
         }
         InputKind::Choice(set) => match choices.get(usize::from(*set)) {
             Some(c) => convert_choice(&c.options, json),
-            None => Err("must be one of the options".into()),
+            None => Err(InputReason::NotAnOption(Vec::new())),
         },
         InputKind::Facility => {
-            let t = text.ok_or("must be a facility code")?;
+            let t = text.ok_or(InputReason::NotAFacilityCode)?;
             facilities
                 .lookup(t)
                 .map(Value::Facility)
-                .ok_or_else(|| "is not a facility of this call".into())
+                .ok_or(InputReason::UnknownFacility)
         }
         InputKind::Facilities { max } => {
             let items: Vec<&str> = match (json, text) {
                 (Json::Array(a), _) => a
                     .iter()
-                    .map(|v| v.as_str().ok_or("must be a list of facility codes"))
+                    .map(|v| v.as_str().ok_or(InputReason::NotFacilityList))
                     .collect::<Result<_, _>>()?,
                 (_, Some(t)) => t
                     .split(['|', ';'])
                     .map(str::trim)
                     .filter(|s| !s.is_empty())
                     .collect(),
-                _ => return Err("must be a list of facility codes".into()),
+                _ => return Err(InputReason::NotFacilityList),
             };
             if max.is_some_and(|m| items.len() > m as usize) {
-                return Err(format!("at most {} facilities", max.unwrap_or(0)));
+                return Err(InputReason::TooManyFacilities(max.unwrap_or(0)));
             }
             let mut ids = Vec::with_capacity(items.len());
             for (i, code) in items.iter().enumerate() {
                 let id = facilities
                     .lookup(code)
-                    .ok_or_else(|| format!("facility number {} is not a facility of this call", i + 1))?;
+                    .ok_or(InputReason::UnknownFacilityAt(i + 1))?;
                 if ids.contains(&id) {
-                    return Err(format!("facility number {} is listed twice", i + 1));
+                    return Err(InputReason::FacilityTwice(i + 1));
                 }
                 ids.push(id);
             }
@@ -502,35 +488,13 @@ fn convert(
 }
 
 /// Converts a choice answer, which needs the option list.
-fn convert_choice(options: &[Labelled], json: &Json) -> Result<Value, String> {
-    let t = json.as_str().map(str::trim).ok_or("must be one of the options")?;
+fn convert_choice(options: &[Labelled], json: &Json) -> Result<Value, InputReason> {
+    let all = || InputReason::NotAnOption(options.iter().map(|o| o.id.clone()).collect());
+    let t = json.as_str().map(str::trim).ok_or_else(all)?;
     options
         .iter()
         .position(|o| o.id == t)
         .and_then(|i| u16::try_from(i).ok())
         .map(Value::Choice)
-        .ok_or_else(|| {
-            format!(
-                "must be one of: {}",
-                options
-                    .iter()
-                    .map(|o| o.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        })
-}
-
-fn range_message(min: Option<String>, max: Option<String>) -> String {
-    match (min, max) {
-        (Some(a), Some(b)) => format!("must be between {a} and {b}"),
-        (Some(a), None) => format!("must be at least {a}"),
-        (None, Some(b)) => format!("must be at most {b}"),
-        (None, None) => "out of range".into(),
-    }
-}
-
-/// serde messages may quote the input; keep only our own wording.
-fn strip_serde(message: &str) -> String {
-    message.split(" at line").next().unwrap_or(message).to_owned()
+        .ok_or_else(all)
 }

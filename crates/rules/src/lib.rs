@@ -50,6 +50,7 @@ pub mod form;
 pub mod model;
 pub mod order;
 pub mod raw;
+pub mod reason;
 pub mod source;
 pub mod value;
 
@@ -61,4 +62,5 @@ pub use facts::{ApplicationError, ApplicationJson, FacilityTable, Facts, InputEr
 pub use fee::{FeeError, FeePart};
 pub use model::Regulation;
 pub use order::{Standing, draw_value};
+pub use reason::InputReason;
 pub use value::{Ty, Value};

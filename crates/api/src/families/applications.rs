@@ -135,7 +135,7 @@ fn checked_preferences(
         .into_iter()
         .map(|(code, _)| code)
         .collect();
-    app_body::check(&regulation, &facilities, b).map_err(|errors| Problem::invalid(lang, errors))
+    app_body::check(&regulation, &facilities, b, lang).map_err(|errors| Problem::invalid(lang, errors))
 }
 
 fn not_open_yet(lang: Lang) -> Problem {

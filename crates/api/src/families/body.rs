@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use crate::problem::FieldError;
+use crate::problem::{FieldError, Lang};
 
 /// An application as a family sends it: the answers the form asks for, the facilities in order of
 /// preference, and where to send the receipt. See `GET /api/v1/calls/{id}/form`.
@@ -106,12 +106,17 @@ impl ApplicationBody {
 }
 
 /// Checks the answers and preferences against the regulation and the call's facilities; returns the
-/// preferences as codes, or every problem with its JSON pointer.
+/// preferences as codes, or every problem with its JSON pointer and the reason in `lang`.
 pub fn check(
     regulation: &Regulation,
     facilities: &[String],
     b: &ApplicationBody,
+    lang: Lang,
 ) -> Result<Vec<FacilityCode>, Vec<FieldError>> {
+    let say = |it: &str, en: &str| match lang {
+        Lang::It => it.to_owned(),
+        Lang::En => en.to_owned(),
+    };
     let mut errors = Vec::new();
     let mut codes = Vec::new();
     let mut seen = HashSet::new();
@@ -120,16 +125,19 @@ pub fn check(
         match FacilityCode::parse(p) {
             Ok(code) if !facilities.iter().any(|f| f == code.as_str()) => errors.push(FieldError {
                 pointer,
-                reason: "struttura non prevista da questo bando".into(),
+                reason: say(
+                    "struttura non prevista da questo bando",
+                    "not a facility of this call",
+                ),
             }),
             Ok(code) if !seen.insert(code.as_str().to_owned()) => errors.push(FieldError {
                 pointer,
-                reason: "struttura indicata due volte".into(),
+                reason: say("struttura indicata due volte", "facility listed twice"),
             }),
             Ok(code) => codes.push(code),
             Err(_) => errors.push(FieldError {
                 pointer,
-                reason: "codice di struttura non valido".into(),
+                reason: say("codice di struttura non valido", "not a valid facility code"),
             }),
         }
     }
@@ -149,7 +157,10 @@ pub fn check(
             }
             errors.push(FieldError {
                 pointer: problem.pointer,
-                reason: problem.message,
+                reason: match lang {
+                    Lang::It => problem.reason.it(),
+                    Lang::En => problem.message,
+                },
             });
         }
     }
