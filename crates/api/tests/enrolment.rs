@@ -344,3 +344,54 @@ fn a_busy_database_gives_503_and_stores_nothing() {
         .unwrap();
     assert_eq!(r.status(), 201);
 }
+
+on_both!(
+    a_draft_submitted_twice_at_once_without_a_key_makes_one_application,
+    dev,
+    |s: &TestServer| {
+        let w = world(s);
+        let auth = bearer(&dev_login(s, FAMILY_1));
+        let mut r = client()
+            .post(s.url(&format!("/api/v1/calls/{}/drafts", w.call)))
+            .header("Authorization", &auth)
+            .send_json(application(w.town_a))
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let draft: Value = r.body_mut().read_json().unwrap();
+        let url = s.url(&format!("/api/v1/drafts/{}/submit", draft["draft"]));
+        // Two clicks: two requests released together.
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let answers: Vec<(u16, Value)> = (0..2)
+            .map(|_| {
+                let (url, auth, barrier) = (url.clone(), auth.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let mut r = client()
+                        .post(&url)
+                        .header("Authorization", &auth)
+                        .send_empty()
+                        .unwrap();
+                    let status = r.status().as_u16();
+                    (status, r.body_mut().read_json::<Value>().unwrap())
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .collect();
+        let store = s.store();
+        let stored =
+            graduatorie_store::applications::for_ranking(&mut store.conn().unwrap(), w.call).unwrap();
+        assert_eq!(stored.len(), 1, "one application: {answers:?}");
+        let protocol = stored[0].protocol.to_string();
+        for (status, body) in &answers {
+            // The one that lost the race either waited and got the receipt (200/201), or came
+            // after the draft was marked submitted (409): never a second application.
+            assert!([200, 201, 409].contains(status), "{status}: {body}");
+            if *status != 409 {
+                assert_eq!(body["protocol"], protocol.as_str(), "{body}");
+            }
+        }
+        assert!(answers.iter().any(|(s, _)| *s == 201), "{answers:?}");
+    }
+);

@@ -239,7 +239,9 @@ pub async fn submit_from(
     source: Source,
 ) -> Result<HttpResponse, Problem> {
     let lang = Lang::of(req);
-    let key = idempotency_key(req, lang)?;
+    // A draft submitted without a key gets one of its own (with a space, which no client key has):
+    // two clicks on "submit" sent at once make one application, and the second gets its receipt.
+    let key = idempotency_key(req, lang)?.or_else(|| source.draft.map(|d| format!("draft {d}")));
     let now = Timestamp::now();
     let draft = source.draft;
     let prepared = {
