@@ -182,7 +182,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(resource("/openapi.json", "GET").route(get().to(openapi_json)))
             .service(
                 utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
-                    .url("/api/v1/openapi.json", openapi::document()),
+                    .url("/api/v1/openapi.json", openapi::document())
+                    // Swagger UI would otherwise send the document's address to validator.swagger.io
+                    // from every visitor's browser: nothing leaves for a third party.
+                    .config(utoipa_swagger_ui::Config::default().validator_url("none")),
             ),
     );
 }

@@ -80,4 +80,6 @@ fn the_documentation_ui_is_served_from_the_binary() {
         .unwrap();
     let init = r.body_mut().read_to_string().unwrap();
     assert!(init.contains("/api/v1/openapi.json"), "{init}");
+    // The page asks nothing of third parties: no online validator badge.
+    assert!(init.contains(r#""validatorUrl": "none""#), "{init}");
 }
