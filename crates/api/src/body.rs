@@ -32,7 +32,7 @@ pub fn parse<T: DeserializeOwned + Validate>(req: &HttpRequest, bytes: &[u8]) ->
     let value: T = serde_json::from_slice(bytes).map_err(|e| json_problem(lang, &e))?;
     value
         .validate()
-        .map_err(|e| Problem::invalid(lang, field_errors(&e)))?;
+        .map_err(|e| Problem::invalid(lang, field_errors(&e, lang)))?;
     Ok(value)
 }
 
@@ -60,34 +60,56 @@ fn json_problem(lang: Lang, e: &serde_json::Error) -> Problem {
     Problem::new(Kind::BadRequest, lang, &it, &en)
 }
 
-/// `validator`'s errors as JSON pointers with reasons.
-pub fn field_errors(errors: &ValidationErrors) -> Vec<FieldError> {
+/// `validator`'s errors as JSON pointers with reasons in `lang`, written from the rule that failed
+/// (its code and bounds), never from the value.
+pub fn field_errors(errors: &ValidationErrors, lang: Lang) -> Vec<FieldError> {
     let mut out = Vec::new();
-    collect(errors, "", &mut out);
+    collect(errors, "", lang, &mut out);
     out.sort_by(|a, b| a.pointer.cmp(&b.pointer));
     out
 }
 
-fn collect(errors: &ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {
+/// The reason of one failed rule, in Italian and English.
+fn reason(e: &validator::ValidationError) -> (String, String) {
+    let bound = |name: &str| e.params.get(name).and_then(serde_json::Value::as_u64);
+    match e.code.as_ref() {
+        "email" => (
+            "non è un indirizzo e-mail valido".into(),
+            "not a valid e-mail address".into(),
+        ),
+        "length" => {
+            // A list counts its items, a text its characters.
+            let items = e.params.get("value").is_some_and(serde_json::Value::is_array);
+            let (it, en) = if items {
+                ("elementi", "items")
+            } else {
+                ("caratteri", "characters")
+            };
+            match (bound("min"), bound("max")) {
+                (Some(a), Some(b)) => (format!("da {a} a {b} {it}"), format!("{a} to {b} {en}")),
+                (Some(a), None) => (format!("almeno {a} {it}"), format!("at least {a} {en}")),
+                (None, Some(b)) => (format!("al massimo {b} {it}"), format!("at most {b} {en}")),
+                (None, None) => ("lunghezza non ammessa".into(), "length not allowed".into()),
+            }
+        }
+        code => (format!("non valido ({code})"), format!("not valid ({code})")),
+    }
+}
+
+fn collect(errors: &ValidationErrors, prefix: &str, lang: Lang, out: &mut Vec<FieldError>) {
     for (field, kind) in errors.errors() {
         let pointer = format!("{prefix}/{field}");
         match kind {
             ValidationErrorsKind::Field(list) => {
                 for e in list {
-                    let reason = e
-                        .message
-                        .as_ref()
-                        .map_or_else(|| e.code.to_string(), ToString::to_string);
-                    out.push(FieldError {
-                        pointer: pointer.clone(),
-                        reason,
-                    });
+                    let (it, en) = reason(e);
+                    out.push(FieldError::new(lang, pointer.clone(), it, en));
                 }
             }
-            ValidationErrorsKind::Struct(inner) => collect(inner, &pointer, out),
+            ValidationErrorsKind::Struct(inner) => collect(inner, &pointer, lang, out),
             ValidationErrorsKind::List(items) => {
                 for (i, inner) in items {
-                    collect(inner, &format!("{pointer}/{i}"), out);
+                    collect(inner, &format!("{pointer}/{i}"), lang, out);
                 }
             }
         }

@@ -205,8 +205,30 @@ pub struct Problem {
 pub struct FieldError {
     /// JSON pointer, e.g. `/inputs/isee`.
     pub pointer: String,
-    /// What is wrong.
+    /// What is wrong, in the response's language.
     pub reason: String,
+}
+
+impl FieldError {
+    /// A field's problem, with its reason in the request's language.
+    pub fn new(lang: Lang, pointer: impl Into<String>, it: impl Into<String>, en: impl Into<String>) -> Self {
+        Self {
+            pointer: pointer.into(),
+            reason: match lang {
+                Lang::It => it.into(),
+                Lang::En => en.into(),
+            },
+        }
+    }
+
+    /// A codice fiscale's problem.
+    pub fn codice_fiscale(
+        lang: Lang,
+        pointer: impl Into<String>,
+        e: &graduatorie_domain::CodiceFiscaleError,
+    ) -> Self {
+        Self::new(lang, pointer, e.italian(), e.to_string())
+    }
 }
 
 impl Problem {
@@ -241,15 +263,14 @@ impl Problem {
         p
     }
 
-    /// 422 for one offending field.
-    pub fn invalid_field(lang: Lang, pointer: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self::invalid(
-            lang,
-            vec![FieldError {
-                pointer: pointer.into(),
-                reason: reason.into(),
-            }],
-        )
+    /// 422 for one offending field, its reason in Italian and English.
+    pub fn invalid_field(lang: Lang, pointer: impl Into<String>, it: &str, en: &str) -> Self {
+        Self::invalid(lang, vec![FieldError::new(lang, pointer, it, en)])
+    }
+
+    /// 422 for one field holding a wrong codice fiscale.
+    pub fn invalid_cf(lang: Lang, pointer: &str, e: &graduatorie_domain::CodiceFiscaleError) -> Self {
+        Self::invalid(lang, vec![FieldError::codice_fiscale(lang, pointer, e)])
     }
 
     /// Adds `Allow` (the methods the address takes), for 405.

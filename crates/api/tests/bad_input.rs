@@ -201,7 +201,7 @@ on_both!(
 );
 
 #[test]
-fn the_regulations_reasons_are_in_italian_or_in_english_by_accept_language() {
+fn field_reasons_are_in_italian_or_in_english_by_accept_language() {
     let s = TestServer::start_with(
         graduatorie_store::Backend::Sqlite,
         &[("GRADUATORIE__AUTH__DEV_LOGIN", "true")],
@@ -213,12 +213,12 @@ fn the_regulations_reasons_are_in_italian_or_in_english_by_accept_language() {
     body["inputs"]["multiple_birth"] = json!(9);
     body["inputs"]["parent_absent"] = json!("forse");
     body["preferences"] = json!(["girasole", "girasole"]);
-    let reasons = |language: &str| {
+    let reasons_of = |body: &Value, language: &str| {
         let mut r = client()
             .post(s.url(&format!("/api/v1/calls/{}/applications", w.call)))
             .header("Authorization", &auth)
             .header("Accept-Language", language)
-            .send_json(&body)
+            .send_json(body)
             .unwrap();
         assert_eq!(r.status(), 422);
         let p: Value = r.body_mut().read_json().unwrap();
@@ -234,6 +234,7 @@ fn the_regulations_reasons_are_in_italian_or_in_english_by_accept_language() {
             })
             .collect::<Vec<_>>()
     };
+    let reasons = |language: &str| reasons_of(&body, language);
     // The bounds and options are the union regulation's: 1–6 children of one birth; the three
     // values of "Genitore assente".
     let expected = |required: &str, range: &str, options: &str, twice: &str| {
@@ -262,4 +263,52 @@ fn the_regulations_reasons_are_in_italian_or_in_english_by_accept_language() {
             "facility listed twice"
         )
     );
+
+    // The service's own checks of the body's shape speak both languages too.
+    let mut shape = application(w.town_a);
+    shape["contact_email"] = json!("non-una-mail");
+    shape["family"] = json!("");
+    shape["preferences"] = json!(vec!["girasole"; 101]);
+    let expected = |email: &str, family: &str, preferences: &str| {
+        vec![
+            ("/contact_email".to_owned(), email.to_owned()),
+            ("/family".to_owned(), family.to_owned()),
+            ("/preferences".to_owned(), preferences.to_owned()),
+        ]
+    };
+    assert_eq!(
+        reasons_of(&shape, "it"),
+        expected(
+            "non è un indirizzo e-mail valido",
+            "da 1 a 64 caratteri",
+            "al massimo 100 elementi"
+        )
+    );
+    assert_eq!(
+        reasons_of(&shape, "en"),
+        expected(
+            "not a valid e-mail address",
+            "1 to 64 characters",
+            "at most 100 items"
+        )
+    );
+    let mut cf = application(w.town_a);
+    cf["codice_fiscale"] = json!("RSSMRA80A01H501X");
+    let op = format!("Bearer {}", staff_login(&s, "sportello.a"));
+    let cf_reason = |language: &str| {
+        let mut r = client()
+            .post(s.url(&format!("/api/v1/calls/{}/applications", w.call)))
+            .header("Authorization", &op)
+            .header("Accept-Language", language)
+            .send_json(&cf)
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        let p: Value = r.body_mut().read_json().unwrap();
+        p["errors"][0]["reason"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(
+        cf_reason("it"),
+        "il carattere di controllo del codice fiscale è sbagliato"
+    );
+    assert_eq!(cf_reason("en"), "codice fiscale: wrong check character");
 }

@@ -54,6 +54,30 @@ pub enum CodiceFiscaleError {
     Check,
 }
 
+impl CodiceFiscaleError {
+    /// The same reason in Italian, for families (the `Display` text is English).
+    pub fn italian(&self) -> String {
+        match self {
+            Self::Length(n) => {
+                format!("il codice fiscale deve avere 16 caratteri (o 11 cifre se provvisorio), ne ha {n}")
+            }
+            Self::Character { position, expected } => {
+                let expected = match *expected {
+                    "a digit" => "una cifra",
+                    "a letter" => "una lettera",
+                    "a letter or a digit" => "una lettera o una cifra",
+                    "a digit (or one of L M N P Q R S T U V)" => "una cifra (o una tra L M N P Q R S T U V)",
+                    other => other,
+                };
+                format!("il carattere {position} del codice fiscale deve essere {expected}")
+            }
+            Self::Month => "il carattere 9 del codice fiscale non è una lettera di mese valida".into(),
+            Self::Day => "i caratteri 10-11 del codice fiscale non sono un giorno di nascita valido".into(),
+            Self::Check => "il carattere di controllo del codice fiscale è sbagliato".into(),
+        }
+    }
+}
+
 const MONTH_LETTERS: &[u8; 12] = b"ABCDEHLMPRST";
 const OMOCODIA_LETTERS: &[u8; 10] = b"LMNPQRSTUV";
 /// Positions (0-based) that hold digits in an ordinary code and may hold omocodia letters instead.

@@ -19,11 +19,11 @@ use crate::{AppState, blocking, body};
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
     /// Login name.
-    #[validate(length(min = 1, max = 200, message = "da 1 a 200 caratteri"))]
+    #[validate(length(min = 1, max = 200))]
     #[schema(min_length = 1, max_length = 200)]
     pub login: String,
     /// Password.
-    #[validate(length(min = 1, max = 1024, message = "da 1 a 1024 caratteri"))]
+    #[validate(length(min = 1, max = 1024))]
     #[schema(min_length = 1, max_length = 1024, format = Password)]
     pub password: String,
 }
@@ -33,7 +33,7 @@ pub struct LoginBody {
 #[serde(deny_unknown_fields)]
 pub struct DevLoginBody {
     /// The codice fiscale to log in as.
-    #[validate(length(min = 1, max = 32, message = "da 1 a 32 caratteri"))]
+    #[validate(length(min = 1, max = 32))]
     #[schema(pattern = "^([A-Za-z0-9]{16}|[0-9]{11})$", example = "RSSMRA80A01H501U")]
     pub codice_fiscale: String,
 }
@@ -109,7 +109,7 @@ pub async fn dev_login(
     }
     let b: DevLoginBody = body::parse(&req, &bytes)?;
     let cf = CodiceFiscale::parse(&b.codice_fiscale)
-        .map_err(|e| Problem::invalid_field(lang, "/codice_fiscale", e.to_string()))?;
+        .map_err(|e| Problem::invalid_cf(lang, "/codice_fiscale", &e))?;
     let (token, expires) = open_session(&state, lang, SessionOwner::Family(cf)).await?;
     Ok(HttpResponse::Ok().json(SessionOut {
         token,

@@ -25,8 +25,8 @@ pub struct Applicant {
     pub municipality: Option<OrganisationId>,
 }
 
-fn invalid(lang: Lang, pointer: &str, reason: &str) -> Problem {
-    Problem::invalid_field(lang, pointer, reason)
+fn invalid(lang: Lang, pointer: &str, it: &str, en: &str) -> Problem {
+    Problem::invalid_field(lang, pointer, it, en)
 }
 
 /// The applicant's codice fiscale: a family's own (it may not name another), or the one a front-desk
@@ -39,6 +39,7 @@ pub fn applicant_cf(who: &Principal, b: &ApplicationBody, lang: Lang) -> Result<
                 lang,
                 "/codice_fiscale",
                 "lo indica solo lo sportello: online il richiedente è chi ha effettuato l'accesso",
+                "only the front desk gives it: online, the applicant is whoever logged in",
             )),
         },
         Principal::Staff { .. } => b
@@ -49,10 +50,11 @@ pub fn applicant_cf(who: &Principal, b: &ApplicationBody, lang: Lang) -> Result<
                     lang,
                     "/codice_fiscale",
                     "obbligatorio allo sportello: il codice fiscale del richiedente",
+                    "required at the front desk: the applicant's codice fiscale",
                 )
             })
             .and_then(|cf| {
-                CodiceFiscale::parse(cf).map_err(|e| invalid(lang, "/codice_fiscale", &e.to_string()))
+                CodiceFiscale::parse(cf).map_err(|e| Problem::invalid_cf(lang, "/codice_fiscale", &e))
             }),
     }
 }
@@ -91,6 +93,7 @@ pub fn applicant(
                         lang,
                         "/municipality",
                         "comune non compreso in questo bando",
+                        "not a municipality of this call",
                     ));
                 }
                 (_, None) => {
@@ -98,6 +101,7 @@ pub fn applicant(
                         lang,
                         "/municipality",
                         "indicare il comune di residenza tra quelli del bando",
+                        "give the municipality of residence, one of the call's",
                     ));
                 }
             };
@@ -129,6 +133,7 @@ pub fn applicant(
                         lang,
                         "/municipality",
                         "indicare uno dei comuni in cui si opera come sportello",
+                        "give one of the municipalities where you are a front-desk operator",
                     ));
                 }
             };

@@ -640,29 +640,23 @@ pub async fn desk_search(
     let protocol = p.protocol.as_deref().and_then(|s| {
         ProtocolNumber::parse(s)
             .map_err(|_| {
-                errors.push(FieldError {
-                    pointer: "/protocol".into(),
-                    reason: "numero di protocollo non valido (es. 2026/000123)".into(),
-                })
+                errors.push(FieldError::new(
+                    lang,
+                    "/protocol",
+                    "numero di protocollo non valido (es. 2026/000123)",
+                    "not a protocol number (e.g. 2026/000123)",
+                ))
             })
             .ok()
     });
     let owner = p.codice_fiscale.as_deref().and_then(|s| {
         CodiceFiscale::parse(s)
-            .map_err(|e| {
-                errors.push(FieldError {
-                    pointer: "/codice_fiscale".into(),
-                    reason: e.to_string(),
-                })
-            })
+            .map_err(|e| errors.push(FieldError::codice_fiscale(lang, "/codice_fiscale", &e)))
             .ok()
     });
     let limit = p.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        errors.push(FieldError {
-            pointer: "/limit".into(),
-            reason: "da 1 a 200".into(),
-        });
+        errors.push(FieldError::new(lang, "/limit", "da 1 a 200", "from 1 to 200"));
     }
     if !errors.is_empty() {
         return Err(Problem::invalid(lang, errors));

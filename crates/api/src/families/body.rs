@@ -22,20 +22,17 @@ pub struct ApplicationBody {
     pub inputs: serde_json::Map<String, serde_json::Value>,
     /// Facility codes, most wanted first.
     #[serde(default)]
-    #[validate(length(max = 100, message = "al massimo 100 strutture"))]
+    #[validate(length(max = 100))]
     #[schema(max_items = 100)]
     pub preferences: Vec<String>,
     /// The same key on siblings' applications (twins placed together where the rules say so).
     #[serde(default)]
-    #[validate(length(min = 1, max = 64, message = "da 1 a 64 caratteri"))]
+    #[validate(length(min = 1, max = 64))]
     #[schema(min_length = 1, max_length = 64)]
     pub family: Option<String>,
     /// Where the receipt is sent.
     #[serde(default)]
-    #[validate(
-        email(message = "non è un indirizzo e-mail valido"),
-        length(max = 254, message = "al massimo 254 caratteri")
-    )]
+    #[validate(email, length(max = 254))]
     #[schema(format = Email, max_length = 254)]
     pub contact_email: Option<String>,
     /// For a union's call: the family's municipality (an id from the form's `municipalities`).
@@ -43,7 +40,7 @@ pub struct ApplicationBody {
     pub municipality: Option<i64>,
     /// Front desk only: the applicant's codice fiscale.
     #[serde(default)]
-    #[validate(length(min = 11, max = 16, message = "da 11 a 16 caratteri"))]
+    #[validate(length(min = 11, max = 16))]
     #[schema(pattern = "^([A-Za-z0-9]{16}|[0-9]{11})$", example = "RSSMRA80A01H501U")]
     pub codice_fiscale: Option<String>,
 }
@@ -59,20 +56,17 @@ pub struct AmendmentBody {
     pub inputs: serde_json::Map<String, serde_json::Value>,
     /// Facility codes, most wanted first.
     #[serde(default)]
-    #[validate(length(max = 100, message = "al massimo 100 strutture"))]
+    #[validate(length(max = 100))]
     #[schema(max_items = 100)]
     pub preferences: Vec<String>,
     /// The same key on siblings' applications.
     #[serde(default)]
-    #[validate(length(min = 1, max = 64, message = "da 1 a 64 caratteri"))]
+    #[validate(length(min = 1, max = 64))]
     #[schema(min_length = 1, max_length = 64)]
     pub family: Option<String>,
     /// Where this version's receipt is sent (and later ones); absent keeps the address on record.
     #[serde(default)]
-    #[validate(
-        email(message = "non è un indirizzo e-mail valido"),
-        length(max = 254, message = "al massimo 254 caratteri")
-    )]
+    #[validate(email, length(max = 254))]
     #[schema(format = Email, max_length = 254)]
     pub contact_email: Option<String>,
 }
@@ -155,13 +149,12 @@ pub fn check(
             if problem.pointer == "/preferences" && !errors.is_empty() {
                 continue;
             }
-            errors.push(FieldError {
-                pointer: problem.pointer,
-                reason: match lang {
-                    Lang::It => problem.reason.it(),
-                    Lang::En => problem.message,
-                },
-            });
+            errors.push(FieldError::new(
+                lang,
+                problem.pointer,
+                problem.reason.it(),
+                problem.message,
+            ));
         }
     }
     if errors.is_empty() {

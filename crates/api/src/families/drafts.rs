@@ -203,6 +203,7 @@ pub async fn update(
                 lang,
                 "/codice_fiscale",
                 "il richiedente di una bozza non cambia",
+                "the applicant of a draft does not change",
             ));
         }
         drafts::update(conn, id, &content(&b), Timestamp::now()).map_err(blocking::store(lang))?;

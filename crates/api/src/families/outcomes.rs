@@ -280,6 +280,7 @@ pub async fn answer(
                 lang,
                 "/answer",
                 "deve essere `accept` o `refuse`",
+                "must be `accept` or `refuse`",
             ));
         }
     };
@@ -304,7 +305,7 @@ pub struct ObjectionBody {
     #[serde(deserialize_with = "crate::body::whole_number")]
     pub ranking: i64,
     /// The objection, as the family writes it.
-    #[validate(length(min = 1, max = 20000, message = "da 1 a 20000 caratteri"))]
+    #[validate(length(min = 1, max = 20000))]
     #[schema(min_length = 1, max_length = 20000)]
     pub text: String,
 }
@@ -377,6 +378,7 @@ pub async fn object(
                 lang,
                 "/ranking",
                 "graduatoria non pubblicata per questo bando",
+                "no such published ranking of this call",
             ));
         }
         let oid = objections::file(conn, run, id, &b.text, &actor(&who), Timestamp::now())
