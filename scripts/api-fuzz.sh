@@ -71,7 +71,8 @@ for role in family operator; do
     status=1
     cat "$dir/$role.txt" >&2
   fi
-  echo "api-fuzz: $role: $(grep -E '^ *[0-9]+ generated' "$dir/$role.txt" | tr -s ' ' | sed 's/^ //')" >&2
+  echo "api-fuzz: $role: $(grep -E '^ *[0-9]+ generated' "$dir/$role.txt" | tr -s ' ' | sed 's/^ //');" \
+    "stateful links: $(grep -m1 -E 'API Links:' "$dir/$role.txt" | sed 's/.*API Links: *//')" >&2
 done
 
 if grep -q 'panicked' "$dir/log"; then grep 'panicked' "$dir/log" >&2; echo "error: the server panicked" >&2; status=1; fi

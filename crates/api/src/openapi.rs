@@ -152,6 +152,12 @@ impl Modify for Bearer {
     }
 }
 
+/// The example of an application: a complete one for the demo's nursery call (call 1, in `make run`),
+/// the same file the README submits.
+pub fn application_example() -> serde_json::Value {
+    serde_json::from_str(include_str!("../../../docs/examples/application.json")).unwrap_or_default()
+}
+
 /// The document as JSON, as served.
 pub fn document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()

@@ -26,7 +26,7 @@ pub struct StatusView {
 }
 
 /// 200 when the database answers and its schema is current; 503 with `Retry-After` otherwise.
-#[utoipa::path(get, path = "/status", tag = "service",
+#[utoipa::path(get, operation_id = "getStatus", path = "/status", tag = "service",
     responses((status = 200, description = "Database reachable, schema current", body = StatusView),
         (status = 503, description = "Database unreachable or schema behind; `Retry-After` set", body = StatusView)))]
 pub async fn status(state: web::Data<AppState>) -> HttpResponse {

@@ -83,3 +83,30 @@ fn the_documentation_ui_is_served_from_the_binary() {
     // The page asks nothing of third parties: no online validator badge.
     assert!(init.contains(r#""validatorUrl": "none""#), "{init}");
 }
+
+#[test]
+fn operation_ids_are_unique_and_links_lead_to_them() {
+    let document = serde_json::to_value(graduatorie_api::openapi::document()).unwrap();
+    let mut ids = Vec::new();
+    let mut targets = Vec::new();
+    for item in document["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            let id = op["operationId"].as_str().unwrap().to_owned();
+            assert!(!ids.contains(&id), "operationId {id} twice");
+            ids.push(id);
+            for response in op["responses"].as_object().unwrap().values() {
+                if let Some(links) = response.get("links").and_then(Value::as_object) {
+                    targets.extend(
+                        links
+                            .values()
+                            .map(|l| l["operationId"].as_str().unwrap().to_owned()),
+                    );
+                }
+            }
+        }
+    }
+    assert!(targets.len() >= 11, "{targets:?}");
+    for t in targets {
+        assert!(ids.contains(&t), "a link leads to {t}, which no operation is");
+    }
+}

@@ -49,7 +49,7 @@ pub struct SessionOut {
 }
 
 /// `POST /api/v1/auth/login`.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody,
+#[utoipa::path(post, operation_id = "login", path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody,
     responses((status = 200, description = "A session for a staff user", body = SessionOut), crate::openapi::Login))]
 pub async fn login(
     req: HttpRequest,
@@ -95,7 +95,7 @@ pub async fn login(
 }
 
 /// `POST /api/v1/auth/dev-login`: 404 unless `auth.dev_login` is on.
-#[utoipa::path(post, path = "/api/v1/auth/dev-login", tag = "auth", request_body = DevLoginBody,
+#[utoipa::path(post, operation_id = "devLogin", path = "/api/v1/auth/dev-login", tag = "auth", request_body = DevLoginBody,
     responses((status = 200, description = "A family session (development login only)", body = SessionOut),
         crate::openapi::DevLogin))]
 pub async fn dev_login(
@@ -118,7 +118,7 @@ pub async fn dev_login(
 }
 
 /// `POST /api/v1/auth/logout`: ends the session of the token sent (a JWT ends at the issuer).
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "logout", path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204, description = "Session ended"), crate::openapi::AuthRead))]
 pub async fn logout(
     req: HttpRequest,
@@ -167,7 +167,7 @@ pub struct RoleView {
 }
 
 /// `GET /api/v1/me`: who the token belongs to.
-#[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getMe", path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, description = "Who the token belongs to", body = Me), crate::openapi::AuthRead))]
 pub async fn me(
     req: HttpRequest,

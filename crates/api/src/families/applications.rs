@@ -321,11 +321,12 @@ async fn replay(state: &web::Data<AppState>, lang: Lang, id: ApplicationId) -> R
 }
 
 /// `POST /api/v1/calls/{id}/applications`.
-#[utoipa::path(post, path = "/api/v1/calls/{call}/applications", tag = "applications",
-    params(("call" = i64, Path, description = "Call id"),
+#[utoipa::path(post, operation_id = "submitApplication", path = "/api/v1/calls/{call}/applications", tag = "applications",
+    params(("call" = i64, Path, example = 1, description = "Call id"),
         ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,200}$", description = "1–200 visible ASCII characters; the same key and body give the same receipt")),
-    request_body = ApplicationBody, security(("bearer" = [])),
-    responses((status = 201, description = "Submitted and durably stored", body = Receipt),
+    request_body(content = ApplicationBody, example = crate::openapi::application_example), security(("bearer" = [])),
+    responses((status = 201, description = "Submitted and durably stored", body = Receipt,
+            links(("getApplication" = (operation_id = "getApplication", parameters(("application" = "$response.body#/application")))), ("amendApplication" = (operation_id = "amendApplication", parameters(("application" = "$response.body#/application")))), ("withdrawApplication" = (operation_id = "withdrawApplication", parameters(("application" = "$response.body#/application")))), ("getResults" = (operation_id = "getResults", parameters(("application" = "$response.body#/application")))), ("listOffers" = (operation_id = "listOffers", parameters(("application" = "$response.body#/application")))), ("listObjections" = (operation_id = "listObjections", parameters(("application" = "$response.body#/application")))), ("fileObjection" = (operation_id = "fileObjection", parameters(("application" = "$response.body#/application")))))),
         (status = 200, description = "Replay of an earlier request with the same key and body", body = Receipt),
         crate::openapi::Write))]
 pub async fn submit(
@@ -442,7 +443,7 @@ pub struct StatusChange {
 }
 
 /// `GET /api/v1/applications`: a family's own applications.
-#[utoipa::path(get, path = "/api/v1/applications", tag = "applications", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listMyApplications", path = "/api/v1/applications", tag = "applications", security(("bearer" = [])),
     responses((status = 200, description = "The family's applications", body = ApplicationList), crate::openapi::FamilyRead))]
 pub async fn mine(
     req: HttpRequest,
@@ -488,7 +489,7 @@ pub fn visible(
 }
 
 /// `GET /api/v1/applications/{id}`: answers, preferences, every version and the status history.
-#[utoipa::path(get, path = "/api/v1/applications/{application}", tag = "applications",
+#[utoipa::path(get, operation_id = "getApplication", path = "/api/v1/applications/{application}", tag = "applications",
     params(("application" = i64, Path, description = "Application id")), security(("bearer" = [])),
     responses((status = 200, description = "The application, its versions and history", body = ApplicationView), crate::openapi::AuthGet))]
 pub async fn get(
@@ -533,7 +534,7 @@ pub async fn get(
 
 /// `PUT /api/v1/applications/{id}`: a new version, same application and protocol number, until the
 /// deadline.
-#[utoipa::path(put, path = "/api/v1/applications/{application}", tag = "applications",
+#[utoipa::path(put, operation_id = "amendApplication", path = "/api/v1/applications/{application}", tag = "applications",
     params(("application" = i64, Path, description = "Application id")), request_body = app_body::AmendmentBody,
     security(("bearer" = [])),
     responses((status = 200, description = "Amended: a new version, same protocol", body = Receipt), crate::openapi::Write))]
@@ -571,7 +572,7 @@ pub async fn amend(
 }
 
 /// `POST /api/v1/applications/{id}/withdraw`.
-#[utoipa::path(post, path = "/api/v1/applications/{application}/withdraw", tag = "applications",
+#[utoipa::path(post, operation_id = "withdrawApplication", path = "/api/v1/applications/{application}/withdraw", tag = "applications",
     params(("application" = i64, Path, description = "Application id")), security(("bearer" = [])),
     responses((status = 200, description = "Withdrawn", body = Summary), crate::openapi::Act))]
 pub async fn withdraw(
@@ -615,7 +616,7 @@ pub struct DeskParams {
 
 /// `GET /api/v1/desk/applications`: an operator's search among the applications of their
 /// municipalities.
-#[utoipa::path(get, path = "/api/v1/desk/applications", tag = "front desk", params(DeskParams),
+#[utoipa::path(get, operation_id = "searchDeskApplications", path = "/api/v1/desk/applications", tag = "front desk", params(DeskParams),
     security(("bearer" = [])),
     responses((status = 200, description = "Applications of the operator's municipalities", body = ApplicationList),
         crate::openapi::Desk))]

@@ -66,7 +66,7 @@ pub struct Service {
 }
 
 /// `GET /api/v1/calls`.
-#[utoipa::path(get, path = "/api/v1/calls", tag = "calls",
+#[utoipa::path(get, operation_id = "listCalls", path = "/api/v1/calls", tag = "calls",
     responses((status = 200, description = "Calls accepting applications", body = CallList),
         crate::openapi::PublicRead))]
 pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
@@ -178,7 +178,7 @@ pub struct Town {
 }
 
 /// `GET /api/v1/calls/{id}/form`.
-#[utoipa::path(get, path = "/api/v1/calls/{call}/form", tag = "calls",
+#[utoipa::path(get, operation_id = "getForm", path = "/api/v1/calls/{call}/form", tag = "calls",
     params(("call" = i64, Path, description = "Call id")),
     responses((status = 200, description = "The form and what the call offers", body = FormView),
         crate::openapi::PublicGet))]

@@ -111,9 +111,11 @@ fn mine(conn: &mut AnyConnection, who: &Principal, id: DraftId, lang: Lang) -> R
 }
 
 /// `POST /api/v1/calls/{id}/drafts`: whatever part of the application is ready.
-#[utoipa::path(post, path = "/api/v1/calls/{call}/drafts", tag = "drafts",
-    params(("call" = i64, Path, description = "Call id")), request_body = ApplicationBody, security(("bearer" = [])),
-    responses((status = 201, description = "Draft saved", body = DraftView), crate::openapi::Write))]
+#[utoipa::path(post, operation_id = "createDraft", path = "/api/v1/calls/{call}/drafts", tag = "drafts",
+    params(("call" = i64, Path, example = 1, description = "Call id")),
+    request_body(content = ApplicationBody, example = crate::openapi::application_example), security(("bearer" = [])),
+    responses((status = 201, description = "Draft saved", body = DraftView,
+            links(("getDraft" = (operation_id = "getDraft", parameters(("draft" = "$response.body#/draft")))), ("updateDraft" = (operation_id = "updateDraft", parameters(("draft" = "$response.body#/draft")))), ("submitDraft" = (operation_id = "submitDraft", parameters(("draft" = "$response.body#/draft")))), ("deleteDraft" = (operation_id = "deleteDraft", parameters(("draft" = "$response.body#/draft")))))), crate::openapi::Write))]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -142,7 +144,7 @@ pub async fn create(
 }
 
 /// `GET /api/v1/drafts`: a family's drafts not yet submitted (an operator's: those they started).
-#[utoipa::path(get, path = "/api/v1/drafts", tag = "drafts", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listDrafts", path = "/api/v1/drafts", tag = "drafts", security(("bearer" = [])),
     responses((status = 200, description = "The caller's drafts", body = DraftList), crate::openapi::AuthRead))]
 pub async fn list(
     req: HttpRequest,
@@ -165,7 +167,7 @@ pub async fn list(
 }
 
 /// `GET /api/v1/drafts/{id}`.
-#[utoipa::path(get, path = "/api/v1/drafts/{draft}", tag = "drafts",
+#[utoipa::path(get, operation_id = "getDraft", path = "/api/v1/drafts/{draft}", tag = "drafts",
     params(("draft" = i64, Path, description = "Draft id")), security(("bearer" = [])),
     responses((status = 200, description = "The draft", body = DraftView), crate::openapi::AuthGet))]
 pub async fn get(
@@ -181,7 +183,7 @@ pub async fn get(
 }
 
 /// `PUT /api/v1/drafts/{id}`: replaces the draft's content.
-#[utoipa::path(put, path = "/api/v1/drafts/{draft}", tag = "drafts",
+#[utoipa::path(put, operation_id = "updateDraft", path = "/api/v1/drafts/{draft}", tag = "drafts",
     params(("draft" = i64, Path, description = "Draft id")), request_body = ApplicationBody, security(("bearer" = [])),
     responses((status = 200, description = "Draft saved", body = DraftView), crate::openapi::Write))]
 pub async fn update(
@@ -214,7 +216,7 @@ pub async fn update(
 }
 
 /// `DELETE /api/v1/drafts/{id}`.
-#[utoipa::path(delete, path = "/api/v1/drafts/{draft}", tag = "drafts",
+#[utoipa::path(delete, operation_id = "deleteDraft", path = "/api/v1/drafts/{draft}", tag = "drafts",
     params(("draft" = i64, Path, description = "Draft id")), security(("bearer" = [])),
     responses((status = 204, description = "Deleted"), crate::openapi::Act))]
 pub async fn delete(
@@ -234,11 +236,12 @@ pub async fn delete(
 }
 
 /// `POST /api/v1/drafts/{id}/submit`: checks the draft as a submission and submits it.
-#[utoipa::path(post, path = "/api/v1/drafts/{draft}/submit", tag = "drafts",
+#[utoipa::path(post, operation_id = "submitDraft", path = "/api/v1/drafts/{draft}/submit", tag = "drafts",
     params(("draft" = i64, Path, description = "Draft id"),
         ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,200}$", description = "As for a submission")),
     security(("bearer" = [])),
-    responses((status = 201, description = "Submitted and durably stored", body = Receipt),
+    responses((status = 201, description = "Submitted and durably stored", body = Receipt,
+            links(("getApplication" = (operation_id = "getApplication", parameters(("application" = "$response.body#/application")))), ("amendApplication" = (operation_id = "amendApplication", parameters(("application" = "$response.body#/application")))), ("withdrawApplication" = (operation_id = "withdrawApplication", parameters(("application" = "$response.body#/application")))), ("getResults" = (operation_id = "getResults", parameters(("application" = "$response.body#/application")))), ("listOffers" = (operation_id = "listOffers", parameters(("application" = "$response.body#/application")))), ("listObjections" = (operation_id = "listObjections", parameters(("application" = "$response.body#/application")))), ("fileObjection" = (operation_id = "fileObjection", parameters(("application" = "$response.body#/application")))))),
         (status = 200, description = "Replay of an earlier request with the same key", body = Receipt),
         crate::openapi::Write))]
 pub async fn submit(

@@ -109,7 +109,7 @@ pub struct ListLine {
 
 /// `GET /api/v1/applications/{id}/results`: every published ranking of the call with this
 /// application's lines, and the breakdown of its score. Empty until a ranking is published.
-#[utoipa::path(get, path = "/api/v1/applications/{application}/results", tag = "outcomes",
+#[utoipa::path(get, operation_id = "getResults", path = "/api/v1/applications/{application}/results", tag = "outcomes",
     params(("application" = i64, Path, description = "Application id")), security(("bearer" = [])),
     responses((status = 200, description = "Published rankings with this application's lines, and its score explained", body = Results),
         crate::openapi::AuthGet))]
@@ -229,7 +229,7 @@ fn offer_view(o: &Offer) -> OfferView {
 }
 
 /// `GET /api/v1/applications/{id}/offers`.
-#[utoipa::path(get, path = "/api/v1/applications/{application}/offers", tag = "outcomes",
+#[utoipa::path(get, operation_id = "listOffers", path = "/api/v1/applications/{application}/offers", tag = "outcomes",
     params(("application" = i64, Path, description = "Application id")), security(("bearer" = [])),
     responses((status = 200, description = "Seats offered to this application", body = OfferList), crate::openapi::AuthGet))]
 pub async fn offers_of(
@@ -260,7 +260,7 @@ pub struct AnswerBody {
 }
 
 /// `POST /api/v1/offers/{id}/answer`: once, before the offer's deadline.
-#[utoipa::path(post, path = "/api/v1/offers/{offer}/answer", tag = "outcomes",
+#[utoipa::path(post, operation_id = "answerOffer", path = "/api/v1/offers/{offer}/answer", tag = "outcomes",
     params(("offer" = i64, Path, description = "Offer id")), request_body = AnswerBody, security(("bearer" = [])),
     responses((status = 200, description = "Answer recorded", body = OfferView), crate::openapi::Write))]
 pub async fn answer(
@@ -354,7 +354,7 @@ fn objection_view(o: &objections::Objection) -> ObjectionView {
 }
 
 /// `POST /api/v1/applications/{id}/objections`: within the provisional ranking's window.
-#[utoipa::path(post, path = "/api/v1/applications/{application}/objections", tag = "outcomes",
+#[utoipa::path(post, operation_id = "fileObjection", path = "/api/v1/applications/{application}/objections", tag = "outcomes",
     params(("application" = i64, Path, description = "Application id")), request_body = ObjectionBody,
     security(("bearer" = [])),
     responses((status = 201, description = "Objection filed", body = ObjectionView), crate::openapi::Write))]
@@ -396,7 +396,7 @@ pub async fn object(
 }
 
 /// `GET /api/v1/applications/{id}/objections`.
-#[utoipa::path(get, path = "/api/v1/applications/{application}/objections", tag = "outcomes",
+#[utoipa::path(get, operation_id = "listObjections", path = "/api/v1/applications/{application}/objections", tag = "outcomes",
     params(("application" = i64, Path, description = "Application id")), security(("bearer" = [])),
     responses((status = 200, description = "Objections filed for this application", body = ObjectionList), crate::openapi::AuthGet))]
 pub async fn objections_of(
