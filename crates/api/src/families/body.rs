@@ -107,32 +107,24 @@ pub fn check(
     b: &ApplicationBody,
     lang: Lang,
 ) -> Result<Vec<FacilityCode>, Vec<FieldError>> {
-    let say = |it: &str, en: &str| match lang {
-        Lang::It => it.to_owned(),
-        Lang::En => en.to_owned(),
-    };
     let mut errors = Vec::new();
     let mut codes = Vec::new();
     let mut seen = HashSet::new();
     for (i, p) in b.preferences.iter().enumerate() {
-        let pointer = format!("/preferences/{i}");
+        let refuse = |it: &str, en: &str| FieldError::new(lang, format!("/preferences/{i}"), it, en);
         match FacilityCode::parse(p) {
-            Ok(code) if !facilities.iter().any(|f| f == code.as_str()) => errors.push(FieldError {
-                pointer,
-                reason: say(
-                    "struttura non prevista da questo bando",
-                    "not a facility of this call",
-                ),
-            }),
-            Ok(code) if !seen.insert(code.as_str().to_owned()) => errors.push(FieldError {
-                pointer,
-                reason: say("struttura indicata due volte", "facility listed twice"),
-            }),
+            Ok(code) if !facilities.iter().any(|f| f == code.as_str()) => errors.push(refuse(
+                "struttura non prevista da questo bando",
+                "not a facility of this call",
+            )),
+            Ok(code) if !seen.insert(code.as_str().to_owned()) => {
+                errors.push(refuse("struttura indicata due volte", "facility listed twice"));
+            }
             Ok(code) => codes.push(code),
-            Err(_) => errors.push(FieldError {
-                pointer,
-                reason: say("codice di struttura non valido", "not a valid facility code"),
-            }),
+            Err(_) => errors.push(refuse(
+                "codice di struttura non valido",
+                "not a valid facility code",
+            )),
         }
     }
     let app = ApplicationJson {

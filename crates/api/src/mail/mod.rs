@@ -14,7 +14,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use graduatorie_domain::{ApplicationId, CallId};
+use graduatorie_domain::ApplicationId;
 use graduatorie_store::applications::{self, RECEIPT_MESSAGE};
 use graduatorie_store::outbox::{self, Message};
 use graduatorie_store::{AnyConnection, Store, StoreError, calls, orgs};
@@ -174,12 +174,12 @@ fn compose(
     let (Some(id), Some(version)) = (field("application"), field("version")) else {
         return Err(Failure::Abandon("payload without application and version".into()));
     };
-    let retry = |e: StoreError| match e {
+    let from_store = |e: StoreError| match e {
         StoreError::NotFound(what) => Failure::Abandon(format!("{what} no longer exists")),
         other => Failure::Retry(format!("database: {other}")),
     };
-    let app = applications::get(conn, ApplicationId::new(id)).map_err(retry)?;
-    let versions = applications::versions(conn, app.id).map_err(retry)?;
+    let app = applications::get(conn, ApplicationId::new(id)).map_err(from_store)?;
+    let versions = applications::versions(conn, app.id).map_err(from_store)?;
     let saved_at = versions
         .iter()
         .find(|(v, _, _)| i64::from(*v) == version)
@@ -189,13 +189,13 @@ fn compose(
     if i64::from(app.version) != version {
         return Err(Failure::Abandon(format!("superseded by version {}", app.version)));
     }
-    let call = calls::get(conn, app.call).map_err(retry)?;
-    let organisation = orgs::get_organisation(conn, call.organisation).map_err(retry)?;
+    let call = calls::get(conn, app.call).map_err(from_store)?;
+    let organisation = orgs::get_organisation(conn, call.organisation).map_err(from_store)?;
     let regulation = rules
         .of(&call)
         .map_err(|_| Failure::Retry(format!("rules of call {} do not compile", call.id)))?;
     let form = regulation.form();
-    let names = facility_names(conn, call.id).map_err(retry)?;
+    let names = calls::facility_names(conn, call.id).map_err(from_store)?;
     let preferences: Vec<(String, String)> = app
         .preferences
         .iter()
@@ -240,10 +240,6 @@ fn compose(
                 .map_err(|_| Failure::Abandon("the message could not be encoded".into()))?,
         )
         .map_err(|_| Failure::Abandon("the message could not be built".into()))
-}
-
-fn facility_names(conn: &mut AnyConnection, call: CallId) -> Result<Vec<(String, String)>, StoreError> {
-    calls::facility_names(conn, call)
 }
 
 /// The sending thread; dropping it stops it after the message in hand.
