@@ -295,3 +295,36 @@ fn wrong_mail_settings_are_named_without_repeating_the_password() {
     .to_string();
     assert!(e.contains("mail.public_url"), "{e}");
 }
+
+#[test]
+fn on_shutdown_the_sender_finishes_the_message_in_hand_and_leaves_the_rest_due() {
+    let smtp = SmtpServer::start(Behaviour::Slow);
+    let s = TestServer::start_with(Backend::Sqlite, &[("GRADUATORIE__AUTH__DEV_LOGIN", "true")]);
+    let w = world(&s);
+    let token = dev_login(&s, FAMILY_1);
+    for _ in 0..4 {
+        submit(&s, &token, w.call.get(), &application(w.town_a));
+    }
+    let worker =
+        mail::Worker::start(s.store(), mailer_for(&smtp), std::time::Duration::from_secs(60)).unwrap();
+    // The first message is at the server (which takes a second to accept it): stop now.
+    assert_eq!(smtp.wait_for(1).len(), 1);
+    let started = std::time::Instant::now();
+    drop(worker);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let all = outbox::all(&mut s.store().conn().unwrap()).unwrap();
+    let sent = all.iter().filter(|m| m.sent_at.is_some()).count();
+    assert_eq!(
+        sent,
+        smtp.received().len(),
+        "what reached the server was marked sent"
+    );
+    assert!(sent < 4, "stopped before the end: {sent} sent");
+    // What was not sent was not claimed either: due at once for the next start.
+    let due = outbox::due(&mut s.store().conn().unwrap(), Timestamp::now(), 10).unwrap();
+    assert_eq!(due.len(), 4 - sent);
+}

@@ -16,6 +16,8 @@ pub enum Behaviour {
     RefuseRecipients,
     /// Keeps the data, then closes the connection without answering.
     DropAfterData,
+    /// Takes a second to accept each message.
+    Slow,
 }
 
 /// One message received.
@@ -155,6 +157,9 @@ fn session(
                 });
                 if now == Behaviour::DropAfterData {
                     return Ok(());
+                }
+                if now == Behaviour::Slow {
+                    std::thread::sleep(std::time::Duration::from_secs(1));
                 }
                 out.write_all(b"250 OK queued\r\n")?;
             }

@@ -10,6 +10,8 @@
 
 pub mod receipt;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -110,12 +112,27 @@ pub fn deliver_due(
     mailer: &Mailer,
     now: Timestamp,
 ) -> Result<Pass, StoreError> {
+    deliver(store, rules, mailer, now, &AtomicBool::new(false))
+}
+
+/// [`deliver_due`], stopping before the next message once `stopping` is set (the service is
+/// shutting down): a message not yet claimed stays due for the next start.
+fn deliver(
+    store: &Store,
+    rules: &RulesCache,
+    mailer: &Mailer,
+    now: Timestamp,
+    stopping: &AtomicBool,
+) -> Result<Pass, StoreError> {
     let due = outbox::due(&mut *store.conn()?, now, BATCH)?;
     let mut pass = Pass::default();
     let lease = now
         .checked_add(SignedDuration::from_mins(LEASE_MINUTES))
         .unwrap_or(now);
     for message in due {
+        if stopping.load(Ordering::SeqCst) {
+            break;
+        }
         if !outbox::claim(&mut *store.conn()?, message.id, now, lease)? {
             continue;
         }
@@ -245,6 +262,7 @@ fn compose(
 /// The sending thread; dropping it stops it after the message in hand.
 #[derive(Debug)]
 pub struct Worker {
+    stopping: Arc<AtomicBool>,
     stop: Option<mpsc::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -253,12 +271,14 @@ impl Worker {
     /// Starts sending: a pass at once, then one every `poll`.
     pub fn start(store: Store, mailer: Mailer, poll: Duration) -> std::io::Result<Self> {
         let (stop, stopped) = mpsc::channel::<()>();
+        let stopping = Arc::new(AtomicBool::new(false));
+        let flag = stopping.clone();
         let thread = std::thread::Builder::new()
             .name("graduatorie-mail".into())
             .spawn(move || {
                 let rules = RulesCache::default();
                 loop {
-                    if let Err(e) = deliver_due(&store, &rules, &mailer, Timestamp::now()) {
+                    if let Err(e) = deliver(&store, &rules, &mailer, Timestamp::now(), &flag) {
                         tracing::warn!(operation = "mail.send", outcome = "database_unavailable", error = %e);
                     }
                     match stopped.recv_timeout(poll) {
@@ -268,6 +288,7 @@ impl Worker {
                 }
             })?;
         Ok(Self {
+            stopping,
             stop: Some(stop),
             thread: Some(thread),
         })
@@ -276,6 +297,7 @@ impl Worker {
 
 impl Drop for Worker {
     fn drop(&mut self) {
+        self.stopping.store(true, Ordering::SeqCst);
         drop(self.stop.take());
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
