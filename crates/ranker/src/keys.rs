@@ -1,41 +1,103 @@
-//! Sort keys: each list member's standing written as bytes that sort exactly as the regulation orders
-//! ([`Regulation::compare`]), so a list of a million is sorted by comparing bytes instead of walking
-//! the tie-break chain at every comparison.
+//! Sorting one list in the regulation's order ([`Regulation::compare`]) without walking the tie-break
+//! chain at every comparison.
 //!
-//! Layout, per member, the same width for every member of a sort: the group of each tier level (2
-//! bytes); the total; then per tie-break step a "missing" byte (placing missing values first or last)
-//! and the value; the draw (a byte placing members without one last, then 32 bytes); the protocol.
-//! Numbers are written at the largest scale found in their column, as 64-bit integers (128-bit when
-//! one of them needs it) with the sign bit flipped; a descending step is written inverted.
-//! When a standing cannot be written so (a global list whose direction changes by section, numbers too
-//! large for 128 bits at a common scale, mixed kinds in a column), [`encode`] returns `None` and the
-//! caller sorts with the comparator: both give the same order, which a property test holds them to.
+//! Each member gets a 128-bit key: its standing's fields in the comparator's order (the group of each
+//! tier level, the total, each tie-break step, the protocol), each written as a whole number that grows
+//! as the member moves down the list, in as few bits as the list's values need (a column of ISEE values
+//! between 0 and 40,000.00 takes 22 bits). Two passes over the members, each reading a member's whole
+//! standing at once: the first finds each field's kind, scale and range (the plan), the second writes
+//! the keys (reading one column at a time through the standings missed the cache at every value). The list is sorted by key; members whose keys are equal are
+//! then put in order by the comparator itself. That is exact as long as the key never contradicts the
+//! comparator (a member before another never has a larger key), which holds by construction: a field
+//! that does not fit any more is cut to its leading bits, and a step the key cannot express (a direction
+//! that changes by section in a list mixing sections, values of mixed kinds, numbers too large) ends
+//! the key there. When every field fit, equal keys are complete ties and keep applicant order, as a
+//! stable sort would. A property test (`tests/order_keys.rs`) holds the result to the comparator's.
 
-use graduatorie_domain::ProtocolNumber;
+use std::cmp::Ordering;
+
 use graduatorie_rules::model::{Order, TieKind};
-use graduatorie_rules::{Regulation, Value};
+use graduatorie_rules::{Regulation, Standing, Value};
 use rust_decimal::Decimal;
 
-/// What one member's standing is made of.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Member<'a> {
-    pub tier: &'a [u16],
-    pub total: Decimal,
-    pub ties: &'a [Value],
-    pub section: Option<u16>,
-    pub protocol: Option<ProtocolNumber>,
-    pub draw: Option<[u8; 32]>,
+/// The members' indexes (into `standings`, all of one list) in the regulation's order; complete ties
+/// keep their index order.
+pub(crate) fn order(reg: &Regulation, standings: &[Standing<'_>], seed: Option<&str>) -> Vec<u32> {
+    let (fields, complete) = plan(reg, standings, seed);
+    let mut pairs: Vec<(u128, u32)> = standings
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let key = fields
+                .iter()
+                .fold(0u128, |k, f| k | ((f.code(m) >> f.cut) << f.shift));
+            (key, u32::try_from(i).unwrap_or(u32::MAX))
+        })
+        .collect();
+    pairs.sort_unstable();
+    let mut order: Vec<u32> = pairs.iter().map(|&(_, i)| i).collect();
+    if !complete {
+        // Members whose keys are equal: the comparator decides (stable, so index order stays for ties).
+        let mut start = 0;
+        while start < pairs.len() {
+            let k = pairs.get(start).map(|p| p.0);
+            let len = pairs
+                .get(start..)
+                .map_or(1, |r| r.iter().take_while(|p| Some(p.0) == k).count().max(1));
+            if len > 1
+                && let Some(run) = order.get_mut(start..start + len)
+            {
+                run.sort_by(
+                    |&a, &b| match (standings.get(a as usize), standings.get(b as usize)) {
+                        (Some(x), Some(y)) => reg.compare(x, y, seed),
+                        _ => Ordering::Equal,
+                    },
+                );
+            }
+            start += len;
+        }
+    }
+    order
 }
 
-/// How a column of tie-break values is written.
+/// Where a field's value comes from, and how it becomes a whole number.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    /// The group of a tier level.
+    Tier(usize),
+    /// The total (numbers at `scale`, from `min`).
+    Total,
+    /// A tie-break value.
+    Tie(usize),
+    /// 1 for members without a draw value.
+    DrawMissing,
+    /// The first (true) or last 16 bytes of the draw value.
+    Draw(bool),
+    /// The protocol number, missing last.
+    Protocol,
+}
+
+/// One field of the key.
+#[derive(Debug, Clone, Copy)]
+struct Field {
+    source: Source,
+    kind: Kind,
+    scale: u32,
+    min: i64,
+    max: i64,
+    desc: bool,
+    missing_first: bool,
+    any_missing: bool,
+    /// Low bits dropped (the field was cut to fit), and where the rest goes.
+    cut: u32,
+    shift: u32,
+}
+
+/// The kind of a column of values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    AllMissing,
-    /// Numbers at a common scale; `wide` when some do not fit in 64 bits.
-    Number {
-        scale: u32,
-        wide: bool,
-    },
+    Empty,
+    Number,
     Bool,
     Date,
     Time,
@@ -45,15 +107,8 @@ enum Kind {
 
 fn kind_of(v: Value) -> Option<Kind> {
     Some(match v {
-        Value::Missing => Kind::AllMissing,
-        Value::Int(_) => Kind::Number {
-            scale: 0,
-            wide: false,
-        },
-        Value::Dec(d) => Kind::Number {
-            scale: d.scale(),
-            wide: false,
-        },
+        Value::Missing => Kind::Empty,
+        Value::Int(_) | Value::Dec(_) => Kind::Number,
         Value::Bool(_) => Kind::Bool,
         Value::Date(_) => Kind::Date,
         Value::Time(_) => Kind::Time,
@@ -63,213 +118,341 @@ fn kind_of(v: Value) -> Option<Kind> {
     })
 }
 
-/// The common kind of a column, or `None` when kinds are mixed.
-fn column_kind(values: impl Iterator<Item = Value>) -> Option<Kind> {
-    let mut kind = Kind::AllMissing;
-    for v in values {
-        let k = kind_of(v)?;
-        kind = match (kind, k) {
-            (a, Kind::AllMissing) => a,
-            (Kind::AllMissing, b) => b,
-            (Kind::Number { scale: a, .. }, Kind::Number { scale: b, .. }) => Kind::Number {
-                scale: a.max(b),
-                wide: false,
-            },
-            (a, b) if a == b => a,
-            _ => return None,
+/// A present value as a whole number that orders as the value (numbers at `scale`).
+fn whole(v: Value, scale: u32) -> Option<i64> {
+    Some(match v {
+        Value::Int(_) | Value::Dec(_) => scaled(v.as_dec()?, scale)?,
+        Value::Bool(b) => i64::from(b),
+        Value::Date(d) => (i64::from(d.year()) << 9) | (i64::from(d.month()) << 5) | i64::from(d.day()),
+        Value::Time(t) => i64::try_from(t.as_nanosecond()).ok()?,
+        Value::Choice(c) => i64::from(c),
+        Value::Facility(f) => i64::from(f),
+        Value::Missing | Value::Facilities(_) => return None,
+    })
+}
+
+/// What the first pass learns of one column.
+#[derive(Debug, Clone, Copy)]
+struct Column {
+    /// `None` once the column cannot be written (mixed kinds, lists).
+    kind: Option<Kind>,
+    scale: u32,
+    /// Extremes: as decimals for numbers (their common scale is known only at the end), as whole
+    /// numbers otherwise (`None` when one does not fit).
+    dec: Option<(Decimal, Decimal)>,
+    whole: Option<(i64, i64)>,
+    any_missing: bool,
+}
+
+impl Column {
+    fn new() -> Self {
+        Column {
+            kind: Some(Kind::Empty),
+            scale: 0,
+            dec: None,
+            whole: Some((i64::MAX, i64::MIN)),
+            any_missing: false,
+        }
+    }
+
+    fn add(&mut self, v: Value) {
+        let Some(k) = kind_of(v) else {
+            self.kind = None;
+            return;
         };
-    }
-    Some(kind)
-}
-
-fn width(kind: Kind) -> usize {
-    match kind {
-        Kind::AllMissing => 0,
-        Kind::Number { wide: true, .. } => 16,
-        Kind::Number { wide: false, .. } => 8,
-        Kind::Bool => 1,
-        Kind::Date => 4,
-        Kind::Time => 12,
-        Kind::Choice => 2,
-        Kind::Facility => 4,
-    }
-}
-
-/// A number at `scale` decimals as a whole number, if it fits in 128 bits.
-fn scaled(d: Decimal, scale: u32) -> Option<i128> {
-    let up = scale.checked_sub(d.scale())?;
-    d.mantissa().checked_mul(10i128.checked_pow(up)?)
-}
-
-/// Whether some of these numbers at `scale` need 128 bits (`None`: one does not fit at all).
-fn needs_wide(values: impl Iterator<Item = Decimal>, scale: u32) -> Option<bool> {
-    let mut wide = false;
-    for d in values {
-        wide |= i64::try_from(scaled(d, scale)?).is_err();
-    }
-    Some(wide)
-}
-
-/// Appends a number at `scale` as an order-preserving bit pattern: 8 bytes, or 16 when `wide`.
-fn put_number(out: &mut Vec<u8>, d: Decimal, scale: u32, wide: bool, desc: bool) -> Option<()> {
-    let n = scaled(d, scale)?;
-    if wide {
-        put(out, &((n as u128) ^ (1u128 << 127)).to_be_bytes(), desc);
-    } else {
-        let n = i64::try_from(n).ok()?;
-        put(out, &((n as u64) ^ (1u64 << 63)).to_be_bytes(), desc);
-    }
-    Some(())
-}
-
-/// Appends `bytes`, inverted when descending.
-fn put(out: &mut Vec<u8>, bytes: &[u8], desc: bool) {
-    if desc {
-        out.extend(bytes.iter().map(|b| !b));
-    } else {
-        out.extend_from_slice(bytes);
-    }
-}
-
-fn value_bytes(out: &mut Vec<u8>, v: Value, kind: Kind, desc: bool) -> Option<()> {
-    match (kind, v) {
-        (Kind::Number { scale, wide }, v) => put_number(out, v.as_dec()?, scale, wide, desc)?,
-        (Kind::Bool, Value::Bool(b)) => put(out, &[u8::from(b)], desc),
-        (Kind::Date, Value::Date(d)) => {
-            let n = (i32::from(d.year()) << 9) | (i32::from(d.month()) << 5) | i32::from(d.day());
-            put(out, &((n as u32) ^ (1 << 31)).to_be_bytes(), desc);
-        }
-        (Kind::Time, Value::Time(t)) => {
-            let secs = (t.as_second() as u64) ^ (1 << 63);
-            let nanos = u32::try_from(t.subsec_nanosecond()).ok()?;
-            put(out, &secs.to_be_bytes(), desc);
-            put(out, &nanos.to_be_bytes(), desc);
-        }
-        (Kind::Choice, Value::Choice(c)) => put(out, &c.to_be_bytes(), desc),
-        (Kind::Facility, Value::Facility(f)) => put(out, &f.to_be_bytes(), desc),
-        _ => return None,
-    }
-    Some(())
-}
-
-fn protocol_bytes(out: &mut Vec<u8>, p: Option<ProtocolNumber>, desc: bool) {
-    // Present before missing.
-    let (flag, year, number) = match p {
-        Some(p) => (0u8, p.year().to_be_bytes(), p.number().to_be_bytes()),
-        None => (1, [0; 2], [0; 4]),
-    };
-    put(out, &[flag], desc);
-    put(out, &year, desc);
-    put(out, &number, desc);
-}
-
-/// The sort keys of `members` (all of one list), `width` bytes each, or `None` when the comparator must
-/// be used instead. `same_section` is true when every member of the list is in the same section.
-pub(crate) fn encode(
-    reg: &Regulation,
-    members: &[Member<'_>],
-    same_section: bool,
-    seed: Option<&str>,
-) -> Option<(Vec<u8>, usize)> {
-    let ties = reg.tie_breaks();
-    let first = members.first()?;
-    let section = first.section;
-    let levels = first.tier.len();
-    let total_scale = members.iter().map(|m| m.total.scale()).max().unwrap_or(0);
-    let total_wide = needs_wide(members.iter().map(|m| m.total), total_scale)?;
-    let mut kinds = Vec::with_capacity(ties.len());
-    for (k, t) in ties.iter().enumerate() {
-        if !t.section_order.is_empty() && !same_section {
-            return None;
-        }
-        kinds.push(match t.kind {
-            TieKind::Value(_) => {
-                let column = || {
-                    members
-                        .iter()
-                        .map(move |m| m.ties.get(k).copied().unwrap_or(Value::Missing))
-                };
-                match column_kind(column())? {
-                    Kind::Number { scale, .. } => Kind::Number {
-                        scale,
-                        wide: needs_wide(column().filter_map(Value::as_dec), scale)?,
-                    },
-                    other => other,
-                }
+        match (self.kind, k) {
+            (_, Kind::Empty) => {
+                self.any_missing = true;
+                return;
             }
-            TieKind::Draw => {
-                // With a seed, members without a draw value (no protocol number) come after the
-                // others; the values are computed in advance for every member that has one.
-                if seed.is_some() && members.iter().any(|m| m.draw.is_none() && m.protocol.is_some()) {
-                    return None;
-                }
-                Kind::AllMissing
+            (Some(Kind::Empty), k) => self.kind = Some(k),
+            (Some(a), b) if a == b => {}
+            _ => {
+                self.kind = None;
+                return;
             }
-            TieKind::Protocol => Kind::AllMissing,
-        });
-    }
-    let w = 2 * levels
-        + if total_wide { 16 } else { 8 }
-        + ties
-            .iter()
-            .zip(&kinds)
-            .map(|(t, &k)| match t.kind {
-                TieKind::Value(_) => 1 + width(k),
-                TieKind::Draw => 33,
-                TieKind::Protocol => 7,
-            })
-            .sum::<usize>()
-        + 7;
-    // The direction of each step, the same for every member (one section, or none).
-    let descending: Vec<bool> = ties
-        .iter()
-        .map(|t| {
-            let order = match section {
-                Some(s) => t
-                    .section_order
-                    .iter()
-                    .find(|(x, _)| *x == s)
-                    .map_or(t.order, |(_, o)| *o),
-                None => t.order,
+        }
+        if k == Kind::Number {
+            let Some(d) = v.as_dec() else { return };
+            self.scale = self.scale.max(d.scale());
+            self.dec = Some(match self.dec {
+                Some((lo, hi)) => (lo.min(d), hi.max(d)),
+                None => (d, d),
+            });
+        } else {
+            self.whole = match (self.whole, whole(v, 0)) {
+                (Some((lo, hi)), Some(n)) => Some((lo.min(n), hi.max(n))),
+                _ => None,
             };
-            order == Order::Desc
-        })
-        .collect();
-    let mut out = Vec::with_capacity(w * members.len());
-    for m in members {
-        if m.tier.len() != levels {
-            return None;
         }
-        for g in m.tier {
-            out.extend_from_slice(&g.to_be_bytes());
-        }
-        put_number(&mut out, m.total, total_scale, total_wide, true)?;
-        for (k, ((t, &kind), &desc)) in ties.iter().zip(&kinds).zip(&descending).enumerate() {
-            match t.kind {
-                TieKind::Value(_) => {
-                    let v = m.ties.get(k).copied().unwrap_or(Value::Missing);
-                    if v == Value::Missing {
-                        out.push(if t.missing_first { 0 } else { 2 });
-                        out.extend(std::iter::repeat_n(0, width(kind)));
-                    } else {
-                        out.push(1);
-                        value_bytes(&mut out, v, kind, desc)?;
-                    }
-                }
-                TieKind::Draw => match m.draw {
-                    Some(d) => {
-                        out.push(0);
-                        put(&mut out, &d, desc);
-                    }
-                    None => {
-                        out.push(1);
-                        out.extend([0u8; 32]);
-                    }
-                },
-                TieKind::Protocol => protocol_bytes(&mut out, m.protocol, desc),
+    }
+
+    /// The column's range as whole numbers, or `None` when it cannot be written.
+    fn range(&self) -> Option<(Kind, i64, i64)> {
+        let kind = self.kind?;
+        match kind {
+            Kind::Empty => Some((kind, 0, 0)),
+            Kind::Number => {
+                let (lo, hi) = self.dec?;
+                Some((kind, scaled(lo, self.scale)?, scaled(hi, self.scale)?))
+            }
+            _ => {
+                let (lo, hi) = self.whole?;
+                Some((kind, lo, hi))
             }
         }
-        protocol_bytes(&mut out, m.protocol, false);
     }
-    (out.len() == w * members.len()).then_some((out, w))
+}
+
+/// The fields of the key for these members, and whether equal keys are complete ties.
+fn plan(reg: &Regulation, s: &[Standing<'_>], seed: Option<&str>) -> (Vec<Field>, bool) {
+    let mut plan = Plan {
+        fields: Vec::new(),
+        used: 0,
+    };
+    let complete = plan.build(reg, s, seed);
+    (plan.fields, complete)
+}
+
+struct Plan {
+    fields: Vec<Field>,
+    used: u32,
+}
+
+impl Plan {
+    /// Adds a field whose codes go from 0 to `top`. Returns false when it did not fit whole: nothing
+    /// may follow it, and equal keys are no longer complete ties.
+    fn push(&mut self, mut field: Field, top: u128) -> bool {
+        let bits = 128 - top.leading_zeros();
+        if bits == 0 {
+            return true;
+        }
+        let room = 128 - self.used;
+        let take = bits.min(room);
+        if take > 0 {
+            field.cut = bits - take;
+            field.shift = room - take;
+            self.fields.push(field);
+            self.used += take;
+        }
+        take == bits
+    }
+
+    /// Pushes the fields in the comparator's order; false when the key ends before the last.
+    fn build(&mut self, reg: &Regulation, s: &[Standing<'_>], seed: Option<&str>) -> bool {
+        let Some(first) = s.first() else { return true };
+        let ties = reg.tie_breaks();
+        // First pass: every column at once, one member at a time.
+        let levels = first.tier.len();
+        let mut groups = vec![0u16; levels];
+        let mut total = Column::new();
+        let mut columns = vec![Column::new(); ties.len()];
+        let mut same_levels = true;
+        let mut same_section = true;
+        let mut with_draw = 0usize;
+        let mut draw_with_protocol = true;
+        for m in s {
+            same_levels &= m.tier.len() == levels;
+            same_section &= m.section == first.section;
+            for (g, t) in groups.iter_mut().zip(m.tier) {
+                *g = (*g).max(*t);
+            }
+            total.add(Value::Dec(m.total));
+            for (k, c) in columns.iter_mut().enumerate() {
+                c.add(m.tie_keys.get(k).copied().unwrap_or(Value::Missing));
+            }
+            with_draw += usize::from(m.draw.is_some());
+            draw_with_protocol &= m.draw.is_some() == m.protocol.is_some();
+        }
+        let base = Field {
+            source: Source::Total,
+            kind: Kind::Empty,
+            scale: 0,
+            min: 0,
+            max: 0,
+            desc: false,
+            missing_first: false,
+            any_missing: false,
+            cut: 0,
+            shift: 0,
+        };
+        // Tier slices of different lengths compare by length too: left to the comparator.
+        if !same_levels {
+            return false;
+        }
+        for (l, &g) in groups.iter().enumerate() {
+            let field = Field {
+                source: Source::Tier(l),
+                ..base
+            };
+            if !self.push(field, u128::from(g)) {
+                return false;
+            }
+        }
+        if !self.column(base, &total, true, false) {
+            return false;
+        }
+        for (k, (t, c)) in ties.iter().zip(&columns).enumerate() {
+            let order = if t.section_order.is_empty() {
+                t.order
+            } else if same_section {
+                first
+                    .section
+                    .and_then(|sec| t.section_order.iter().find(|(x, _)| *x == sec))
+                    .map_or(t.order, |(_, o)| *o)
+            } else {
+                // The comparator orders mixed sections first by section here: not in the key.
+                return false;
+            };
+            let desc = order == Order::Desc;
+            let field = Field {
+                source: Source::Tie(k),
+                desc,
+                ..base
+            };
+            let whole = match &t.kind {
+                TieKind::Value(_) => self.column(field, c, desc, t.missing_first),
+                TieKind::Draw => {
+                    // With a seed the comparator computes missing values from the protocol; without
+                    // one it ties members lacking a value with everybody: neither can be written.
+                    let exact = match seed {
+                        Some(_) => draw_with_protocol,
+                        None => with_draw == 0 || with_draw == s.len(),
+                    };
+                    if !exact {
+                        return false;
+                    }
+                    with_draw == 0
+                        || (self.push(
+                            Field {
+                                source: Source::DrawMissing,
+                                ..field
+                            },
+                            u128::from(with_draw < s.len()),
+                        ) && self.push(
+                            Field {
+                                source: Source::Draw(true),
+                                ..field
+                            },
+                            u128::MAX,
+                        ) && self.push(
+                            Field {
+                                source: Source::Draw(false),
+                                ..field
+                            },
+                            u128::MAX,
+                        ))
+                }
+                TieKind::Protocol => self.push(
+                    Field {
+                        source: Source::Protocol,
+                        ..field
+                    },
+                    PROTOCOL_MISSING,
+                ),
+            };
+            if !whole {
+                return false;
+            }
+        }
+        self.push(
+            Field {
+                source: Source::Protocol,
+                ..base
+            },
+            PROTOCOL_MISSING,
+        )
+    }
+
+    /// A column of values as a field; false when it cannot be written or did not fit.
+    fn column(&mut self, mut field: Field, c: &Column, desc: bool, missing_first: bool) -> bool {
+        let Some((kind, min, max)) = c.range() else {
+            return false;
+        };
+        field.kind = kind;
+        field.scale = c.scale;
+        field.min = min;
+        field.max = max;
+        field.desc = desc;
+        field.missing_first = missing_first;
+        field.any_missing = c.any_missing;
+        let range = if kind == Kind::Empty {
+            0
+        } else {
+            (i128::from(max) - i128::from(min)) as u128
+        };
+        self.push(field, if c.any_missing { range + 1 } else { range })
+    }
+}
+
+/// The protocol code of members without a protocol number (after every number).
+const PROTOCOL_MISSING: u128 = 1 << 48;
+
+impl Field {
+    /// The field's code for one member: smaller codes come first.
+    fn code(&self, m: &Standing<'_>) -> u128 {
+        match self.source {
+            Source::Tier(l) => u128::from(m.tier.get(l).copied().unwrap_or(0)),
+            Source::Total => self.value(Value::Dec(m.total)),
+            Source::Tie(k) => self.value(m.tie_keys.get(k).copied().unwrap_or(Value::Missing)),
+            Source::DrawMissing => u128::from(m.draw.is_none()),
+            Source::Draw(high) => {
+                let Some(d) = m.draw else { return 0 };
+                let mut b = [0u8; 16];
+                let part = if high { d.get(..16) } else { d.get(16..) };
+                for (x, y) in b.iter_mut().zip(part.unwrap_or(&[])) {
+                    *x = *y;
+                }
+                let n = u128::from_be_bytes(b);
+                if self.desc { !n } else { n }
+            }
+            Source::Protocol => {
+                let c = match m.protocol {
+                    Some(p) => ((i128::from(p.year()) + 32_768) as u128) << 32 | u128::from(p.number()),
+                    None => PROTOCOL_MISSING,
+                };
+                if self.desc { PROTOCOL_MISSING - c } else { c }
+            }
+        }
+    }
+
+    fn value(&self, v: Value) -> u128 {
+        let range = (i128::from(self.max) - i128::from(self.min)) as u128;
+        match whole(v, self.scale) {
+            None => {
+                if self.missing_first {
+                    0
+                } else {
+                    range + 1
+                }
+            }
+            Some(n) => {
+                let offset = if self.desc {
+                    (i128::from(self.max) - i128::from(n)) as u128
+                } else {
+                    (i128::from(n) - i128::from(self.min)) as u128
+                };
+                offset + u128::from(self.missing_first && self.any_missing)
+            }
+        }
+    }
+}
+
+/// Powers of ten up to the largest decimal scale (28).
+#[expect(clippy::indexing_slicing, reason = "a constant table, checked when compiled")]
+const POW10: [i128; 29] = {
+    let mut p = [1i128; 29];
+    let mut i = 1;
+    while i < 29 {
+        p[i] = p[i - 1] * 10;
+        i += 1;
+    }
+    p
+};
+
+/// A decimal at `scale` decimals as a 64-bit whole number, if it fits.
+fn scaled(d: Decimal, scale: u32) -> Option<i64> {
+    let up = scale.checked_sub(d.scale())?;
+    let factor = POW10.get(usize::try_from(up).ok()?)?;
+    i64::try_from(d.mantissa().checked_mul(*factor)?).ok()
 }

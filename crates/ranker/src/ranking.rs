@@ -10,7 +10,7 @@ pub use graduatorie_rules::model::ListKind;
 use graduatorie_rules::model::TieKind;
 use graduatorie_rules::{BatchScores, Evaluation, Regulation, Standing, draw_value};
 
-use crate::keys::{self, Member};
+use crate::keys;
 
 /// What a list is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -104,100 +104,46 @@ pub fn rank_scores(regulation: &Regulation, batch: Scored<'_>, kind: ListKind) -
     };
     let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
     let admitted = (0..s.len).filter(|&i| !s.excluded.get(i).copied().unwrap_or(true));
-    // (list, applicant, facility row when the list is a facility's)
-    let mut members: Vec<(ListKey, u32, Option<usize>)> = Vec::new();
+    // Members per list, in applicant order: (applicant, facility row when the list is a facility's).
+    let mut lists: std::collections::BTreeMap<ListKey, Vec<(u32, Option<usize>)>> =
+        std::collections::BTreeMap::new();
     match kind {
-        ListKind::Global => members.extend(admitted.map(|i| (ListKey::Global, index(i), None))),
-        ListKind::PerSection => members.extend(admitted.filter_map(|i| {
-            let section = s.section.get(i).copied().flatten()?;
-            Some((ListKey::Section(section), index(i), None))
-        })),
+        ListKind::Global => {
+            lists.insert(ListKey::Global, admitted.map(|i| (index(i), None)).collect());
+        }
+        ListKind::PerSection => {
+            for i in admitted {
+                if let Some(section) = s.section.get(i).copied().flatten() {
+                    lists
+                        .entry(ListKey::Section(section))
+                        .or_default()
+                        .push((index(i), None));
+                }
+            }
+        }
         ListKind::PerFacility => {
             for i in admitted {
                 for row in s.facility_rows(i) {
                     let (f, ..) = s.facility(row);
-                    members.push((ListKey::Facility(f), index(i), Some(row)));
+                    lists
+                        .entry(ListKey::Facility(f))
+                        .or_default()
+                        .push((index(i), Some(row)));
                 }
             }
         }
     }
-    // Lists one after the other, members in applicant order; then each list in the regulation's order,
-    // by sort keys when its standings can be written as bytes, by the comparator otherwise.
-    members.sort_by_key(|(k, a, _)| (*k, *a));
-    let mut start = 0;
-    while start < members.len() {
-        let key = members.get(start).map(|m| m.0);
-        let end = start
-            + members
-                .get(start..)
-                .map_or(0, |r| r.iter().take_while(|m| Some(m.0) == key).count());
-        if let Some(run) = members.get_mut(start..end) {
-            sort_list(regulation, run, &standing, batch.seed);
-        }
-        start = end.max(start + 1);
-    }
-    let mut lists: Vec<RankedList> = Vec::new();
-    for (key, a, _) in members {
-        match lists.last_mut() {
-            Some(l) if l.key == key => l.order.push(a),
-            _ => lists.push(RankedList { key, order: vec![a] }),
-        }
-    }
+    lists.retain(|_, members| !members.is_empty());
     lists
-}
-
-/// Sorts the members of one list (stable: members that tie completely keep applicant order).
-fn sort_list<'a>(
-    regulation: &Regulation,
-    run: &mut [(ListKey, u32, Option<usize>)],
-    standing: &impl Fn(usize, Option<usize>) -> Standing<'a>,
-    seed: Option<&str>,
-) {
-    let standings: Vec<Standing<'a>> = run.iter().map(|(_, a, r)| standing(*a as usize, *r)).collect();
-    let same_section = standings
-        .first()
-        .is_some_and(|f| f.section.is_some() && standings.iter().all(|s| s.section == f.section));
-    let members: Vec<Member<'_>> = standings
-        .iter()
-        .map(|s| Member {
-            tier: s.tier,
-            total: s.total,
-            ties: s.tie_keys,
-            section: if same_section { s.section } else { None },
-            protocol: s.protocol,
-            draw: s.draw,
-        })
-        .collect();
-    let mut order: Vec<usize> = (0..run.len()).collect();
-    match keys::encode(regulation, &members, same_section, seed) {
-        Some((bytes, w)) => {
-            let key = |i: usize| bytes.get(i * w..(i + 1) * w).unwrap_or(&[]);
-            // The first 16 bytes as a number settle most comparisons without touching the keys;
-            // the member's index last keeps the order of complete ties (as a stable sort would).
-            let mut pairs: Vec<(u128, usize)> = (0..run.len())
-                .map(|i| {
-                    let mut p = [0u8; 16];
-                    for (d, s) in p.iter_mut().zip(key(i)) {
-                        *d = *s;
-                    }
-                    (u128::from_be_bytes(p), i)
-                })
+        .into_iter()
+        .map(|(key, members)| {
+            let standings: Vec<Standing<'_>> =
+                members.iter().map(|&(a, r)| standing(a as usize, r)).collect();
+            let order = keys::order(regulation, &standings, batch.seed)
+                .into_iter()
+                .filter_map(|m| members.get(m as usize).map(|&(a, _)| a))
                 .collect();
-            pairs.sort_unstable_by(|a, b| {
-                a.0.cmp(&b.0)
-                    .then_with(|| key(a.1).cmp(key(b.1)))
-                    .then(a.1.cmp(&b.1))
-            });
-            order = pairs.into_iter().map(|(_, i)| i).collect();
-        }
-        None => order.sort_by(|&x, &y| match (standings.get(x), standings.get(y)) {
-            (Some(a), Some(b)) => regulation.compare(a, b, seed),
-            _ => x.cmp(&y),
-        }),
-    }
-    let sorted: Vec<(ListKey, u32, Option<usize>)> =
-        order.iter().filter_map(|&i| run.get(i).copied()).collect();
-    for (slot, m) in run.iter_mut().zip(sorted) {
-        *slot = m;
-    }
+            RankedList { key, order }
+        })
+        .collect()
 }

@@ -1,0 +1,111 @@
+//! Where the engine's time goes: times scoring, ranking and the whole run (scoring, ranking,
+//! allocation) separately on a synthetic Bologna call, the same call as `benches/run.rs`.
+//!
+//! Run: `cargo run --release -p graduatorie-ranker --example phases -- 1000000 [global_order|deferred_acceptance]`.
+//! Prints the best of three runs per phase and the peak memory of the process. A diagnostic for
+//! `docs/performance.md`, not a benchmark: the figures there come from `cargo bench`.
+#![expect(clippy::unwrap_used, clippy::print_stdout, reason = "diagnostic tool")]
+
+use std::time::{Duration, Instant};
+
+use graduatorie_ranker::synthetic::{Generator, code};
+use graduatorie_ranker::{RunInput, Scored, rank_scores, run};
+use graduatorie_rules::{FacilityTable, Facts};
+
+fn best<T>(mut f: impl FnMut() -> T) -> Duration {
+    (0..3)
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(f());
+            t.elapsed()
+        })
+        .min()
+        .unwrap()
+}
+
+fn peak_kb() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM")).map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let n: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    let mechanism = args.next().unwrap_or_else(|| "global_order".to_owned());
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../config/rules/bologna-nidi.toml"
+    );
+    let bologna = graduatorie_rules::load(path, &mut |p| {
+        std::fs::read_to_string(p).map_err(|e| e.to_string())
+    })
+    .unwrap();
+    let text: String = bologna
+        .flattened
+        .replace(
+            "mechanism = \"global_order\"",
+            &format!("mechanism = \"{mechanism}\""),
+        )
+        .lines()
+        .filter(|l| !l.starts_with("spare_to") && !l.starts_with("spare_if"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let reg = graduatorie_rules::compile_str("bologna.toml", &text).unwrap();
+    let t = Instant::now();
+    let mut g = Generator::new(&reg, "bench", 2_000, 8);
+    let seats = g.seats(n, reg.sections().len());
+    let mut table = FacilityTable::closed((0..2_000).map(code));
+    let mut facts: Vec<Facts> = Vec::new();
+    for i in 1..=n {
+        if let Some(app) = g.application(i, &mut table) {
+            facts.push(reg.facts(&app, &mut table).unwrap());
+        }
+    }
+    println!(
+        "{n} applications generated and typed in {:.2?}; {}",
+        t.elapsed(),
+        peak_kb()
+    );
+    let scores = reg.score_batch(&facts).unwrap();
+    // `PHASE=rank` repeats only the ranking, for a profiler attached after the set-up.
+    if std::env::var("PHASE").as_deref() == Ok("rank") {
+        let protocols: Vec<_> = facts.iter().map(|f| f.protocol).collect();
+        let scored = Scored {
+            scores: &scores,
+            protocols: &protocols,
+            seed: Some("2026"),
+        };
+        for _ in 0..40 {
+            std::hint::black_box(rank_scores(&reg, scored, reg.allocation().lists));
+        }
+        println!("done");
+        return;
+    }
+    println!(
+        "score_batch   {:>10.1?}",
+        best(|| reg.score_batch(&facts).unwrap())
+    );
+    let protocols: Vec<_> = facts.iter().map(|f| f.protocol).collect();
+    let scored = Scored {
+        scores: &scores,
+        protocols: &protocols,
+        seed: Some("2026"),
+    };
+    println!(
+        "rank_scores   {:>10.1?}",
+        best(|| rank_scores(&reg, scored, reg.allocation().lists))
+    );
+    let input = RunInput {
+        regulation: &reg,
+        facts: &facts,
+        seats: &seats,
+        seed: Some("2026"),
+        answers: &[],
+        joined: &[],
+        family: &[],
+    };
+    println!("whole run     {:>10.1?}", best(|| run(input).unwrap()));
+    println!("{}", peak_kb());
+}
