@@ -108,7 +108,7 @@ pub fn compute(files: RunFiles) -> Result<BTreeMap<String, Vec<u8>>, String> {
 /// The applications of every file, with where each came from (file, line) and the round it joined;
 /// protocol numbers checked across files.
 struct AllApplications {
-    facts: Vec<graduatorie_rules::Facts>,
+    facts: graduatorie_rules::FactsBatch,
     origin: Vec<(String, u64)>,
     joined: Vec<u32>,
     /// Per application, the index of the first application of its family (its own when alone).
@@ -177,7 +177,8 @@ fn all_applications(
         }
     }
     Ok(AllApplications {
-        facts,
+        // Column by column from here on; each application's own vectors are freed as it is moved.
+        facts: facts.into_iter().collect(),
         origin,
         joined,
         family,

@@ -11,7 +11,7 @@ use graduatorie_domain::{Money, ProtocolNumber};
 use graduatorie_ranker::{BudgetOutcome, ListKey, RankedList, RunOutcome, Status};
 use graduatorie_rules::explain::value_text;
 use graduatorie_rules::model::TieKind;
-use graduatorie_rules::{BatchScores, Eligibility, Facts, Regulation, draw_value};
+use graduatorie_rules::{BatchScores, Eligibility, FactsBatch, Regulation, draw_value};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -23,7 +23,7 @@ pub struct Context<'a> {
     /// The regulation.
     pub reg: &'a Regulation,
     /// The applications.
-    pub facts: &'a [Facts],
+    pub facts: &'a FactsBatch,
     /// The facilities.
     pub facilities: &'a Facilities,
     /// The published seed.
@@ -110,7 +110,7 @@ impl Context<'_> {
         self.facilities.codes.get(f as usize).map_or("", String::as_str)
     }
     fn protocol(&self, i: usize) -> Option<ProtocolNumber> {
-        self.facts.get(i).and_then(|f| f.protocol)
+        self.facts.protocol(i)
     }
     fn section_id(&self, scores: &BatchScores, i: usize) -> &str {
         scores
@@ -155,8 +155,9 @@ impl Context<'_> {
     /// Position of a facility in the family's own preferences, 1-based.
     fn choice(&self, i: usize, f: u32) -> String {
         self.facts
-            .get(i)
-            .and_then(|x| x.preferences().iter().position(|&p| p == f))
+            .preferences(i)
+            .iter()
+            .position(|&p| p == f)
             .map_or_else(String::new, |k| (k + 1).to_string())
     }
     /// Indexes of the applications ordered by protocol number.
@@ -191,10 +192,13 @@ pub fn ranking(cx: &Context<'_>, s: &BatchScores, lists: &[RankedList]) -> Vec<u
     // (without explanations).
     let mut ev = graduatorie_rules::Evaluation::default();
     let mut reasons = |i: usize| -> String {
-        let Some(f) = cx.facts.get(i) else {
+        if i >= cx.facts.len() {
             return String::new();
-        };
-        match reg.evaluate_into(f, &mut ev, false).map(|()| &ev.eligibility) {
+        }
+        match reg
+            .evaluate_into(&cx.facts.get(i), &mut ev, false)
+            .map(|()| &ev.eligibility)
+        {
             Ok(Eligibility::Excluded(r) | Eligibility::Reserve(r)) => r.join("; "),
             _ => String::new(),
         }
@@ -316,9 +320,8 @@ pub fn allocation(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
         ];
         if slots {
             let slot = cx
-                .facts
-                .get(i)
-                .and_then(|x| cx.reg.time_slot_of(x))
+                .reg
+                .time_slot_at(cx.facts, i)
                 .and_then(|s| cx.reg.time_slots().get(usize::from(s)))
                 .map_or_else(String::new, |s| s.id.clone());
             cells.insert(2, slot);
@@ -335,7 +338,7 @@ fn waits_in(cx: &Context<'_>, out: &RunOutcome, i: usize, key: ListKey) -> bool 
         (Status::Waiting, ListKey::Facility(f)) => still_wanted(out, i, f),
         (Status::Waiting, _) => true,
         (Status::Accepted(g) | Status::Offered(g), ListKey::Facility(f)) if cx.reg.allocation().move_up => {
-            let prefs = cx.facts.get(i).map_or(&[][..], Facts::preferences);
+            let prefs = cx.facts.preferences(i);
             let pos = |x: u32| prefs.iter().position(|&p| p == x);
             still_wanted(out, i, f) && pos(f) < pos(g)
         }

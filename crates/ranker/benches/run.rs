@@ -16,7 +16,7 @@ use divan::{Bencher, black_box};
 use graduatorie_domain::ProtocolNumber;
 use graduatorie_ranker::synthetic::{Generator, code};
 use graduatorie_ranker::{Allocation, RunInput, run};
-use graduatorie_rules::{Eligibility, Evaluation, FacilityTable, Facts, Regulation, Standing};
+use graduatorie_rules::{Eligibility, Evaluation, FacilityTable, Facts, FactsBatch, Regulation, Standing};
 
 fn main() {
     divan::main();
@@ -65,6 +65,8 @@ static DEFERRED: LazyLock<Regulation> = LazyLock::new(|| load("deferred_acceptan
 
 struct Call {
     facts: Vec<Facts>,
+    /// The same applications, column by column, as the engine takes them.
+    batch: FactsBatch,
     seats: Vec<Vec<u32>>,
 }
 
@@ -84,7 +86,11 @@ fn call(n: usize) -> &'static Call {
                 facts.push(reg.facts(&app, &mut table).unwrap());
             }
         }
-        let call = Box::leak(Box::new(Call { facts, seats }));
+        let call = Box::leak(Box::new(Call {
+            batch: FactsBatch::from_facts(&facts),
+            facts,
+            seats,
+        }));
         // The naive implementation must give the same seats, or the comparison means nothing.
         let engine = engine_run(reg, call);
         assert_eq!(
@@ -102,7 +108,7 @@ fn call(n: usize) -> &'static Call {
 fn engine_run(reg: &Regulation, call: &Call) -> Allocation {
     run(RunInput {
         regulation: reg,
-        facts: &call.facts,
+        facts: &call.batch,
         seats: &call.seats,
         seed: Some(SEED),
         answers: &[],

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use graduatorie_ranker::synthetic::{Generator, code};
 use graduatorie_ranker::{RunInput, Scored, rank_scores, run};
-use graduatorie_rules::{FacilityTable, Facts};
+use graduatorie_rules::{FacilityTable, Facts, FactsBatch};
 
 fn best<T>(mut f: impl FnMut() -> T) -> Duration {
     (0..3)
@@ -63,18 +63,19 @@ fn main() {
             facts.push(reg.facts(&app, &mut table).unwrap());
         }
     }
+    let facts: FactsBatch = facts.into_iter().collect();
     println!(
         "{n} applications generated and typed in {:.2?}; {}",
         t.elapsed(),
         peak_kb()
     );
     let scores = reg.score_batch(&facts).unwrap();
-    // `PHASE=rank` repeats only the ranking, for a profiler attached after the set-up.
+    // `PHASE=score`, `rank` or `run` repeats only scoring, ranking or the whole run, for a profiler attached after the set-up.
     if std::env::var("PHASE").as_deref() == Ok("rank") {
-        let protocols: Vec<_> = facts.iter().map(|f| f.protocol).collect();
+        let protocols = facts.protocols();
         let scored = Scored {
             scores: &scores,
-            protocols: &protocols,
+            protocols,
             seed: Some("2026"),
         };
         for _ in 0..40 {
@@ -83,14 +84,37 @@ fn main() {
         println!("done");
         return;
     }
+    if std::env::var("PHASE").as_deref() == Ok("score") {
+        for _ in 0..30 {
+            std::hint::black_box(reg.score_batch(&facts).unwrap());
+        }
+        println!("done");
+        return;
+    }
+    if std::env::var("PHASE").as_deref() == Ok("run") {
+        let input = RunInput {
+            regulation: &reg,
+            facts: &facts,
+            seats: &seats,
+            seed: Some("2026"),
+            answers: &[],
+            joined: &[],
+            family: &[],
+        };
+        for _ in 0..3 {
+            std::hint::black_box(run(input).unwrap());
+        }
+        println!("done");
+        return;
+    }
     println!(
         "score_batch   {:>10.1?}",
         best(|| reg.score_batch(&facts).unwrap())
     );
-    let protocols: Vec<_> = facts.iter().map(|f| f.protocol).collect();
+    let protocols = facts.protocols();
     let scored = Scored {
         scores: &scores,
-        protocols: &protocols,
+        protocols,
         seed: Some("2026"),
     };
     println!(

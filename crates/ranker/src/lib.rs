@@ -30,4 +30,6 @@ pub use allocate::{
 pub use budget::{EdgePolicy, Grant, allocate_budget};
 pub use ranking::{Evaluated, ListKey, ListKind, RankedList, Scored, rank, rank_scores};
 pub use rounds::{Answer, Mechanism, RefusalPolicy, RoundPolicy, RoundState, next_round};
-pub use run::{BudgetInput, BudgetOutcome, RunError, RunInput, RunOutcome, Status, run, run_budget};
+pub use run::{
+    BudgetInput, BudgetOutcome, Positions, RunError, RunInput, RunOutcome, Status, run, run_budget,
+};

@@ -7,7 +7,7 @@
 
 use graduatorie_domain::Money;
 use graduatorie_rules::model::MechanismKind;
-use graduatorie_rules::{BatchScores, EvaluationError, Facts, Regulation};
+use graduatorie_rules::{BatchScores, EvaluationError, FactsBatch, Regulation};
 
 use crate::allocate::{
     Allocation, Applicant, Instance, Reservation, deferred_acceptance, deferred_acceptance_with,
@@ -23,7 +23,7 @@ pub struct RunInput<'a> {
     /// The regulation.
     pub regulation: &'a Regulation,
     /// The applications, typed (their protocol numbers must be distinct).
-    pub facts: &'a [Facts],
+    pub facts: &'a FactsBatch,
     /// Seats per facility and bucket: `seats[facility][bucket]`, where the bucket is the age section
     /// (0 when the regulation has none), or, when seats are split by time slot,
     /// `section × number of slots + slot`. Facilities are numbered as in the facility table the facts
@@ -50,7 +50,7 @@ pub struct RunOutcome {
     /// The ranked lists.
     pub lists: Vec<RankedList>,
     /// Position (1-based) of each application in each list it is in, as `(list index, position)`.
-    pub positions: Vec<Vec<(u32, u32)>>,
+    pub positions: Positions,
     /// The seats of the last round: accepted in earlier rounds, or offered and awaiting an answer.
     pub allocation: Allocation,
     /// Where the rounds stand (accepted seats, cancelled applications, refused facilities).
@@ -60,6 +60,53 @@ pub struct RunOutcome {
     pub at_border: Vec<bool>,
     /// Per application: the age section its seat is in (its own, or the neighbouring one).
     pub seat_section: Vec<Option<u16>>,
+}
+
+/// Position (1-based) of each application in each list it is in, as `(list index, position)`, in list
+/// order; one flat table rather than a vector per application (a million small allocations).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Positions {
+    /// Where each application's entries start in `entries` (one more than applications).
+    start: Vec<u32>,
+    entries: Vec<(u32, u32)>,
+}
+
+impl Positions {
+    /// The positions of `n` applications in `lists`.
+    pub fn of(lists: &[RankedList], n: usize) -> Self {
+        let mut start = vec![0u32; n + 1];
+        for a in lists.iter().flat_map(|l| l.order.iter()) {
+            if let Some(c) = start.get_mut(*a as usize + 1) {
+                *c += 1;
+            }
+        }
+        for i in 1..start.len() {
+            let before = start.get(i - 1).copied().unwrap_or(0);
+            if let Some(c) = start.get_mut(i) {
+                *c += before;
+            }
+        }
+        let mut next = start.clone();
+        let mut entries = vec![(0, 0); start.last().map_or(0, |&e| e as usize)];
+        for (l, list) in lists.iter().enumerate() {
+            for (p, &a) in list.order.iter().enumerate() {
+                if let Some(at) = next.get_mut(a as usize)
+                    && let Some(slot) = entries.get_mut(*at as usize)
+                {
+                    *slot = (index(l), index(p + 1));
+                    *at += 1;
+                }
+            }
+        }
+        Positions { start, entries }
+    }
+
+    /// The `(list index, position)` pairs of application `i`, in list order.
+    pub fn of_application(&self, i: usize) -> &[(u32, u32)] {
+        let from = self.start.get(i).copied().unwrap_or(0) as usize;
+        let to = self.start.get(i + 1).copied().unwrap_or(0) as usize;
+        self.entries.get(from..to).unwrap_or(&[])
+    }
 }
 
 /// Why a run could not be made.
@@ -140,18 +187,17 @@ impl RunOutcome {
 /// Scores every application and makes the lists the regulation names: the start of every run.
 fn score_and_rank(
     reg: &Regulation,
-    facts: &[Facts],
+    facts: &FactsBatch,
     seed: Option<&str>,
 ) -> Result<(BatchScores, Vec<RankedList>), RunError> {
     let scores = reg
         .score_batch(facts)
         .map_err(|(index, error)| RunError::Evaluation { index, error })?;
-    let protocols: Vec<_> = facts.iter().map(|f| f.protocol).collect();
     let lists = rank_scores(
         reg,
         Scored {
             scores: &scores,
-            protocols: &protocols,
+            protocols: facts.protocols(),
             seed,
         },
         reg.allocation().lists,
@@ -165,14 +211,7 @@ pub fn run(input: RunInput<'_>) -> Result<RunOutcome, RunError> {
     let rules = reg.allocation();
     let (scores, lists) = score_and_rank(reg, input.facts, input.seed)?;
     let n = input.facts.len();
-    let mut positions: Vec<Vec<(u32, u32)>> = vec![Vec::new(); n];
-    for (l, list) in lists.iter().enumerate() {
-        for (p, &a) in list.order.iter().enumerate() {
-            if let Some(v) = positions.get_mut(a as usize) {
-                v.push((index(l), index(p + 1)));
-            }
-        }
-    }
+    let positions = Positions::of(&lists, n);
     let has_sections = !reg.sections().is_empty();
     // Seats are counted per facility and bucket: the age section, and within it the time slot when
     // the regulation splits seats by time slot (bucket = section × slots + slot).
@@ -183,7 +222,7 @@ pub fn run(input: RunInput<'_>) -> Result<RunOutcome, RunError> {
         if slots == 0 {
             return Some(section);
         }
-        let slot = reg.time_slot_of(input.facts.get(i)?)?;
+        let slot = reg.time_slot_at(input.facts, i)?;
         section.checked_mul(slots)?.checked_add(slot)
     };
     let buckets: Vec<Option<u16>> = (0..n).map(bucket).collect();
@@ -195,7 +234,7 @@ pub fn run(input: RunInput<'_>) -> Result<RunOutcome, RunError> {
                 if slots == 0 {
                     Some(to)
                 } else {
-                    let slot = reg.time_slot_of(input.facts.get(i)?)?;
+                    let slot = reg.time_slot_at(input.facts, i)?;
                     to.checked_mul(slots)?.checked_add(slot)
                 }
             })
@@ -205,13 +244,10 @@ pub fn run(input: RunInput<'_>) -> Result<RunOutcome, RunError> {
     };
     let instance = Instance {
         seats: input.seats.to_vec(),
-        applicants: input
-            .facts
-            .iter()
-            .enumerate()
-            .map(|(i, f)| Applicant {
+        applicants: (0..n)
+            .map(|i| Applicant {
                 section: buckets.get(i).copied().flatten().unwrap_or(0),
-                preferences: f.preferences().to_vec(),
+                preferences: input.facts.preferences(i).to_vec(),
             })
             .collect(),
     };
@@ -236,7 +272,7 @@ pub fn run(input: RunInput<'_>) -> Result<RunOutcome, RunError> {
         v
     };
     let priority = |f: u32, a: u32| -> u64 {
-        let mine = positions.get(a as usize).map_or(&[][..], Vec::as_slice);
+        let mine = positions.of_application(a as usize);
         let wanted = match facility_list.get(f as usize).copied().flatten() {
             Some(l) => mine.iter().find(|(list, _)| *list as usize == l),
             None => mine.first(),
@@ -247,12 +283,9 @@ pub fn run(input: RunInput<'_>) -> Result<RunOutcome, RunError> {
     let group: Vec<bool> = match reg.reserve() {
         Some(_) => {
             let mut buffer = Vec::new();
-            input
-                .facts
-                .iter()
-                .enumerate()
-                .map(|(index, f)| {
-                    reg.in_reserve_group(f, &mut buffer)
+            (0..n)
+                .map(|index| {
+                    reg.in_reserve_group(&input.facts.get(index), &mut buffer)
                         .map_err(|error| RunError::Evaluation { index, error })
                 })
                 .collect::<Result<_, _>>()?
@@ -470,7 +503,7 @@ pub struct BudgetInput<'a> {
     /// The regulation (with a `[grant]`).
     pub regulation: &'a Regulation,
     /// The applications, typed.
-    pub facts: &'a [Facts],
+    pub facts: &'a FactsBatch,
     /// The published seed of the public draw.
     pub seed: Option<&'a str>,
     /// The money to share.
@@ -497,14 +530,16 @@ pub fn run_budget(input: BudgetInput<'_>) -> Result<BudgetOutcome, RunError> {
     let reg = input.regulation;
     let (scores, lists) = score_and_rank(reg, input.facts, input.seed)?;
     let mut amounts = vec![None; input.facts.len()];
-    for (index, f) in input.facts.iter().enumerate() {
+    for index in 0..input.facts.len() {
         if scores.excluded.get(index).copied().unwrap_or(true) {
             continue;
         }
-        let amount = reg.grant_for(f).map_err(|e| RunError::Grant {
-            index,
-            message: e.to_string(),
-        })?;
+        let amount = reg
+            .grant_for(&input.facts.get(index))
+            .map_err(|e| RunError::Grant {
+                index,
+                message: e.to_string(),
+            })?;
         let amount = Money::from_decimal(amount).map_err(|e| RunError::Grant {
             index,
             message: e.to_string(),

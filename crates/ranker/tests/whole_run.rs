@@ -78,7 +78,7 @@ fn outcome(
 ) -> RunOutcome {
     run(RunInput {
         regulation: reg,
-        facts,
+        facts: &graduatorie_rules::FactsBatch::from_facts(facts),
         seats,
         seed: Some("s"),
         answers,

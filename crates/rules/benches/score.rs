@@ -46,6 +46,8 @@ struct Plain {
 
 struct Batch {
     facts: Vec<Facts>,
+    /// The same applications, column by column, for `score_batch`.
+    columns: graduatorie_rules::FactsBatch,
     plain: Vec<Plain>,
 }
 
@@ -129,7 +131,11 @@ fn batch(n: usize) -> Batch {
             "baseline and engine disagree"
         );
     }
-    Batch { facts, plain }
+    Batch {
+        columns: graduatorie_rules::FactsBatch::from_facts(&facts),
+        facts,
+        plain,
+    }
 }
 
 /// Bologna's points written directly in Rust.
@@ -196,7 +202,7 @@ fn engine_batch(bencher: Bencher, n: usize) {
     let b = pick(n);
     let reg = &*REGULATION;
     bencher.counter(divan::counter::ItemsCount::new(n)).bench(|| {
-        reg.score_batch(black_box(&b.facts))
+        reg.score_batch(black_box(&b.columns))
             .unwrap()
             .total
             .iter()

@@ -17,8 +17,9 @@ use rust_decimal::Decimal;
 
 use crate::evaluate::{Eligibility, Evaluation, EvaluationError};
 use crate::expr::Expr;
+use crate::expr::eval::FacilityLists;
 use crate::expr::eval::{self, EvalError, add_present, apply};
-use crate::facts::Facts;
+use crate::facts_batch::FactsBatch;
 use crate::model::{Criterion, Regulation, TieKind};
 use crate::value::Value;
 
@@ -210,11 +211,11 @@ impl Domain {
 
     /// One element per record of `list` of each element's application; also returns each new element's
     /// parent position.
-    fn expand(&self, list: u16, facts: &[Facts]) -> (Domain, Vec<u32>) {
+    fn expand(&self, list: u16, facts: Chunk<'_>) -> (Domain, Vec<u32>) {
         let mut parent = Vec::new();
         let mut item_rows = Vec::new();
         for (i, &a) in self.app.iter().enumerate() {
-            let n = facts.get(a as usize).map_or(0, |f| f.list_len(list));
+            let n = facts.list_len(a, list);
             for r in 0..n {
                 parent.push(u32::try_from(i).unwrap_or(u32::MAX));
                 item_rows.push(r);
@@ -249,7 +250,7 @@ fn scatter(out: &mut [Value], at: &[u32], values: Vec<Value>) {
 
 struct Batch<'a> {
     reg: &'a Regulation,
-    facts: &'a [Facts],
+    facts: Chunk<'a>,
     /// Derived values, per derived value, per application of the batch.
     derived: Vec<Vec<Value>>,
     /// Subtotals and total per score row (tie-breaks only).
@@ -260,20 +261,12 @@ struct Batch<'a> {
 type Column = Result<Vec<Value>, EvalError>;
 
 impl Batch<'_> {
-    fn facts_of(&self, a: u32) -> Option<&Facts> {
-        self.facts.get(a as usize)
-    }
-
     fn eval(&self, e: &Expr, d: &Domain) -> Column {
         let n = d.len();
         let missing = Value::Missing;
         Ok(match e {
             Expr::Const(v) => vec![*v; n],
-            Expr::Input(slot) => d
-                .app
-                .iter()
-                .map(|&a| self.facts_of(a).map_or(missing, |f| f.scalar(*slot)))
-                .collect(),
+            Expr::Input(slot) => d.app.iter().map(|&a| self.facts.scalar(a, *slot)).collect(),
             Expr::Derived(i) => {
                 let col = self.derived.get(usize::from(*i));
                 d.app
@@ -288,8 +281,7 @@ impl Batch<'_> {
                     .enumerate()
                     .map(|(i, &a)| {
                         let row = rows.and_then(|r| r.get(i)).copied().unwrap_or(0);
-                        self.facts_of(a)
-                            .map_or(missing, |f| f.list_value(*list, row, *field))
+                        self.facts.list_value(a, *list, row, *field)
                     })
                     .collect()
             }
@@ -451,12 +443,14 @@ impl Batch<'_> {
             }
             _ => {}
         }
-        let empty = Facts::default();
         let mut out = Vec::with_capacity(x.len());
         for (i, v) in x.into_iter().enumerate() {
             let w = y.get(i).copied().unwrap_or(Value::Missing);
-            let facts = d.app.get(i).and_then(|&a| self.facts_of(a)).unwrap_or(&empty);
-            out.push(apply(e, v, w, facts)?);
+            let app = AppLists {
+                facts: self.facts,
+                app: d.app.get(i).copied().unwrap_or(u32::MAX),
+            };
+            out.push(apply(e, v, w, &app)?);
         }
         Ok(out)
     }
@@ -550,7 +544,7 @@ impl Batch<'_> {
 impl Regulation {
     /// Scores a batch of applications column by column. Results equal [`Regulation::evaluate_into`]'s
     /// (without explanations); an error names the first application whose evaluation fails.
-    pub fn score_batch(&self, facts: &[Facts]) -> Result<BatchScores, (usize, EvaluationError)> {
+    pub fn score_batch(&self, facts: &FactsBatch) -> Result<BatchScores, (usize, EvaluationError)> {
         let mut out = BatchScores::empty(self);
         // Reserved once: growing these by chunks copied them over and over (a tenth of the work).
         let n = facts.len();
@@ -567,13 +561,17 @@ impl Regulation {
         let mut start = 0;
         while start < facts.len() {
             let end = (start + CHUNK).min(facts.len());
-            let chunk = facts.get(start..end).unwrap_or(&[]);
+            let chunk = Chunk {
+                batch: facts,
+                base: start,
+                len: end - start,
+            };
             if self.score_chunk(chunk, &mut out).is_err() {
                 // Exact semantics and the failing application: evaluate this chunk row by row.
                 let mut ev = Evaluation::default();
-                for (i, f) in chunk.iter().enumerate() {
-                    self.evaluate_into(f, &mut ev, false)
-                        .map_err(|e| (start + i, e))?;
+                for i in start..end {
+                    self.evaluate_into(&facts.get(i), &mut ev, false)
+                        .map_err(|e| (i, e))?;
                     out.push_row(self, &ev);
                 }
             }
@@ -583,8 +581,8 @@ impl Regulation {
     }
 
     /// Scores one chunk into `out`; on error nothing is appended.
-    fn score_chunk(&self, facts: &[Facts], out: &mut BatchScores) -> Result<(), EvalError> {
-        let n = facts.len();
+    fn score_chunk(&self, facts: Chunk<'_>, out: &mut BatchScores) -> Result<(), EvalError> {
+        let n = facts.len;
         let all = Domain {
             app: (0..u32::try_from(n).unwrap_or(u32::MAX)).collect(),
             rows: vec![Vec::new(); self.lists.len()],
@@ -703,8 +701,8 @@ impl Regulation {
         };
         let mut facility_start = Vec::with_capacity(n);
         if self.is_per_facility() {
-            for (a, f) in facts.iter().enumerate() {
-                for (r, &facility) in f.preferences().iter().enumerate() {
+            for a in 0..n {
+                for (r, &facility) in facts.preferences(a).iter().enumerate() {
                     fac.app.push(u32::try_from(a).unwrap_or(u32::MAX));
                     fac.facility
                         .push((facility, i64::try_from(r + 1).unwrap_or(i64::MAX)));
@@ -769,6 +767,43 @@ impl Regulation {
                 .map(|s| u32::try_from(base + s).unwrap_or(u32::MAX)),
         );
         Ok(())
+    }
+}
+
+/// The applications of one chunk: `len` applications of the batch from `base`, numbered from 0.
+#[derive(Debug, Clone, Copy)]
+struct Chunk<'a> {
+    batch: &'a FactsBatch,
+    base: usize,
+    len: usize,
+}
+
+impl Chunk<'_> {
+    fn scalar(&self, a: u32, slot: u16) -> Value {
+        self.batch.scalar(self.base + a as usize, slot)
+    }
+    fn list_len(&self, a: u32, list: u16) -> u32 {
+        self.batch.list_len(self.base + a as usize, list)
+    }
+    fn list_value(&self, a: u32, list: u16, row: u32, field: u16) -> Value {
+        self.batch.list_value(self.base + a as usize, list, row, field)
+    }
+    fn preferences(&self, a: usize) -> &[u32] {
+        self.batch.preferences(self.base + a)
+    }
+}
+
+/// The lists of facilities of one application of a chunk.
+struct AppLists<'a> {
+    facts: Chunk<'a>,
+    app: u32,
+}
+
+impl FacilityLists for AppLists<'_> {
+    fn facility_list(&self, i: u32) -> &[u32] {
+        self.facts
+            .batch
+            .facility_list(self.facts.base + self.app as usize, i)
     }
 }
 

@@ -76,8 +76,8 @@ impl FacilityTable {
 /// The values of one list input: `width` values per record.
 #[derive(Debug, Clone, Default)]
 pub struct ListRows {
-    width: usize,
-    values: Vec<Value>,
+    pub(crate) width: usize,
+    pub(crate) values: Vec<Value>,
 }
 
 /// One application, typed.
@@ -85,9 +85,9 @@ pub struct ListRows {
 pub struct Facts {
     /// Protocol number, when registered.
     pub protocol: Option<ProtocolNumber>,
-    scalars: Vec<Value>,
-    lists: Vec<ListRows>,
-    facility_lists: Vec<Vec<u32>>,
+    pub(crate) scalars: Vec<Value>,
+    pub(crate) lists: Vec<ListRows>,
+    pub(crate) facility_lists: Vec<Vec<u32>>,
 }
 
 impl Facts {

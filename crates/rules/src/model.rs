@@ -520,6 +520,14 @@ impl Regulation {
             _ => None,
         }
     }
+    /// The time slot chosen by application `a` of a batch, when the regulation splits seats by slot.
+    pub fn time_slot_at(&self, facts: &crate::FactsBatch, a: usize) -> Option<u16> {
+        let (slot, _) = self.time_slot?;
+        match facts.scalar(a, slot) {
+            Value::Choice(c) => Some(c),
+            _ => None,
+        }
+    }
     /// True when some section lets children at its border take spare seats of a neighbouring one.
     pub fn has_borders(&self) -> bool {
         self.borders.iter().any(Option::is_some)

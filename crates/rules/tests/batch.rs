@@ -202,12 +202,46 @@ fn every_regulation_across_chunk_boundaries() {
             reg.identity.id,
             facts.len()
         );
-        let batch = reg.score_batch(&facts).unwrap();
+        let batch = reg
+            .score_batch(&graduatorie_rules::FactsBatch::from_facts(&facts))
+            .unwrap();
         assert_same(&reg, &facts, &batch);
         // The generator reaches the interesting cases, so the comparison is not vacuous.
         assert!(
             batch.total.iter().any(|t| !t.is_zero()) || reg.criteria().is_empty(),
             "{}",
+            reg.identity.id
+        );
+    }
+}
+
+/// An application read back from the columns is the application that went in: same protocol,
+/// submission time, preferences and, answer by answer, the same evaluation.
+#[test]
+fn applications_read_back_from_columns_are_unchanged() {
+    for reg in regulations() {
+        let facts = batch_of(&reg, 300, 11);
+        let columns = graduatorie_rules::FactsBatch::from_facts(&facts);
+        assert_eq!(columns.len(), facts.len());
+        let mut with_preferences = 0;
+        for (i, f) in facts.iter().enumerate() {
+            let back = columns.get(i);
+            assert_eq!(columns.protocol(i), f.protocol, "{}", reg.identity.id);
+            assert_eq!(columns.submitted_at(i), f.submitted_at());
+            assert_eq!(columns.preferences(i), f.preferences());
+            assert_eq!(back.preferences(), f.preferences());
+            with_preferences += usize::from(!f.preferences().is_empty());
+            let (a, b) = (reg.evaluate(f).unwrap(), reg.evaluate(&back).unwrap());
+            assert_eq!(
+                format!("{a:?}"),
+                format!("{b:?}"),
+                "{} application {i}",
+                reg.identity.id
+            );
+        }
+        assert!(
+            with_preferences > 0,
+            "{}: no preferences generated",
             reg.identity.id
         );
     }
@@ -219,7 +253,7 @@ proptest! {
         let regs = regulations();
         let reg = &regs[which % regs.len()];
         let facts = batch_of(reg, n, seed);
-        let batch = reg.score_batch(&facts).unwrap();
+        let batch = reg.score_batch(&graduatorie_rules::FactsBatch::from_facts(&facts)).unwrap();
         assert_same(reg, &facts, &batch);
     }
 }
@@ -247,7 +281,9 @@ fn an_error_names_the_application_as_row_evaluation_does() {
         .map(|i| json!({"inputs": {"x": if i == 1300 { 0 } else { 1 + i % 7 }}}))
         .collect();
     let facts = facts_from(&reg, apps);
-    let (index, err) = reg.score_batch(&facts).unwrap_err();
+    let (index, err) = reg
+        .score_batch(&graduatorie_rules::FactsBatch::from_facts(&facts))
+        .unwrap_err();
     assert_eq!(index, 1300);
     assert_eq!(err.to_string(), "Rapporto: division by zero");
 }
@@ -266,7 +302,9 @@ fn errors_the_row_evaluator_never_meets_fall_back_to_it() {
             json!({"inputs": {"kids": [{"n": 20}]}}),
         ],
     );
-    let batch = reg.score_batch(&facts).unwrap();
+    let batch = reg
+        .score_batch(&graduatorie_rules::FactsBatch::from_facts(&facts))
+        .unwrap();
     assert_same(&reg, &facts, &batch);
     assert_eq!(
         batch.total,

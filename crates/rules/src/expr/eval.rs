@@ -57,6 +57,18 @@ impl<'a> Env<'a> {
 
 type R = Result<Value, EvalError>;
 
+/// Where the lists of facilities an application's values refer to (`Value::Facilities(i)`) are kept.
+pub(crate) trait FacilityLists {
+    /// The `i`-th list of facilities.
+    fn facility_list(&self, i: u32) -> &[u32];
+}
+
+impl FacilityLists for Facts {
+    fn facility_list(&self, i: u32) -> &[u32] {
+        Facts::facility_list(self, i)
+    }
+}
+
 impl Expr {
     /// Evaluates the expression.
     pub fn eval(&self, env: &mut Env<'_>) -> R {
@@ -148,7 +160,7 @@ impl Expr {
 
 /// The value of an operator node from the values of its operands (`y` is `Missing` for one-operand
 /// nodes). The row evaluator and the batch evaluator both use it, so an operator has one definition.
-pub(crate) fn apply(e: &Expr, x: Value, y: Value, facts: &Facts) -> R {
+pub(crate) fn apply(e: &Expr, x: Value, y: Value, facts: &impl FacilityLists) -> R {
     Ok(match e {
         Expr::Not(_) => not(x),
         Expr::Neg(_) => match x {
