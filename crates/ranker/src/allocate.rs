@@ -57,14 +57,6 @@ pub struct Placement {
 }
 
 impl Instance {
-    fn seats_of(&self, facility: u32, section: u16) -> u32 {
-        self.seats
-            .get(facility as usize)
-            .and_then(|s| s.get(usize::from(section)))
-            .copied()
-            .unwrap_or(0)
-    }
-
     /// Sections per facility (the widest row of `seats`).
     fn sections(&self) -> usize {
         self.seats.iter().map(Vec::len).max().unwrap_or(0)
@@ -266,38 +258,92 @@ pub fn deferred_acceptance_with(
             *slot = Some(*r);
         }
     }
-    let mut next = vec![0usize; n];
-    // Proposals go out in index order; the result does not depend on it (a property of the mechanism).
-    let mut free: Vec<u32> = (0..u32::try_from(n).unwrap_or(u32::MAX))
-        .rev()
-        .filter(|&a| eligible(a))
-        .collect();
-    let mut rejected = Vec::new();
-    while let Some(a) = free.pop() {
-        let Some(applicant) = instance.applicants.get(a as usize) else {
+    // Seats per bucket, in one flat vector (read at every proposal).
+    let capacity = instance.free_seats();
+    // Every proposal an applicant may make, in its order: the priority there and the bucket, computed
+    // once in applicant order, so that a proposal reads one record instead of chasing the applicant,
+    // its preferences and its priority across memory (that was most of the time with a million).
+    let stride = instance
+        .applicants
+        .iter()
+        .map(|a| a.preferences.len())
+        .max()
+        .unwrap_or(0);
+    let mut proposals: Vec<(u64, u32)> = vec![(0, END); n * stride];
+    for (a, applicant) in instance.applicants.iter().enumerate() {
+        let a32 = u32::try_from(a).unwrap_or(u32::MAX);
+        if !eligible(a32) {
             continue;
-        };
+        }
+        for (k, &f) in applicant.preferences.iter().enumerate() {
+            if let Some(slot) = proposals.get_mut(a * stride + k) {
+                *slot = match grid.bucket(f, applicant.section) {
+                    Some(b) if capacity.get(b).copied().unwrap_or(0) > 0 => {
+                        (priority(f, a32), u32::try_from(b).unwrap_or(NO_SEATS))
+                    }
+                    _ => (0, NO_SEATS),
+                };
+            }
+        }
+    }
+    let mut next = vec![0u32; n];
+    // The result does not depend on the order in which proposals go out (a property of the
+    // mechanism), but the work does: applicants propose best first (by their priority at their first
+    // choice), so that a seat is rarely taken from someone who held it. With one priority order for
+    // every facility nobody is ever displaced, and the proposals are those of serial dictatorship.
+    let mut first: Vec<(u64, u32)> = (0..u32::try_from(n).unwrap_or(u32::MAX))
+        .filter(|&a| eligible(a))
+        .map(|a| {
+            let key = proposals
+                .get(a as usize * stride)
+                .map_or(u64::MAX, |&(key, _)| key);
+            (key, a)
+        })
+        .collect();
+    first.sort_unstable();
+    // A stack: the best applicant on top.
+    let mut free: Vec<u32> = first.iter().rev().map(|&(_, a)| a).collect();
+    drop(first);
+    let mut rejected = Vec::new();
+    // Per bucket: how many are held, and the priority of the worst of them.
+    let mut count = vec![0u32; held.len()];
+    let mut worst = vec![0u64; held.len()];
+    while let Some(a) = free.pop() {
         let Some(k) = next.get_mut(a as usize) else {
             continue;
         };
-        let Some(&f) = applicant.preferences.get(*k) else {
+        if *k as usize >= stride {
+            continue;
+        }
+        let Some(&(key, bucket)) = proposals.get(a as usize * stride + *k as usize) else {
             continue;
         };
         *k += 1;
-        let seats = instance.seats_of(f, applicant.section) as usize;
-        let bucket = grid.bucket(f, applicant.section);
-        let (Some(list), Some(rule)) = (
-            bucket.and_then(|b| held.get_mut(b)),
-            bucket.and_then(|b| rules.get(b)),
-        ) else {
+        if bucket == END {
+            continue;
+        }
+        let b = bucket as usize;
+        let (Some(list), Some(rule), Some(&seats)) = (held.get_mut(b), rules.get(b), capacity.get(b)) else {
+            // A facility without this section, or without seats in it: the next preference.
             free.push(a);
             continue;
         };
-        if seats == 0 {
-            free.push(a);
+        let seats = seats as usize;
+        // Best-first proposals mostly come after everyone held, and mostly to a full facility: settled
+        // from two small flat vectors, without touching the list (a cache miss each) or searching it.
+        let (Some(held_now), Some(last)) = (count.get_mut(b), worst.get_mut(b)) else {
+            continue;
+        };
+        if rule.is_none() && (*held_now == 0 || key >= *last) {
+            if (*held_now as usize) < seats {
+                list.push((key, a));
+                *held_now += 1;
+                *last = key;
+            } else {
+                free.push(a);
+            }
             continue;
         }
-        let key = priority(f, a);
         let at = list.partition_point(|&(k, _)| k < key);
         list.insert(at, (key, a));
         match rule {
@@ -313,6 +359,8 @@ pub fn deferred_acceptance_with(
                 free.append(&mut rejected);
             }
         }
+        *held_now = u32::try_from(list.len()).unwrap_or(u32::MAX);
+        *last = list.last().map_or(0, |&(k, _)| k);
     }
     let mut placed = vec![None; n];
     for list in &held {
@@ -320,7 +368,7 @@ pub fn deferred_acceptance_with(
             let Some(applicant) = instance.applicants.get(a as usize) else {
                 continue;
             };
-            let choice = next.get(a as usize).copied().unwrap_or(1).saturating_sub(1);
+            let choice = next.get(a as usize).copied().unwrap_or(1).saturating_sub(1) as usize;
             if let (Some(p), Some(&f)) = (placed.get_mut(a as usize), applicant.preferences.get(choice)) {
                 *p = Some(placement(choice, f));
             }
@@ -328,6 +376,11 @@ pub fn deferred_acceptance_with(
     }
     Allocation { placed }
 }
+
+/// A proposal slot past the end of an applicant's preferences.
+const END: u32 = u32::MAX;
+/// A preference for a facility without seats in the applicant's section.
+const NO_SEATS: u32 = u32::MAX - 1;
 
 /// The choice rule of a facility with a reservation: keeps in `list` (best first) the applicants it
 /// chooses and moves the others to `rejected`.
