@@ -147,7 +147,7 @@ fn all_applications(
             u32::try_from(*round).unwrap_or(u32::MAX),
             batch.facts.len(),
         ));
-        facts.extend(batch.facts);
+        facts.append(&batch.facts);
         keys.extend(batch.family);
     }
     let mut first_of: HashMap<&str, u32> = HashMap::new();
@@ -163,8 +163,8 @@ fn all_applications(
         })
         .collect();
     let mut by_protocol = HashMap::new();
-    for (i, f) in facts.iter().enumerate() {
-        if let Some(p) = f.protocol
+    for (i, p) in facts.protocols().iter().enumerate() {
+        if let Some(p) = *p
             && let Some(first) = by_protocol.insert(p, i)
         {
             let ((file, line), (first_file, first_line)) = (
@@ -177,8 +177,7 @@ fn all_applications(
         }
     }
     Ok(AllApplications {
-        // Column by column from here on; each application's own vectors are freed as it is moved.
-        facts: facts.into_iter().collect(),
+        facts,
         origin,
         joined,
         family,

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use graduatorie_domain::ProtocolNumber;
 use graduatorie_ranker::Answer;
-use graduatorie_rules::{FacilityTable, Facts, Regulation};
+use graduatorie_rules::{FacilityTable, FactsBatch, Regulation};
 
 /// At most this many problems are listed; the rest are counted.
 const MAX_LISTED: usize = 100;
@@ -112,8 +112,8 @@ fn each_record(
 /// The applications of a call, typed, with the line each came from.
 #[derive(Debug)]
 pub struct Applications {
-    /// One per data row.
-    pub facts: Vec<Facts>,
+    /// One per data row, column by column.
+    pub facts: FactsBatch,
     /// Line of each application in the file.
     pub lines: Vec<u64>,
     /// The `family` key of each application (siblings applying together), if given.
@@ -152,16 +152,17 @@ pub fn applications(
         return Err(problems);
     }
     let mut out = Applications {
-        facts: Vec::new(),
+        // About one application per line: the columns are sized once rather than doubled ten times.
+        facts: FactsBatch::with_capacity(bytes.iter().filter(|&&b| b == b'\n').count()),
         lines: Vec::new(),
         family: Vec::new(),
     };
     let mut seen: HashMap<ProtocolNumber, u64> = HashMap::new();
     each_record(file, &mut r, &mut problems, |line, record, problems| {
         let cells: Vec<&str> = record.iter().collect();
-        let app = layout.application(&cells);
+        let row = layout.row(&cells);
         // Protocol numbers are checked on every row, even one with other problems.
-        match app.protocol.as_deref().map(ProtocolNumber::parse) {
+        match row.protocol.map(ProtocolNumber::parse) {
             None => problems.push(format!(
                 "{file}:{line}:{} (protocol): every application needs its protocol number",
                 column("protocol")
@@ -176,7 +177,7 @@ pub fn applications(
             }
             Some(Err(_)) => {} // reported with the other answers below
         }
-        match reg.facts(&app, table) {
+        match reg.facts_of_row(&row, table) {
             Ok(facts) => {
                 let prefs = facts.preferences();
                 if prefs
@@ -189,9 +190,9 @@ pub fn applications(
                         column("preferences")
                     ));
                 }
-                out.facts.push(facts);
+                out.facts.push(&facts);
                 out.lines.push(line);
-                out.family.push(app.family.clone());
+                out.family.push(row.family.map(str::to_owned));
             }
             Err(e) => {
                 for err in e.errors {

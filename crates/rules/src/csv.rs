@@ -48,6 +48,41 @@ enum Target {
 #[derive(Debug, Clone)]
 pub struct Layout {
     targets: Vec<Target>,
+    /// The same targets as indexes into the regulation's inputs and lists.
+    slots: Vec<Slot>,
+    /// Per list: the number of fields and the most records.
+    lists: Vec<(usize, usize)>,
+    inputs: usize,
+}
+
+/// Where a column's cells go, by index.
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    Protocol,
+    SubmittedAt,
+    Preferences,
+    Family,
+    Input(usize),
+    Field {
+        list: usize,
+        record: usize,
+        field: usize,
+    },
+}
+
+/// The filled cells of one row (trimmed), placed where the regulation reads them.
+#[derive(Debug, Clone, Default)]
+pub struct Row<'a> {
+    /// The protocol number as written.
+    pub protocol: Option<&'a str>,
+    /// The family key.
+    pub family: Option<&'a str>,
+    pub(crate) submitted_at: Option<&'a str>,
+    pub(crate) preferences: Option<&'a str>,
+    /// Per scalar input.
+    pub(crate) inputs: Vec<Option<&'a str>>,
+    /// Per list: the records (up to the highest with a filled cell), `width` cells each.
+    pub(crate) records: Vec<(usize, Vec<Option<&'a str>>)>,
 }
 
 impl Regulation {
@@ -88,9 +123,52 @@ impl Regulation {
             }
         }
         if errors.is_empty() {
-            Ok(Layout { targets })
+            let slots = targets.iter().map(|t| self.slot(t)).collect();
+            Ok(Layout {
+                targets,
+                slots,
+                lists: self
+                    .lists
+                    .iter()
+                    .map(|l| (l.fields.len(), l.max_items as usize))
+                    .collect(),
+                inputs: self.inputs.len(),
+            })
         } else {
             Err(errors)
+        }
+    }
+
+    /// A column's target as indexes (the target was found by [`Regulation::target`]).
+    fn slot(&self, target: &Target) -> Slot {
+        match target {
+            Target::Protocol => Slot::Protocol,
+            Target::SubmittedAt => Slot::SubmittedAt,
+            Target::Preferences => Slot::Preferences,
+            Target::Family => Slot::Family,
+            Target::Input(name) => Slot::Input(
+                self.inputs
+                    .iter()
+                    .position(|i| &i.id == name)
+                    .unwrap_or(usize::MAX),
+            ),
+            Target::Field { list, record, field } => {
+                let l = self
+                    .lists
+                    .iter()
+                    .position(|x| &x.id == list)
+                    .unwrap_or(usize::MAX);
+                let f = self
+                    .lists
+                    .get(l)
+                    .and_then(|x| x.fields.iter().position(|y| &y.id == field))
+                    .unwrap_or(usize::MAX);
+                Slot::Field {
+                    list: l,
+                    record: *record,
+                    field: f,
+                }
+            }
         }
     }
 
@@ -171,6 +249,47 @@ impl Regulation {
 }
 
 impl Layout {
+    /// The filled cells of one row (as many cells as header columns), for
+    /// [`Regulation::facts_of_row`]: the same answers as [`Layout::application`] gives, without
+    /// building a JSON object per row.
+    pub fn row<'a>(&self, cells: &[&'a str]) -> Row<'a> {
+        let mut row = Row {
+            inputs: vec![None; self.inputs],
+            records: self.lists.iter().map(|&(w, _)| (w, Vec::new())).collect(),
+            ..Row::default()
+        };
+        for (slot, cell) in self.slots.iter().zip(cells) {
+            let cell = cell.trim();
+            if cell.is_empty() {
+                continue;
+            }
+            match *slot {
+                Slot::Protocol => row.protocol = Some(cell),
+                Slot::SubmittedAt => row.submitted_at = Some(cell),
+                Slot::Preferences => row.preferences = Some(cell),
+                Slot::Family => row.family = Some(cell),
+                Slot::Input(i) => {
+                    if let Some(v) = row.inputs.get_mut(i) {
+                        *v = Some(cell);
+                    }
+                }
+                Slot::Field { list, record, field } => {
+                    let Some((width, cells)) = row.records.get_mut(list) else {
+                        continue;
+                    };
+                    // Records up to this one exist (a skipped number is an empty record).
+                    if cells.len() < record * *width {
+                        cells.resize(record * *width, None);
+                    }
+                    if let Some(v) = cells.get_mut((record - 1) * *width + field) {
+                        *v = Some(cell);
+                    }
+                }
+            }
+        }
+        row
+    }
+
     /// An application from the cells of one row (as many cells as header columns).
     pub fn application(&self, cells: &[&str]) -> ApplicationJson {
         let mut app = ApplicationJson {

@@ -210,7 +210,13 @@ impl Regulation {
             let value = match raw {
                 None => Value::Missing,
                 Some(json) => {
-                    match convert(def, json, &self.choices, facilities, &mut facts.facility_lists) {
+                    match convert(
+                        def,
+                        Raw::Json(json),
+                        &self.choices,
+                        facilities,
+                        &mut facts.facility_lists,
+                    ) {
                         Ok(v) => v,
                         Err(message) => {
                             push(pointer(), message);
@@ -243,7 +249,7 @@ impl Regulation {
         };
         match convert(
             &pref_def,
-            &prefs,
+            Raw::Json(&prefs),
             &self.choices,
             facilities,
             &mut facts.facility_lists,
@@ -282,19 +288,121 @@ impl Regulation {
                         for field in &list.fields {
                             let v = match map.get(&field.id).filter(|v| !v.is_null()) {
                                 None => Value::Missing,
-                                Some(json) => {
-                                    convert(field, json, &self.choices, facilities, &mut facts.facility_lists)
-                                        .unwrap_or_else(|message| {
-                                            push(format!("{pointer}/{i}/{}", field.id), message);
-                                            Value::Missing
-                                        })
-                                }
+                                Some(json) => convert(
+                                    field,
+                                    Raw::Json(json),
+                                    &self.choices,
+                                    facilities,
+                                    &mut facts.facility_lists,
+                                )
+                                .unwrap_or_else(|message| {
+                                    push(format!("{pointer}/{i}/{}", field.id), message);
+                                    Value::Missing
+                                }),
                             };
                             rows.values.push(v);
                         }
                     }
                 }
                 Some(_) => push(pointer, InputReason::NotAList),
+            }
+            facts.lists.push(rows);
+        }
+        self.check_presence(&mut facts, &scalar_given, &mut errors);
+        if errors.is_empty() {
+            Ok(facts)
+        } else {
+            Err(ApplicationError { errors })
+        }
+    }
+
+    /// Checks an application given as a row of a table ([`crate::csv::Layout::row`]) and types its
+    /// answers: the same values and the same problems, in the same order, as [`Regulation::facts`]
+    /// gives for [`crate::csv::Layout::application`] of that row, without the JSON object.
+    pub fn facts_of_row(
+        &self,
+        row: &crate::csv::Row<'_>,
+        facilities: &mut FacilityTable,
+    ) -> Result<Facts, ApplicationError> {
+        let mut errors = Vec::new();
+        let mut push = |pointer: String, reason: InputReason| errors.push(InputError::new(pointer, reason));
+        let protocol = match row.protocol.map(ProtocolNumber::parse) {
+            Some(Ok(p)) => Some(p),
+            Some(Err(_)) => {
+                push("/protocol".into(), InputReason::NotAProtocol);
+                None
+            }
+            None => None,
+        };
+        let mut facts = Facts {
+            protocol,
+            scalars: Vec::with_capacity(self.inputs.len() + 2),
+            ..Facts::default()
+        };
+        let mut scalar_given = Vec::with_capacity(self.inputs.len());
+        for (slot, def) in self.inputs.iter().enumerate() {
+            let cell = row.inputs.get(slot).copied().flatten();
+            scalar_given.push(cell.is_some());
+            let value = match cell {
+                None => Value::Missing,
+                Some(t) => convert(
+                    def,
+                    Raw::Text(t),
+                    &self.choices,
+                    facilities,
+                    &mut facts.facility_lists,
+                )
+                .unwrap_or_else(|message| {
+                    push(format!("/inputs/{}", def.id), message);
+                    Value::Missing
+                }),
+            };
+            facts.scalars.push(value);
+        }
+        facts
+            .scalars
+            .push(match row.submitted_at.map(Timestamp::from_str) {
+                Some(Ok(t)) => Value::Time(t),
+                Some(Err(_)) => {
+                    push("/submitted_at".into(), InputReason::NotATime);
+                    Value::Missing
+                }
+                None => Value::Missing,
+            });
+        let items: Vec<&str> = row.preferences.map_or_else(Vec::new, |cell| {
+            cell.split('|').map(str::trim).filter(|s| !s.is_empty()).collect()
+        });
+        match facility_ids(&items, None, facilities, &mut facts.facility_lists) {
+            Ok(v) => facts.scalars.push(v),
+            Err(message) => {
+                push("/preferences".into(), message);
+                facts.scalars.push(Value::Missing);
+            }
+        }
+        for (l, list) in self.lists.iter().enumerate() {
+            let mut rows = ListRows {
+                width: list.fields.len(),
+                values: Vec::new(),
+            };
+            let cells = row.records.get(l).map_or(&[][..], |(_, c)| c.as_slice());
+            for (i, record) in cells.chunks(list.fields.len().max(1)).enumerate() {
+                for (field, cell) in list.fields.iter().zip(record) {
+                    let v = match cell {
+                        None => Value::Missing,
+                        Some(t) => convert(
+                            field,
+                            Raw::Text(t),
+                            &self.choices,
+                            facilities,
+                            &mut facts.facility_lists,
+                        )
+                        .unwrap_or_else(|message| {
+                            push(format!("/inputs/{}/{i}/{}", list.id, field.id), message);
+                            Value::Missing
+                        }),
+                    };
+                    rows.values.push(v);
+                }
             }
             facts.lists.push(rows);
         }
@@ -369,31 +477,50 @@ impl Regulation {
     }
 }
 
+/// One answer as given: a JSON value (the API, `rules explain`) or the text of a CSV cell.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Raw<'a> {
+    Json(&'a Json),
+    Text(&'a str),
+}
+
+impl<'a> Raw<'a> {
+    /// The answer as text (trimmed), when it is text.
+    fn text(self) -> Option<&'a str> {
+        match self {
+            Raw::Json(Json::String(s)) => Some(s.trim()),
+            Raw::Text(s) => Some(s.trim()),
+            Raw::Json(_) => None,
+        }
+    }
+}
+
 /// Types one answer. Strings are accepted for every type, so CSV cells go through the same checks.
 fn convert(
     def: &InputDef,
-    json: &Json,
+    raw: Raw<'_>,
     choices: &[ChoiceSet],
     facilities: &mut FacilityTable,
     lists: &mut Vec<Vec<u32>>,
 ) -> Result<Value, InputReason> {
-    let text = match json {
-        Json::String(s) => Some(s.trim()),
-        _ => None,
-    };
+    let text = raw.text();
     match &def.kind {
-        InputKind::Bool => match (json, text) {
-            (Json::Bool(b), _) => Ok(Value::Bool(*b)),
-            (_, Some(t)) => match t.to_lowercase().as_str() {
+        InputKind::Bool => match (raw, text) {
+            (Raw::Json(Json::Bool(b)), _) => Ok(Value::Bool(*b)),
+            (_, Some(t)) => match t {
                 "true" | "sì" | "si" | "yes" | "1" | "s" => Ok(Value::Bool(true)),
                 "false" | "no" | "0" | "n" => Ok(Value::Bool(false)),
-                _ => Err(InputReason::NotBool),
+                _ => match t.to_lowercase().as_str() {
+                    "true" | "sì" | "si" | "yes" | "1" | "s" => Ok(Value::Bool(true)),
+                    "false" | "no" | "0" | "n" => Ok(Value::Bool(false)),
+                    _ => Err(InputReason::NotBool),
+                },
             },
             _ => Err(InputReason::NotBool),
         },
         InputKind::Integer { min, max } => {
-            let n = match (json, text) {
-                (Json::Number(n), _) => n.as_i64(),
+            let n = match (raw, text) {
+                (Raw::Json(Json::Number(n)), _) => n.as_i64(),
                 (_, Some(t)) => t.parse::<i64>().ok(),
                 _ => None,
             }
@@ -408,16 +535,17 @@ fn convert(
         }
         InputKind::Decimal { min, max } | InputKind::Money { min, max } => {
             let d = if matches!(def.kind, InputKind::Money { .. }) {
-                let m = match json {
-                    Json::String(t) => Money::parse(t),
-                    Json::Number(n) => Money::parse(&n.to_string()),
-                    _ => Err(graduatorie_domain::MoneyError::Syntax),
+                let m = match raw {
+                    Raw::Json(Json::String(t)) => Money::parse(t),
+                    Raw::Text(t) => Money::parse(t),
+                    Raw::Json(Json::Number(n)) => Money::parse(&n.to_string()),
+                    Raw::Json(_) => Err(graduatorie_domain::MoneyError::Syntax),
                 }
                 .map_err(InputReason::Money)?;
                 m.to_decimal()
             } else {
-                let t = match json {
-                    Json::Number(n) => n.to_string(),
+                let t = match raw {
+                    Raw::Json(Json::Number(n)) => n.to_string(),
                     _ => text.map(|t| t.replace(',', ".")).ok_or(InputReason::NotNumber)?,
                 };
                 Decimal::from_str(&t).map_err(|_| InputReason::NotNumber)?
@@ -443,7 +571,7 @@ fn convert(
             Ok(Value::Date(d))
         }
         InputKind::Choice(set) => match choices.get(usize::from(*set)) {
-            Some(c) => convert_choice(&c.options, json),
+            Some(c) => convert_choice(&c.options, text),
             None => Err(InputReason::NotAnOption(Vec::new())),
         },
         InputKind::Facility => {
@@ -454,8 +582,8 @@ fn convert(
                 .ok_or(InputReason::UnknownFacility)
         }
         InputKind::Facilities { max } => {
-            let items: Vec<&str> = match (json, text) {
-                (Json::Array(a), _) => a
+            let items: Vec<&str> = match (raw, text) {
+                (Raw::Json(Json::Array(a)), _) => a
                     .iter()
                     .map(|v| v.as_str().ok_or(InputReason::NotFacilityList))
                     .collect::<Result<_, _>>()?,
@@ -466,31 +594,41 @@ fn convert(
                     .collect(),
                 _ => return Err(InputReason::NotFacilityList),
             };
-            if max.is_some_and(|m| items.len() > m as usize) {
-                return Err(InputReason::TooManyFacilities(max.unwrap_or(0)));
-            }
-            let mut ids = Vec::with_capacity(items.len());
-            for (i, code) in items.iter().enumerate() {
-                let id = facilities
-                    .lookup(code)
-                    .ok_or(InputReason::UnknownFacilityAt(i + 1))?;
-                if ids.contains(&id) {
-                    return Err(InputReason::FacilityTwice(i + 1));
-                }
-                ids.push(id);
-            }
-            lists.push(ids);
-            Ok(Value::Facilities(
-                u32::try_from(lists.len() - 1).unwrap_or(u32::MAX),
-            ))
+            facility_ids(&items, *max, facilities, lists)
         }
     }
 }
 
+/// A list of facility codes as a value: each code known and given once, at most `max`.
+fn facility_ids(
+    items: &[&str],
+    max: Option<u32>,
+    facilities: &mut FacilityTable,
+    lists: &mut Vec<Vec<u32>>,
+) -> Result<Value, InputReason> {
+    if max.is_some_and(|m| items.len() > m as usize) {
+        return Err(InputReason::TooManyFacilities(max.unwrap_or(0)));
+    }
+    let mut ids = Vec::with_capacity(items.len());
+    for (i, code) in items.iter().enumerate() {
+        let id = facilities
+            .lookup(code)
+            .ok_or(InputReason::UnknownFacilityAt(i + 1))?;
+        if ids.contains(&id) {
+            return Err(InputReason::FacilityTwice(i + 1));
+        }
+        ids.push(id);
+    }
+    lists.push(ids);
+    Ok(Value::Facilities(
+        u32::try_from(lists.len() - 1).unwrap_or(u32::MAX),
+    ))
+}
+
 /// Converts a choice answer, which needs the option list.
-fn convert_choice(options: &[Labelled], json: &Json) -> Result<Value, InputReason> {
+fn convert_choice(options: &[Labelled], text: Option<&str>) -> Result<Value, InputReason> {
     let all = || InputReason::NotAnOption(options.iter().map(|o| o.id.clone()).collect());
-    let t = json.as_str().map(str::trim).ok_or_else(all)?;
+    let t = text.ok_or_else(all)?;
     options
         .iter()
         .position(|o| o.id == t)

@@ -16,6 +16,8 @@ use crate::value::Value;
 #[derive(Debug, Clone, Default)]
 pub struct FactsBatch {
     len: usize,
+    /// Applications expected in all, for sizing columns created later.
+    reserve: usize,
     /// Per scalar slot, one value per application.
     scalars: Vec<Vec<Value>>,
     /// Per repeated input: where each application's records start (`len + 1` entries), and the records'
@@ -50,6 +52,22 @@ impl FactsBatch {
         }
     }
 
+    /// An empty batch with room for `n` applications (fewer or more may be pushed).
+    pub fn with_capacity(n: usize) -> Self {
+        let mut batch = FactsBatch::new();
+        batch.reserve = n;
+        batch.protocols.reserve(n);
+        batch.facility_base.reserve(n);
+        batch
+    }
+
+    /// Adds the applications of `other` at the end.
+    pub fn append(&mut self, other: &FactsBatch) {
+        for a in 0..other.len() {
+            self.push(&other.get(a));
+        }
+    }
+
     /// A batch of these applications, in order.
     pub fn from_facts(facts: &[Facts]) -> Self {
         let mut batch = FactsBatch::new();
@@ -64,15 +82,19 @@ impl FactsBatch {
         let n = self.len;
         // A wider application (it should not happen within one regulation) widens every column.
         while self.scalars.len() < f.scalars.len() {
-            self.scalars.push(vec![Value::Missing; n]);
+            let mut column = Vec::with_capacity(self.reserve.max(n + 1));
+            column.resize(n, Value::Missing);
+            self.scalars.push(column);
         }
         for (slot, column) in self.scalars.iter_mut().enumerate() {
             column.push(f.scalars.get(slot).copied().unwrap_or(Value::Missing));
         }
         while self.lists.len() < f.lists.len() {
+            let mut start = Vec::with_capacity(self.reserve.max(n) + 1);
+            start.resize(n + 1, 0);
             self.lists.push(Table {
                 width: 0,
-                start: vec![0; n + 1],
+                start,
                 values: Vec::new(),
             });
         }

@@ -142,3 +142,93 @@ fn cells_are_text_checked_like_json_answers() {
     assert_eq!(e.total, rust_decimal::Decimal::from(53));
     assert_eq!(facts.preferences().len(), 2);
 }
+
+/// Cells a row may hold: valid answers of every type, near misses and nonsense.
+const CELLS: &[&str] = &[
+    "",
+    " ",
+    "sì",
+    "no",
+    "true",
+    "FALSE",
+    "x",
+    "0",
+    "1",
+    "3",
+    "-2",
+    "12,5",
+    "4500.01",
+    "30000",
+    "1e3",
+    "2026-03-01",
+    "2024-02-29",
+    "2025-13-01",
+    "2026-01-15T10:30:00Z",
+    "yesterday",
+    "N1|N2",
+    "N2;N1",
+    "N1|N1",
+    "NX",
+    "N1",
+    "|",
+    "2026/1",
+    "2026/000002",
+    "bad",
+    "employed",
+    "single_parent",
+    "=cmd",
+];
+
+proptest::proptest! {
+    /// A row typed directly ([`Regulation::facts_of_row`]) gives exactly what the JSON route gives
+    /// ([`Layout::application`] then [`Regulation::facts`]): the same values, or the same problems in the
+    /// same order, for every regulation and any cells, valid or not.
+    #[test]
+    fn a_row_typed_directly_equals_the_json_route(
+        which in 0usize..64,
+        picks in proptest::collection::vec(0usize..CELLS.len(), 0..200),
+        keep_case in proptest::bool::ANY,
+    ) {
+        let mut names: Vec<String> = std::fs::read_dir(crate::helpers::rules_dir())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        let reg = load(&names[which % names.len()]);
+        let cols = reg.csv_columns();
+        let header: Vec<&str> = cols.iter().map(String::as_str).collect();
+        let layout = reg.csv_layout(&header).unwrap();
+        // Start from a valid application when there is one (so that most rows are valid), then
+        // overwrite some cells.
+        let case_file = names[which % names.len()].replace(".toml", ".json");
+        let known = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../config/cases")
+            .join(&case_file)
+            .exists();
+        let apps = if known && keep_case { cases(&case_file) } else { Vec::new() };
+        let base: Vec<String> = apps
+            .get(picks.len() % apps.len().max(1))
+            .map_or_else(|| vec![String::new(); cols.len()], |app| reg.csv_record(app));
+        let mut cells: Vec<&str> = base.iter().map(String::as_str).collect();
+        for (k, p) in picks.iter().enumerate() {
+            if k % 3 == 0 {
+                let at = (p * 7 + k) % cells.len();
+                cells[at] = CELLS[*p];
+            }
+        }
+        let codes = ["N1", "N2", "N3"];
+        let via_json = reg.facts(&layout.application(&cells), &mut FacilityTable::closed(codes));
+        let direct = reg.facts_of_row(&layout.row(&cells), &mut FacilityTable::closed(codes));
+        match (via_json, direct) {
+            (Ok(a), Ok(b)) => {
+                proptest::prop_assert_eq!(a.protocol, b.protocol);
+                proptest::prop_assert_eq!(a.preferences(), b.preferences());
+                proptest::prop_assert_eq!(a.submitted_at(), b.submitted_at());
+                let (ea, eb) = (reg.evaluate(&a), reg.evaluate(&b));
+                proptest::prop_assert_eq!(format!("{ea:?}"), format!("{eb:?}"));
+            }
+            (Err(a), Err(b)) => proptest::prop_assert_eq!(a, b),
+            (a, b) => proptest::prop_assert!(false, "{:?} vs {:?}", a.map(|_| ()), b.map(|_| ())),
+        }
+    }
+}
