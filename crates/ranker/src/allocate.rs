@@ -134,6 +134,55 @@ pub fn serial_dictatorship(instance: &Instance, order: &[u32]) -> Allocation {
     Allocation { placed }
 }
 
+/// After the seats are given, children at the border of a section still without a seat take the
+/// seats left free in the neighbouring section (`border[a]`, a bucket), in `order`, each at its most
+/// preferred facility with one: serial dictatorship over what is left. Returns which applicants were
+/// placed so. (Counting what is left in one flat vector: copying the instance for it cost a million
+/// small allocations.)
+pub(crate) fn spare_seats(
+    instance: &Instance,
+    order: &[u32],
+    border: &[Option<u16>],
+    allocation: &mut Allocation,
+) -> Vec<bool> {
+    let mut free = instance.free_seats();
+    let grid = instance.grid();
+    for (a, p) in allocation.placed.iter().enumerate() {
+        let (Some(p), Some(ap)) = (p, instance.applicants.get(a)) else {
+            continue;
+        };
+        if let Some(seat) = grid.bucket(p.facility, ap.section).and_then(|b| free.get_mut(b)) {
+            *seat = seat.saturating_sub(1);
+        }
+    }
+    let mut at_border = vec![false; instance.applicants.len()];
+    for &a in order {
+        let (Some(None), Some(Some(to)), Some(applicant)) = (
+            allocation.placed.get(a as usize),
+            border.get(a as usize),
+            instance.applicants.get(a as usize),
+        ) else {
+            continue;
+        };
+        for (choice, &f) in applicant.preferences.iter().enumerate() {
+            let Some(seat) = grid.bucket(f, *to).and_then(|b| free.get_mut(b)) else {
+                continue;
+            };
+            if *seat > 0 {
+                *seat -= 1;
+                if let Some(p) = allocation.placed.get_mut(a as usize) {
+                    *p = Some(placement(choice, f));
+                }
+                if let Some(b) = at_border.get_mut(a as usize) {
+                    *b = true;
+                }
+                break;
+            }
+        }
+    }
+    at_border
+}
+
 /// Serial dictatorship where siblings applying together are placed together: `family[a]` is the same
 /// number for the members of one family (and different for everybody else). At a family's turn (its
 /// best-ranked member's), the family gets the first facility, in that member's preferences, that every

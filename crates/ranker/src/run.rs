@@ -469,46 +469,7 @@ fn spare_seats(
     border: &[Option<u16>],
     allocation: &mut Allocation,
 ) -> Vec<bool> {
-    let mut left = inst.clone();
-    for (a, p) in allocation.placed.iter().enumerate() {
-        let (Some(p), Some(ap)) = (p, inst.applicants.get(a)) else {
-            continue;
-        };
-        if let Some(seat) = left
-            .seats
-            .get_mut(p.facility as usize)
-            .and_then(|r| r.get_mut(usize::from(ap.section)))
-        {
-            *seat = seat.saturating_sub(1);
-        }
-    }
-    // The children at the border still waiting compete for what is left, in their neighbour's bucket.
-    let waiting: Vec<u32> = order
-        .iter()
-        .copied()
-        .filter(|&a| {
-            allocation.placed.get(a as usize).is_some_and(Option::is_none)
-                && border.get(a as usize).copied().flatten().is_some()
-        })
-        .collect();
-    for &a in &waiting {
-        if let (Some(ap), Some(Some(to))) = (left.applicants.get_mut(a as usize), border.get(a as usize)) {
-            ap.section = *to;
-        }
-    }
-    let extra = serial_dictatorship(&left, &waiting);
-    let mut at_border = vec![false; inst.applicants.len()];
-    for &a in &waiting {
-        if let Some(Some(p)) = extra.placed.get(a as usize) {
-            if let Some(slot) = allocation.placed.get_mut(a as usize) {
-                *slot = Some(*p);
-            }
-            if let Some(b) = at_border.get_mut(a as usize) {
-                *b = true;
-            }
-        }
-    }
-    at_border
+    crate::allocate::spare_seats(inst, order, border, allocation)
 }
 
 fn index(i: usize) -> u32 {
