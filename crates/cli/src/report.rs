@@ -37,20 +37,41 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// A CSV file being built: comma-separated, `\n` line ends, quoted where needed.
 struct Table {
-    out: csv::Writer<Vec<u8>>,
+    out: csv::Writer<Shared>,
+    bytes: std::rc::Rc<std::cell::RefCell<Vec<u8>>>,
     scratch: String,
+}
+
+/// The bytes a table's CSV writer flushes into, also reachable by the table (to append rows already
+/// in CSV form, or to take what was written).
+struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Table {
     fn new(header: &[String]) -> Self {
-        let mut t = Table {
-            out: csv::WriterBuilder::new()
-                .terminator(csv::Terminator::Any(b'\n'))
-                .from_writer(Vec::new()),
-            scratch: String::new(),
-        };
+        let mut t = Table::headerless();
         t.row(header);
         t
+    }
+    /// A table without a header row (pieces of rows).
+    fn headerless() -> Self {
+        let bytes = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        Table {
+            out: csv::WriterBuilder::new()
+                .terminator(csv::Terminator::Any(b'\n'))
+                .from_writer(Shared(bytes.clone())),
+            bytes,
+            scratch: String::new(),
+        }
     }
     // Writing to memory cannot fail: the results below are ignored.
     fn field(&mut self, c: &str) {
@@ -76,8 +97,23 @@ impl Table {
         }
         self.end();
     }
-    fn finish(self) -> Vec<u8> {
-        self.out.into_inner().unwrap_or_default()
+    /// Bytes written so far.
+    fn len(&mut self) -> usize {
+        let _ = self.out.flush();
+        self.bytes.borrow().len()
+    }
+    /// Bytes already in CSV form, appended as they are.
+    fn raw(&mut self, bytes: &[u8]) {
+        let _ = self.out.flush();
+        self.bytes.borrow_mut().extend_from_slice(bytes);
+    }
+    /// The bytes written so far, leaving the table empty.
+    fn take(&mut self) -> Vec<u8> {
+        let _ = self.out.flush();
+        std::mem::take(&mut *self.bytes.borrow_mut())
+    }
+    fn finish(mut self) -> Vec<u8> {
+        self.take()
     }
 }
 
@@ -203,70 +239,99 @@ pub fn ranking(cx: &Context<'_>, s: &BatchScores, lists: &[RankedList]) -> Vec<u
             _ => String::new(),
         }
     };
-    let mut position = String::new();
+    // Everything after the position depends only on the application (and its facility row in a
+    // facility's list): written by `tail`. The lists visit applications in ranking order, which reads
+    // the score columns all over memory (about ten cache misses a row, most of the time with a million
+    // rows); so without facility lists each application's tail is formatted once, in application order,
+    // and the lists copy it.
+    let tail = |t: &mut Table, i: usize, row: Option<usize>, reasons: &mut dyn FnMut(usize) -> String| {
+        let (total, points, subtotals, ties) = match row {
+            Some(r) => {
+                let (_, _, total, points, subtotals, ties) = s.facility(r);
+                (total, points, subtotals, ties)
+            }
+            None => (
+                s.total.get(i).copied().unwrap_or_default(),
+                s.points(i),
+                s.subtotals(i),
+                s.tie_keys(i),
+            ),
+        };
+        let reserve = s.reserve.get(i).copied().unwrap_or(false);
+        let protocol = protocol_text(cx.protocol(i));
+        t.field(&protocol);
+        t.field(cx.section_id(s, i));
+        t.field(if reserve { "reserve" } else { "admitted" });
+        for (&g, level) in s.tier(i).iter().zip(reg.tiers()) {
+            t.field(
+                level
+                    .groups
+                    .get(usize::from(g))
+                    .map_or("", |(l, _)| l.id.as_str()),
+            );
+        }
+        t.number(total);
+        for &d in points.iter().chain(subtotals) {
+            t.number(d);
+        }
+        for (k, tb) in reg.tie_breaks().iter().enumerate() {
+            match tb.kind {
+                TieKind::Value(_) => {
+                    t.field(&ties.get(k).copied().and_then(value_text).unwrap_or_default());
+                }
+                TieKind::Draw => match (cx.seed, cx.protocol(i)) {
+                    (Some(seed), Some(p)) => {
+                        let hex: String = draw_value(seed, p).iter().map(|b| format!("{b:02x}")).collect();
+                        t.field(&hex);
+                    }
+                    _ => t.field(""),
+                },
+                TieKind::Protocol => t.field(&protocol),
+            }
+        }
+        if reserve {
+            t.field(&reasons(i));
+        } else {
+            t.field("");
+        }
+        t.end();
+    };
+    let by_facility = lists.iter().any(|l| matches!(l.key, ListKey::Facility(_)));
+    let mut tails = Table::headerless();
+    // Where each application's tail starts and ends in `tails` (empty for excluded ones).
+    let mut bounds: Vec<(usize, usize)> = Vec::new();
+    if !by_facility {
+        bounds.reserve(s.len);
+        for i in 0..s.len {
+            let from = tails.len();
+            if !s.excluded.get(i).copied().unwrap_or(true) {
+                tail(&mut tails, i, None, &mut reasons);
+            }
+            bounds.push((from, tails.len()));
+        }
+    }
+    let tails = tails.finish();
+    let mut prefix = Table::headerless();
     for list in lists {
         let list_id = cx.list_id(list.key);
         for (p, &a) in list.order.iter().enumerate() {
             let i = a as usize;
-            let row = cx.facility_row(s, i, list.key);
-            let (total, points, subtotals, ties) = match row {
-                Some(r) => {
-                    let (_, _, total, points, subtotals, ties) = s.facility(r);
-                    (total, points, subtotals, ties)
-                }
-                None => (
-                    s.total.get(i).copied().unwrap_or_default(),
-                    s.points(i),
-                    s.subtotals(i),
-                    s.tie_keys(i),
-                ),
-            };
-            let reserve = s.reserve.get(i).copied().unwrap_or(false);
-            let protocol = protocol_text(cx.protocol(i));
-            t.field(&list_id);
-            position.clear();
-            {
-                use std::fmt::Write as _;
-                let _ = write!(position, "{}", p + 1);
-            }
-            t.field(&position);
-            t.field(&protocol);
-            t.field(cx.section_id(s, i));
-            t.field(if reserve { "reserve" } else { "admitted" });
-            for (&g, level) in s.tier(i).iter().zip(reg.tiers()) {
-                t.field(
-                    level
-                        .groups
-                        .get(usize::from(g))
-                        .map_or("", |(l, _)| l.id.as_str()),
-                );
-            }
-            t.number(total);
-            for &d in points.iter().chain(subtotals) {
-                t.number(d);
-            }
-            for (k, tb) in reg.tie_breaks().iter().enumerate() {
-                match tb.kind {
-                    TieKind::Value(_) => {
-                        t.field(&ties.get(k).copied().and_then(value_text).unwrap_or_default());
-                    }
-                    TieKind::Draw => match (cx.seed, cx.protocol(i)) {
-                        (Some(seed), Some(p)) => {
-                            let hex: String =
-                                draw_value(seed, p).iter().map(|b| format!("{b:02x}")).collect();
-                            t.field(&hex);
-                        }
-                        _ => t.field(""),
-                    },
-                    TieKind::Protocol => t.field(&protocol),
-                }
-            }
-            if reserve {
-                t.field(&reasons(i));
+            if by_facility {
+                t.field(&list_id);
+                t.field(&(p + 1).to_string());
+                let row = cx.facility_row(s, i, list.key);
+                tail(&mut t, i, row, &mut reasons);
             } else {
-                t.field("");
+                // The list and the position as CSV fields, then the tail (which ends the line).
+                prefix.field(&list_id);
+                prefix.field(&(p + 1).to_string());
+                prefix.end();
+                let line = prefix.take();
+                t.raw(line.strip_suffix(b"\n").unwrap_or(&line));
+                t.raw(b",");
+                let (from, to) = bounds.get(i).copied().unwrap_or((0, 0));
+                t.raw(tails.get(from..to).unwrap_or(&[]));
             }
-            t.end();
         }
     }
     for i in cx.by_protocol() {
@@ -384,41 +449,68 @@ pub fn waiting(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
 pub fn public(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
     let mut t = public_table();
     let s = &out.scores;
+    // What follows the position: written once per application in application order when no list is
+    // a facility's (see `ranking`).
+    let tail = |t: &mut Table, i: usize, key: ListKey| {
+        let total = match cx.facility_row(s, i, key) {
+            Some(r) => s.facility(r).2,
+            None => s.total.get(i).copied().unwrap_or_default(),
+        };
+        let tier = public_tier(cx, s, i);
+        let outcome = match (out.status(i), key) {
+            (Status::Accepted(f), ListKey::Facility(g)) if f != g => "ammessa in altra struttura".to_owned(),
+            (Status::Offered(f), ListKey::Facility(g)) if f != g => "ammessa in altra struttura".to_owned(),
+            (Status::Accepted(f), _) => format!("posto accettato: {}", cx.code(f)),
+            (Status::Offered(f), _) => format!("posto offerto: {}", cx.code(f)),
+            (Status::Waiting, _) => "in attesa".to_owned(),
+            (Status::Cancelled, _) => "decaduta".to_owned(),
+            (Status::NothingLeft, _) => "nessuna struttura richiesta disponibile".to_owned(),
+            (Status::Excluded, _) => "esclusa".to_owned(),
+        };
+        let reserve = s.reserve.get(i).copied().unwrap_or(false);
+        t.field(&protocol_text(cx.protocol(i)));
+        t.number(total);
+        t.field(&tier);
+        if reserve {
+            t.field(&format!("{outcome} (con riserva)"));
+        } else {
+            t.field(&outcome);
+        }
+        t.end();
+    };
+    let by_facility = out.lists.iter().any(|l| matches!(l.key, ListKey::Facility(_)));
+    let mut tails = Table::headerless();
+    let mut bounds: Vec<(usize, usize)> = Vec::new();
+    if !by_facility {
+        bounds.reserve(s.len);
+        for i in 0..s.len {
+            let from = tails.len();
+            if !s.excluded.get(i).copied().unwrap_or(true) {
+                tail(&mut tails, i, ListKey::Global);
+            }
+            bounds.push((from, tails.len()));
+        }
+    }
+    let tails = tails.finish();
+    let mut prefix = Table::headerless();
     for list in &out.lists {
+        let label = cx.list_label(list.key);
         for (p, &a) in list.order.iter().enumerate() {
             let i = a as usize;
-            let total = match cx.facility_row(s, i, list.key) {
-                Some(r) => s.facility(r).2,
-                None => s.total.get(i).copied().unwrap_or_default(),
-            };
-            let tier = public_tier(cx, s, i);
-            let outcome = match (out.status(i), list.key) {
-                (Status::Accepted(f), ListKey::Facility(g)) if f != g => {
-                    "ammessa in altra struttura".to_owned()
-                }
-                (Status::Offered(f), ListKey::Facility(g)) if f != g => {
-                    "ammessa in altra struttura".to_owned()
-                }
-                (Status::Accepted(f), _) => format!("posto accettato: {}", cx.code(f)),
-                (Status::Offered(f), _) => format!("posto offerto: {}", cx.code(f)),
-                (Status::Waiting, _) => "in attesa".to_owned(),
-                (Status::Cancelled, _) => "decaduta".to_owned(),
-                (Status::NothingLeft, _) => "nessuna struttura richiesta disponibile".to_owned(),
-                (Status::Excluded, _) => "esclusa".to_owned(),
-            };
-            let reserve = s.reserve.get(i).copied().unwrap_or(false);
-            t.row(&[
-                cx.list_label(list.key),
-                (p + 1).to_string(),
-                protocol_text(cx.protocol(i)),
-                number(total),
-                tier,
-                if reserve {
-                    format!("{outcome} (con riserva)")
-                } else {
-                    outcome
-                },
-            ]);
+            if by_facility {
+                t.field(&label);
+                t.field(&(p + 1).to_string());
+                tail(&mut t, i, list.key);
+            } else {
+                prefix.field(&label);
+                prefix.field(&(p + 1).to_string());
+                prefix.end();
+                let line = prefix.take();
+                t.raw(line.strip_suffix(b"\n").unwrap_or(&line));
+                t.raw(b",");
+                let (from, to) = bounds.get(i).copied().unwrap_or((0, 0));
+                t.raw(tails.get(from..to).unwrap_or(&[]));
+            }
         }
     }
     public_excluded(&mut t, cx, s);
