@@ -897,3 +897,54 @@ fn children_at_the_border_take_spare_seats_of_the_next_section() {
     let o = run(&["verify", run2.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o.stderr));
 }
+
+/// An application admitted *con riserva*: `ranking.csv` says so with the reason, the public list says
+/// so without it; the other rows are unchanged (rows are assembled from parts written per
+/// application, so a mix-up would move a reason or a status to another row).
+#[test]
+fn an_application_con_riserva_is_marked_in_both_lists() {
+    let dir = scratch("riserva");
+    let rules = RULES.replace(
+        "[criteria.single_parent]",
+        "[eligibility.many_siblings]\nreserve_if = \"siblings >= 1\"\nreason = \"Da verificare: fratelli dichiarati\"\n\n[criteria.single_parent]",
+    );
+    let out = dir.join("run");
+    let r = rank_seats(
+        &write(&dir, "rules.toml", &rules),
+        &write(&dir, "apps.csv", APPLICATIONS),
+        &write(&dir, "facs.csv", FACILITIES),
+        Some("sorteggio-2026"),
+        out.to_str().unwrap(),
+    );
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    // 000001 and 000004 declare one sibling: con riserva, 2 points each, after 000002 (10 points).
+    let ranking = read(&out, "ranking.csv");
+    let row = |protocol: &str| ranking.lines().find(|l| l.contains(protocol)).unwrap().to_owned();
+    assert!(row("2026/000002").starts_with("global,1,2026/000002,,admitted,10,10,0,"));
+    assert!(row("2026/000002").ends_with(','), "{}", row("2026/000002"));
+    for p in ["2026/000001", "2026/000004"] {
+        assert!(row(p).contains(&format!("{p},,reserve,2,0,2,")), "{}", row(p));
+        assert!(
+            row(p).ends_with(",Da verificare: fratelli dichiarati"),
+            "{}",
+            row(p)
+        );
+    }
+    assert!(row("2026/000003").starts_with("global,4,2026/000003,,admitted,0,0,0,"));
+    let public = read(&out, "public.csv");
+    let prow = |protocol: &str| public.lines().find(|l| l.contains(protocol)).unwrap().to_owned();
+    assert_eq!(
+        prow("2026/000002"),
+        "Graduatoria unica,1,2026/000002,10,,posto offerto: A"
+    );
+    let reserved: Vec<String> = ["2026/000001", "2026/000004"].iter().map(|p| prow(p)).collect();
+    assert!(
+        reserved.iter().all(|r| r.ends_with(" (con riserva)")),
+        "{reserved:?}"
+    );
+    assert!(!public.contains("fratelli"));
+    assert_eq!(
+        prow("2026/000003"),
+        "Graduatoria unica,4,2026/000003,0,,in attesa"
+    );
+}
