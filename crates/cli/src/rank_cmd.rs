@@ -109,7 +109,9 @@ pub fn compute(files: RunFiles) -> Result<BTreeMap<String, Vec<u8>>, String> {
 /// protocol numbers checked across files.
 struct AllApplications {
     facts: graduatorie_rules::FactsBatch,
-    origin: Vec<(String, u64)>,
+    /// The files, by name, and per application the file it came from and its line.
+    files: Vec<String>,
+    origin: Vec<(u32, u64)>,
     joined: Vec<u32>,
     /// Per application, the index of the first application of its family (its own when alone).
     family: Vec<u32>,
@@ -132,17 +134,16 @@ fn all_applications(
     .map_err(|p| p.report())?;
     let mut facts = apps.facts;
     let mut keys = apps.family;
-    let mut origin: Vec<(String, u64)> = apps
-        .lines
-        .iter()
-        .map(|&l| ("applications.csv".to_owned(), l))
-        .collect();
+    let mut names = vec!["applications.csv".to_owned()];
+    let mut origin: Vec<(u32, u64)> = apps.lines.iter().map(|&l| (0, l)).collect();
     let mut joined: Vec<u32> = vec![1; facts.len()];
     for (round, bytes) in &files.late {
         let name = late_name(*round);
         let batch =
             tables::applications(&name, bytes, reg, table, need_preferences).map_err(|p| p.report())?;
-        origin.extend(batch.lines.iter().map(|&l| (name.clone(), l)));
+        let k = u32::try_from(names.len()).unwrap_or(u32::MAX);
+        names.push(name.clone());
+        origin.extend(batch.lines.iter().map(|&l| (k, l)));
         joined.extend(std::iter::repeat_n(
             u32::try_from(*round).unwrap_or(u32::MAX),
             batch.facts.len(),
@@ -162,14 +163,15 @@ fn all_applications(
             }
         })
         .collect();
-    let mut by_protocol = HashMap::new();
+    let mut by_protocol = HashMap::with_capacity(facts.len());
     for (i, p) in facts.protocols().iter().enumerate() {
         if let Some(p) = *p
             && let Some(first) = by_protocol.insert(p, i)
         {
+            let name = |k: u32| names.get(k as usize).map_or("", String::as_str);
             let ((file, line), (first_file, first_line)) = (
-                origin.get(i).cloned().unwrap_or_default(),
-                origin.get(first).cloned().unwrap_or_default(),
+                origin.get(i).map(|&(k, l)| (name(k), l)).unwrap_or_default(),
+                origin.get(first).map(|&(k, l)| (name(k), l)).unwrap_or_default(),
             );
             return Err(format!(
                 "{file}:{line}: the same protocol number as {first_file} line {first_line}"
@@ -178,6 +180,7 @@ fn all_applications(
     }
     Ok(AllApplications {
         facts,
+        files: names,
         origin,
         joined,
         family,
@@ -187,7 +190,11 @@ fn all_applications(
 
 /// Where an application came from, for messages.
 fn at(apps: &AllApplications, index: usize) -> String {
-    let (file, line) = apps.origin.get(index).cloned().unwrap_or_default();
+    let (file, line) = apps
+        .origin
+        .get(index)
+        .map(|&(k, l)| (apps.files.get(k as usize).map_or("", String::as_str), l))
+        .unwrap_or_default();
     format!("{file}:{line}")
 }
 

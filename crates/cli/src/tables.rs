@@ -157,7 +157,7 @@ pub fn applications(
         lines: Vec::new(),
         family: Vec::new(),
     };
-    let mut seen: HashMap<ProtocolNumber, u64> = HashMap::new();
+    let mut seen: HashMap<ProtocolNumber, u64> = HashMap::with_capacity(out.facts.capacity());
     each_record(file, &mut r, &mut problems, |line, record, problems| {
         let cells: Vec<&str> = record.iter().collect();
         let row = layout.row(&cells);

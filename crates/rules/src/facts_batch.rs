@@ -61,6 +61,11 @@ impl FactsBatch {
         batch
     }
 
+    /// The number of applications room was made for.
+    pub fn capacity(&self) -> usize {
+        self.reserve.max(self.len)
+    }
+
     /// Adds the applications of `other` at the end.
     pub fn append(&mut self, other: &FactsBatch) {
         for a in 0..other.len() {
