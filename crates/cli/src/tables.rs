@@ -157,7 +157,10 @@ pub fn applications(
         lines: Vec::new(),
         family: Vec::new(),
     };
-    let mut seen: HashMap<ProtocolNumber, u64> = HashMap::with_capacity(out.facts.capacity());
+    // Protocol numbers with their line and where the line's problems start: repeated numbers are found
+    // by sorting afterwards (a map of a million numbers missed the cache at every row), and their
+    // problems put where they would have been reported, first of their line.
+    let mut protocols: Vec<(ProtocolNumber, u64, usize)> = Vec::with_capacity(out.facts.capacity());
     each_record(file, &mut r, &mut problems, |line, record, problems| {
         let cells: Vec<&str> = record.iter().collect();
         let row = layout.row(&cells);
@@ -167,14 +170,7 @@ pub fn applications(
                 "{file}:{line}:{} (protocol): every application needs its protocol number",
                 column("protocol")
             )),
-            Some(Ok(p)) => {
-                if let Some(first) = seen.insert(p, line) {
-                    problems.push(format!(
-                        "{file}:{line}:{} (protocol): the same protocol number as line {first}",
-                        column("protocol")
-                    ));
-                }
-            }
+            Some(Ok(p)) => protocols.push((p, line, problems.0.len())),
             Some(Err(_)) => {} // reported with the other answers below
         }
         match reg.facts_of_row(&row, table) {
@@ -208,6 +204,33 @@ pub fn applications(
             }
         }
     });
+    protocols.sort_by_key(|&(p, ..)| p);
+    let mut repeated: Vec<(usize, String)> = protocols
+        .chunk_by(|a, b| a.0 == b.0)
+        .flat_map(|same| {
+            let first = same.first().map_or(0, |&(_, line, _)| line);
+            same.iter().skip(1).map(move |&(_, line, at)| {
+                let message = format!(
+                    "{file}:{line}:{} (protocol): the same protocol number as line {first}",
+                    column("protocol")
+                );
+                (at, message)
+            })
+        })
+        .collect();
+    if !repeated.is_empty() {
+        repeated.sort_by_key(|&(at, _)| at);
+        let mut merged = Vec::with_capacity(problems.0.len() + repeated.len());
+        let mut rest = repeated.into_iter().peekable();
+        for (k, p) in std::mem::take(&mut problems.0).into_iter().enumerate() {
+            while let Some((_, m)) = rest.next_if(|(at, _)| *at == k) {
+                merged.push(m);
+            }
+            merged.push(p);
+        }
+        merged.extend(rest.map(|(_, m)| m));
+        problems.0 = merged;
+    }
     if out.facts.is_empty() && problems.is_empty() {
         problems.push(format!("{file}: no applications (only a header row)"));
     }

@@ -948,3 +948,42 @@ fn an_application_con_riserva_is_marked_in_both_lists() {
         "Graduatoria unica,4,2026/000003,0,,in attesa"
     );
 }
+
+/// Problems come in file order, and within a line a repeated protocol number first, whatever else is
+/// wrong with that line (repeated numbers are found after the whole file is read).
+#[test]
+fn problems_are_listed_in_file_order_with_repeated_protocols_first_on_their_line() {
+    let dir = scratch("problem-order");
+    let rules = write(&dir, "tiny.toml", RULES);
+    let apps = write(
+        &dir,
+        "apps.csv",
+        "protocol,preferences,resident,single_parent,siblings\n\
+         2026/000007,A,true,false,1\n\
+         2026/000002,A,forse,true,0\n\
+         2026/000007,Z,true,false,9\n\
+         2026/000002,B,true,false,0\n\
+         2026/000003,B,true,boh,0\n\
+         2026/000007,B,true,false,0\n",
+    );
+    let facs = write(&dir, "facs.csv", FACILITIES);
+    let o = rank_seats(&rules, &apps, &facs, Some("s"), dir.join("out").to_str().unwrap());
+    assert!(!o.status.success());
+    let err = text(&o.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("apps.csv:")).collect();
+    let expected = [
+        "apps.csv:3:3 (resident)",
+        "apps.csv:4:1 (protocol): the same protocol number as line 2",
+        // The answers in the regulation's order, then the preferences (as for an application sent as
+        // JSON).
+        "apps.csv:4:5 (siblings)",
+        "apps.csv:4:2 (preferences)",
+        "apps.csv:5:1 (protocol): the same protocol number as line 3",
+        "apps.csv:6:4 (single_parent)",
+        "apps.csv:7:1 (protocol): the same protocol number as line 2",
+    ];
+    assert_eq!(lines.len(), expected.len(), "{err}");
+    for (got, want) in lines.iter().zip(expected) {
+        assert!(got.contains(want), "{got} should be {want}\n{err}");
+    }
+}
