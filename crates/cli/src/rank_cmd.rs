@@ -115,7 +115,8 @@ struct AllApplications {
     joined: Vec<u32>,
     /// Per application, the index of the first application of its family (its own when alone).
     family: Vec<u32>,
-    by_protocol: HashMap<graduatorie_domain::ProtocolNumber, usize>,
+    /// `(protocol number, application)`, sorted.
+    by_protocol: Vec<(graduatorie_domain::ProtocolNumber, usize)>,
 }
 
 fn all_applications(
@@ -163,20 +164,29 @@ fn all_applications(
             }
         })
         .collect();
-    let mut by_protocol = HashMap::with_capacity(facts.len());
-    for (i, p) in facts.protocols().iter().enumerate() {
-        if let Some(p) = *p
-            && let Some(first) = by_protocol.insert(p, i)
-        {
-            let name = |k: u32| names.get(k as usize).map_or("", String::as_str);
-            let ((file, line), (first_file, first_line)) = (
-                origin.get(i).map(|&(k, l)| (name(k), l)).unwrap_or_default(),
-                origin.get(first).map(|&(k, l)| (name(k), l)).unwrap_or_default(),
-            );
-            return Err(format!(
-                "{file}:{line}: the same protocol number as {first_file} line {first_line}"
-            ));
-        }
+    // Applications by protocol number, sorted (a million-entry map missed the cache at every insert);
+    // a number used twice across the files is refused, naming the first repeat in file order.
+    let mut by_protocol: Vec<(graduatorie_domain::ProtocolNumber, usize)> = facts
+        .protocols()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| Some(((*p)?, i)))
+        .collect();
+    by_protocol.sort_unstable();
+    let repeat = by_protocol
+        .windows(2)
+        .filter(|w| w.first().map(|a| a.0) == w.last().map(|b| b.0))
+        .filter_map(|w| Some((w.last()?.1, w.first()?.1)))
+        .min();
+    if let Some((i, first)) = repeat {
+        let name = |k: u32| names.get(k as usize).map_or("", String::as_str);
+        let ((file, line), (first_file, first_line)) = (
+            origin.get(i).map(|&(k, l)| (name(k), l)).unwrap_or_default(),
+            origin.get(first).map(|&(k, l)| (name(k), l)).unwrap_or_default(),
+        );
+        return Err(format!(
+            "{file}:{line}: the same protocol number as {first_file} line {first_line}"
+        ));
     }
     Ok(AllApplications {
         facts,

@@ -5,8 +5,6 @@
 //! with the value it holds (it may be personal data). Files saved by a spreadsheet in Italian
 //! (semicolon-separated, with a byte-order mark) are read too.
 
-use std::collections::HashMap;
-
 use graduatorie_domain::ProtocolNumber;
 use graduatorie_ranker::Answer;
 use graduatorie_rules::{FacilityTable, FactsBatch, Regulation};
@@ -394,7 +392,7 @@ pub fn facilities(file: &str, bytes: &[u8], reg: &Regulation) -> Result<Faciliti
 pub fn answers(
     file: &str,
     bytes: &[u8],
-    protocols: &HashMap<ProtocolNumber, usize>,
+    protocols: &[(ProtocolNumber, usize)],
     n: usize,
 ) -> Result<(Vec<Option<Answer>>, Vec<u64>), Problems> {
     let mut r = reader(bytes);
@@ -426,7 +424,11 @@ pub fn answers(
             }
         };
         let index = match ProtocolNumber::parse(cell(pc)) {
-            Ok(p) => match protocols.get(&p) {
+            Ok(p) => match protocols
+                .binary_search_by_key(&p, |&(q, _)| q)
+                .ok()
+                .and_then(|k| protocols.get(k).map(|(_, i)| i))
+            {
                 Some(&i) => Some(i),
                 None => {
                     problems.push(format!(
