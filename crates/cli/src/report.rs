@@ -117,6 +117,49 @@ impl Table {
     }
 }
 
+/// The part of each admitted application's row that follows the list and the position, written once in
+/// application order (so the score columns are read in order), for rows assembled in list order.
+#[derive(Default)]
+struct Tails {
+    bytes: Vec<u8>,
+    /// Where each application's tail starts and ends in `bytes` (empty for excluded ones).
+    bounds: Vec<(usize, usize)>,
+    prefix: Option<Table>,
+}
+
+impl Tails {
+    fn of(s: &BatchScores, mut write: impl FnMut(&mut Table, usize)) -> Self {
+        let mut t = Table::headerless();
+        let mut bounds = Vec::with_capacity(s.len);
+        for i in 0..s.len {
+            let from = t.len();
+            if !s.excluded.get(i).copied().unwrap_or(true) {
+                write(&mut t, i);
+            }
+            bounds.push((from, t.len()));
+        }
+        Tails {
+            bytes: t.finish(),
+            bounds,
+            prefix: Some(Table::headerless()),
+        }
+    }
+
+    /// Appends application `i`'s row: the list and the position as CSV fields, then its tail (which
+    /// ends the line).
+    fn row(&mut self, t: &mut Table, list: &str, position: usize, i: usize) {
+        let prefix = self.prefix.get_or_insert_with(Table::headerless);
+        prefix.field(list);
+        prefix.field(&position.to_string());
+        prefix.end();
+        let line = prefix.take();
+        t.raw(line.strip_suffix(b"\n").unwrap_or(&line));
+        t.raw(b",");
+        let (from, to) = self.bounds.get(i).copied().unwrap_or((0, 0));
+        t.raw(self.bytes.get(from..to).unwrap_or(&[]));
+    }
+}
+
 /// A cell a spreadsheet would take for a formula (`=`, `+`, `-`, `@` first) is prefixed with `'`,
 /// unless it is a number: a published file must not run anything on the reader's computer.
 fn text_cell(c: &str) -> std::borrow::Cow<'_, str> {
@@ -297,21 +340,11 @@ pub fn ranking(cx: &Context<'_>, s: &BatchScores, lists: &[RankedList]) -> Vec<u
         t.end();
     };
     let by_facility = lists.iter().any(|l| matches!(l.key, ListKey::Facility(_)));
-    let mut tails = Table::headerless();
-    // Where each application's tail starts and ends in `tails` (empty for excluded ones).
-    let mut bounds: Vec<(usize, usize)> = Vec::new();
-    if !by_facility {
-        bounds.reserve(s.len);
-        for i in 0..s.len {
-            let from = tails.len();
-            if !s.excluded.get(i).copied().unwrap_or(true) {
-                tail(&mut tails, i, None, &mut reasons);
-            }
-            bounds.push((from, tails.len()));
-        }
-    }
-    let tails = tails.finish();
-    let mut prefix = Table::headerless();
+    let mut tails = if by_facility {
+        Tails::default()
+    } else {
+        Tails::of(s, |t, i| tail(t, i, None, &mut reasons))
+    };
     for list in lists {
         let list_id = cx.list_id(list.key);
         for (p, &a) in list.order.iter().enumerate() {
@@ -322,15 +355,7 @@ pub fn ranking(cx: &Context<'_>, s: &BatchScores, lists: &[RankedList]) -> Vec<u
                 let row = cx.facility_row(s, i, list.key);
                 tail(&mut t, i, row, &mut reasons);
             } else {
-                // The list and the position as CSV fields, then the tail (which ends the line).
-                prefix.field(&list_id);
-                prefix.field(&(p + 1).to_string());
-                prefix.end();
-                let line = prefix.take();
-                t.raw(line.strip_suffix(b"\n").unwrap_or(&line));
-                t.raw(b",");
-                let (from, to) = bounds.get(i).copied().unwrap_or((0, 0));
-                t.raw(tails.get(from..to).unwrap_or(&[]));
+                tails.row(&mut t, &list_id, p + 1, i);
             }
         }
     }
@@ -479,20 +504,11 @@ pub fn public(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
         t.end();
     };
     let by_facility = out.lists.iter().any(|l| matches!(l.key, ListKey::Facility(_)));
-    let mut tails = Table::headerless();
-    let mut bounds: Vec<(usize, usize)> = Vec::new();
-    if !by_facility {
-        bounds.reserve(s.len);
-        for i in 0..s.len {
-            let from = tails.len();
-            if !s.excluded.get(i).copied().unwrap_or(true) {
-                tail(&mut tails, i, ListKey::Global);
-            }
-            bounds.push((from, tails.len()));
-        }
-    }
-    let tails = tails.finish();
-    let mut prefix = Table::headerless();
+    let mut tails = if by_facility {
+        Tails::default()
+    } else {
+        Tails::of(s, |t, i| tail(t, i, ListKey::Global))
+    };
     for list in &out.lists {
         let label = cx.list_label(list.key);
         for (p, &a) in list.order.iter().enumerate() {
@@ -502,14 +518,7 @@ pub fn public(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
                 t.field(&(p + 1).to_string());
                 tail(&mut t, i, list.key);
             } else {
-                prefix.field(&label);
-                prefix.field(&(p + 1).to_string());
-                prefix.end();
-                let line = prefix.take();
-                t.raw(line.strip_suffix(b"\n").unwrap_or(&line));
-                t.raw(b",");
-                let (from, to) = bounds.get(i).copied().unwrap_or((0, 0));
-                t.raw(tails.get(from..to).unwrap_or(&[]));
+                tails.row(&mut t, &label, p + 1, i);
             }
         }
     }

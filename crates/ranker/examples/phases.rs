@@ -84,6 +84,15 @@ fn main() {
         println!("done");
         return;
     }
+    let input = RunInput {
+        regulation: &reg,
+        facts: &facts,
+        seats: &seats,
+        seed: Some("2026"),
+        answers: &[],
+        joined: &[],
+        family: &[],
+    };
     if std::env::var("PHASE").as_deref() == Ok("score") {
         for _ in 0..30 {
             std::hint::black_box(reg.score_batch(&facts).unwrap());
@@ -92,15 +101,6 @@ fn main() {
         return;
     }
     if std::env::var("PHASE").as_deref() == Ok("run") {
-        let input = RunInput {
-            regulation: &reg,
-            facts: &facts,
-            seats: &seats,
-            seed: Some("2026"),
-            answers: &[],
-            joined: &[],
-            family: &[],
-        };
         for _ in 0..3 {
             std::hint::black_box(run(input).unwrap());
         }
@@ -121,15 +121,6 @@ fn main() {
         "rank_scores   {:>10.1?}",
         best(|| rank_scores(&reg, scored, reg.allocation().lists))
     );
-    let input = RunInput {
-        regulation: &reg,
-        facts: &facts,
-        seats: &seats,
-        seed: Some("2026"),
-        answers: &[],
-        joined: &[],
-        family: &[],
-    };
     println!("whole run     {:>10.1?}", best(|| run(input).unwrap()));
     println!("{}", peak_kb());
 }
