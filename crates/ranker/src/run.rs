@@ -371,7 +371,8 @@ pub fn run(input: RunInput<'_>) -> Result<RunOutcome, RunError> {
                     serial_dictatorship(inst, &order)
                 };
                 if !border.is_empty() {
-                    let placed_at_border = spare_seats(inst, &order, &border, &mut allocation);
+                    let placed_at_border =
+                        crate::allocate::spare_seats(inst, &order, &border, &mut allocation);
                     last_border.replace(placed_at_border);
                 }
                 allocation
@@ -458,18 +459,6 @@ pub fn run(input: RunInput<'_>) -> Result<RunOutcome, RunError> {
         at_border,
         seat_section,
     })
-}
-
-/// After the seats are given, children at the border of a section still without a seat take the
-/// seats left free in the neighbouring section, in ranking order, at their most preferred facility
-/// with one. Returns which applicants were placed so.
-fn spare_seats(
-    inst: &Instance,
-    order: &[u32],
-    border: &[Option<u16>],
-    allocation: &mut Allocation,
-) -> Vec<bool> {
-    crate::allocate::spare_seats(inst, order, border, allocation)
 }
 
 fn index(i: usize) -> u32 {
