@@ -81,7 +81,6 @@ enum Source {
 #[derive(Debug, Clone, Copy)]
 struct Field {
     source: Source,
-    kind: Kind,
     scale: u32,
     min: i64,
     max: i64,
@@ -188,18 +187,14 @@ impl Column {
     }
 
     /// The column's range as whole numbers, or `None` when it cannot be written.
-    fn range(&self) -> Option<(Kind, i64, i64)> {
-        let kind = self.kind?;
-        match kind {
-            Kind::Empty => Some((kind, 0, 0)),
+    fn range(&self) -> Option<(i64, i64)> {
+        match self.kind? {
+            Kind::Empty => Some((0, 0)),
             Kind::Number => {
                 let (lo, hi) = self.dec?;
-                Some((kind, scaled(lo, self.scale)?, scaled(hi, self.scale)?))
+                Some((scaled(lo, self.scale)?, scaled(hi, self.scale)?))
             }
-            _ => {
-                let (lo, hi) = self.whole?;
-                Some((kind, lo, hi))
-            }
+            _ => self.whole,
         }
     }
 }
@@ -266,7 +261,6 @@ impl Plan {
         }
         let base = Field {
             source: Source::Total,
-            kind: Kind::Empty,
             scale: 0,
             min: 0,
             max: 0,
@@ -366,21 +360,16 @@ impl Plan {
 
     /// A column of values as a field; false when it cannot be written or did not fit.
     fn column(&mut self, mut field: Field, c: &Column, desc: bool, missing_first: bool) -> bool {
-        let Some((kind, min, max)) = c.range() else {
+        let Some((min, max)) = c.range() else {
             return false;
         };
-        field.kind = kind;
         field.scale = c.scale;
         field.min = min;
         field.max = max;
         field.desc = desc;
         field.missing_first = missing_first;
         field.any_missing = c.any_missing;
-        let range = if kind == Kind::Empty {
-            0
-        } else {
-            (i128::from(max) - i128::from(min)) as u128
-        };
+        let range = (i128::from(max) - i128::from(min)) as u128;
         self.push(field, if c.any_missing { range + 1 } else { range })
     }
 }

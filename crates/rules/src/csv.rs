@@ -44,6 +44,11 @@ enum Target {
     },
 }
 
+/// The facility codes of a `preferences` cell: separated by `|`, blanks ignored.
+pub(crate) fn preference_codes(cell: &str) -> impl Iterator<Item = &str> {
+    cell.split('|').map(str::trim).filter(|s| !s.is_empty())
+}
+
 /// The columns of a header, checked once and reused for every row.
 #[derive(Debug, Clone)]
 pub struct Layout {
@@ -310,12 +315,7 @@ impl Layout {
                 Target::SubmittedAt => app.submitted_at = Some(cell.to_owned()),
                 Target::Family => app.family = Some(cell.to_owned()),
                 Target::Preferences => {
-                    app.preferences = cell
-                        .split('|')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned)
-                        .collect();
+                    app.preferences = preference_codes(cell).map(str::to_owned).collect();
                 }
                 Target::Input(name) => {
                     app.inputs.insert(name.clone(), Json::String(cell.to_owned()));

@@ -189,14 +189,7 @@ impl Regulation {
     ) -> Result<Facts, ApplicationError> {
         let mut errors = Vec::new();
         let mut push = |pointer: String, reason: InputReason| errors.push(InputError::new(pointer, reason));
-        let protocol = match app.protocol.as_deref().map(ProtocolNumber::parse) {
-            Some(Ok(p)) => Some(p),
-            Some(Err(_)) => {
-                push("/protocol".into(), InputReason::NotAProtocol);
-                None
-            }
-            None => None,
-        };
+        let protocol = protocol_of(app.protocol.as_deref(), &mut push);
         let mut facts = Facts {
             protocol,
             ..Facts::default()
@@ -229,14 +222,7 @@ impl Regulation {
         }
         facts
             .scalars
-            .push(match app.submitted_at.as_deref().map(Timestamp::from_str) {
-                Some(Ok(t)) => Value::Time(t),
-                Some(Err(_)) => {
-                    push("/submitted_at".into(), InputReason::NotATime);
-                    Value::Missing
-                }
-                None => Value::Missing,
-            });
+            .push(submitted_at_of(app.submitted_at.as_deref(), &mut push));
         let prefs = Json::Array(app.preferences.iter().cloned().map(Json::String).collect());
         let pref_def = InputDef {
             id: "preferences".into(),
@@ -326,14 +312,7 @@ impl Regulation {
     ) -> Result<Facts, ApplicationError> {
         let mut errors = Vec::new();
         let mut push = |pointer: String, reason: InputReason| errors.push(InputError::new(pointer, reason));
-        let protocol = match row.protocol.map(ProtocolNumber::parse) {
-            Some(Ok(p)) => Some(p),
-            Some(Err(_)) => {
-                push("/protocol".into(), InputReason::NotAProtocol);
-                None
-            }
-            None => None,
-        };
+        let protocol = protocol_of(row.protocol, &mut push);
         let mut facts = Facts {
             protocol,
             scalars: Vec::with_capacity(self.inputs.len() + 2),
@@ -359,19 +338,10 @@ impl Regulation {
             };
             facts.scalars.push(value);
         }
-        facts
-            .scalars
-            .push(match row.submitted_at.map(Timestamp::from_str) {
-                Some(Ok(t)) => Value::Time(t),
-                Some(Err(_)) => {
-                    push("/submitted_at".into(), InputReason::NotATime);
-                    Value::Missing
-                }
-                None => Value::Missing,
-            });
-        let items: Vec<&str> = row.preferences.map_or_else(Vec::new, |cell| {
-            cell.split('|').map(str::trim).filter(|s| !s.is_empty()).collect()
-        });
+        facts.scalars.push(submitted_at_of(row.submitted_at, &mut push));
+        let items: Vec<&str> = row
+            .preferences
+            .map_or_else(Vec::new, |cell| crate::csv::preference_codes(cell).collect());
         match facility_ids(&items, None, facilities, &mut facts.facility_lists) {
             Ok(v) => facts.scalars.push(v),
             Err(message) => {
@@ -474,6 +444,30 @@ impl Regulation {
                 }
             }
         }
+    }
+}
+
+/// The protocol number as written, or a problem at `/protocol`. One definition for both routes.
+fn protocol_of(text: Option<&str>, push: &mut impl FnMut(String, InputReason)) -> Option<ProtocolNumber> {
+    match text.map(ProtocolNumber::parse) {
+        Some(Ok(p)) => Some(p),
+        Some(Err(_)) => {
+            push("/protocol".into(), InputReason::NotAProtocol);
+            None
+        }
+        None => None,
+    }
+}
+
+/// The submission time as written, or a problem at `/submitted_at`.
+fn submitted_at_of(text: Option<&str>, push: &mut impl FnMut(String, InputReason)) -> Value {
+    match text.map(Timestamp::from_str) {
+        Some(Ok(t)) => Value::Time(t),
+        Some(Err(_)) => {
+            push("/submitted_at".into(), InputReason::NotATime);
+            Value::Missing
+        }
+        None => Value::Missing,
     }
 }
 
