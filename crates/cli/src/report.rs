@@ -77,16 +77,11 @@ impl Table {
     fn field(&mut self, c: &str) {
         let _ = self.out.write_field(text_cell(c).as_bytes());
     }
-    /// A number, formatted into a reused buffer (most cells of a ranking are numbers).
-    fn number(&mut self, d: Decimal) {
-        use std::fmt::Write as _;
-        if d.is_zero() {
-            let _ = self.out.write_field("0");
-        } else {
-            self.scratch.clear();
-            let _ = write!(self.scratch, "{}", d.normalize());
-            let _ = self.out.write_field(self.scratch.as_bytes());
-        }
+    /// Points, formatted into a reused buffer (most cells of a ranking are points).
+    fn points(&mut self, s: &BatchScores, units: i64) {
+        self.scratch.clear();
+        s.write_points(units, &mut self.scratch);
+        let _ = self.out.write_field(self.scratch.as_bytes());
     }
     fn end(&mut self) {
         let _ = self.out.write_record(None::<&[u8]>);
@@ -168,15 +163,6 @@ fn text_cell(c: &str) -> std::borrow::Cow<'_, str> {
         format!("'{c}").into()
     } else {
         c.into()
-    }
-}
-
-fn number(d: Decimal) -> String {
-    // Most points are zero: skip the general formatting for them.
-    if d.is_zero() {
-        "0".to_owned()
-    } else {
-        d.normalize().to_string()
     }
 }
 
@@ -313,9 +299,9 @@ pub fn ranking(cx: &Context<'_>, s: &BatchScores, lists: &[RankedList]) -> Vec<u
                     .map_or("", |(l, _)| l.id.as_str()),
             );
         }
-        t.number(total);
+        t.points(s, total);
         for &d in points.iter().chain(subtotals) {
-            t.number(d);
+            t.points(s, d);
         }
         for (k, tb) in reg.tie_breaks().iter().enumerate() {
             match tb.kind {
@@ -494,7 +480,7 @@ pub fn public(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
         };
         let reserve = s.reserve.get(i).copied().unwrap_or(false);
         t.field(&protocol_text(cx.protocol(i)));
-        t.number(total);
+        t.points(s, total);
         t.field(&tier);
         if reserve {
             t.field(&format!("{outcome} (con riserva)"));
@@ -751,7 +737,7 @@ pub fn public_grants(cx: &Context<'_>, out: &BudgetOutcome) -> Vec<u8> {
                 cx.list_label(list.key),
                 (p + 1).to_string(),
                 protocol_text(cx.protocol(i)),
-                number(s.total.get(i).copied().unwrap_or_default()),
+                s.decimal(s.total.get(i).copied().unwrap_or_default()).to_string(),
                 public_tier(cx, s, i),
                 outcome,
             ]);

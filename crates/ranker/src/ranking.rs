@@ -8,7 +8,8 @@
 use graduatorie_domain::ProtocolNumber;
 pub use graduatorie_rules::model::ListKind;
 use graduatorie_rules::model::TieKind;
-use graduatorie_rules::{BatchScores, Evaluation, Regulation, Standing, draw_value};
+use graduatorie_rules::{BatchScores, Evaluation, EvaluationError, Regulation, Standing, draw_value};
+use rust_decimal::Decimal;
 
 use crate::keys;
 
@@ -54,10 +55,15 @@ pub struct Scored<'a> {
     pub seed: Option<&'a str>,
 }
 
-/// Makes the lists of one kind from evaluations. Lists come out in key order.
-pub fn rank(regulation: &Regulation, batch: Evaluated<'_>, kind: ListKind) -> Vec<RankedList> {
-    let scores = BatchScores::from_evaluations(regulation, batch.evaluations);
-    rank_scores(
+/// Makes the lists of one kind from evaluations. Lists come out in key order. Fails, naming the
+/// application, only when its points exceed what a batch holds (see [`BatchScores::decimal`]).
+pub fn rank(
+    regulation: &Regulation,
+    batch: Evaluated<'_>,
+    kind: ListKind,
+) -> Result<Vec<RankedList>, (usize, EvaluationError)> {
+    let scores = BatchScores::from_evaluations(regulation, batch.evaluations)?;
+    Ok(rank_scores(
         regulation,
         Scored {
             scores: &scores,
@@ -65,7 +71,7 @@ pub fn rank(regulation: &Regulation, batch: Evaluated<'_>, kind: ListKind) -> Ve
             seed: batch.seed,
         },
         kind,
-    )
+    ))
 }
 
 /// Makes the lists of one kind from batch scores. Lists come out in key order (sections and
@@ -95,7 +101,7 @@ pub fn rank_scores(regulation: &Regulation, batch: Scored<'_>, kind: ListKind) -
         };
         Standing {
             tier: s.tier(i),
-            total,
+            total: Decimal::new(total, s.points_scale()),
             tie_keys,
             section,
             protocol: protocol(i),

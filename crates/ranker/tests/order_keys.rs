@@ -210,6 +210,7 @@ proptest! {
                 Evaluated { evaluations: &evs, protocols: &protocols, seed: seed.as_deref() },
                 kind,
             )
+            .unwrap()
             .into_iter()
             .map(|l| (l.key, l.order))
             .collect();

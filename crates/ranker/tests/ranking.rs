@@ -44,6 +44,7 @@ fn make_lists(
         },
         kind,
     )
+    .unwrap()
 }
 
 fn bologna(protocol: &str, born: &str, residence: &str, works: &[&str]) -> Value {

@@ -206,7 +206,7 @@ fn engine_batch(bencher: Bencher, n: usize) {
             .unwrap()
             .total
             .iter()
-            .sum::<Decimal>()
+            .sum::<i64>()
     });
 }
 

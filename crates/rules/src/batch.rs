@@ -12,6 +12,12 @@
 //! The output, [`BatchScores`], keeps what a ranking needs (no explanations): eligibility, section,
 //! tiers, points per criterion, subtotals, total, tie-break values, and the same per preferred facility
 //! when points depend on it.
+//!
+//! Points are whole numbers of the regulation's smallest unit (`10^-points_decimals`), which is exact:
+//! every criterion's points are rounded to that many decimals, and sums of such numbers stay at that
+//! scale. Adding them is one machine instruction, where a decimal addition is a few dozen; a criterion
+//! whose values are not exact at that scale before its rounding (a formula, a multiplier, a cap) is
+//! computed in decimals as the row evaluator does and converted at the end.
 
 use rust_decimal::Decimal;
 
@@ -20,7 +26,7 @@ use crate::expr::Expr;
 use crate::expr::eval::FacilityLists;
 use crate::expr::eval::{self, EvalError, add_present, apply};
 use crate::facts_batch::FactsBatch;
-use crate::model::{Criterion, Regulation, TieKind};
+use crate::model::{Criterion, PointsRule, Regulation, TieKind};
 use crate::value::Value;
 
 /// Applications scored together; small enough for the columns to stay in the processor's cache.
@@ -44,17 +50,55 @@ pub struct BatchScores {
     /// The neighbouring section whose spare seats the child may take (border ages).
     pub border: Vec<Option<u16>>,
     tier: Vec<u16>,
-    points: Vec<Decimal>,
-    subtotals: Vec<Decimal>,
-    /// Total of the criteria that do not depend on the facility.
-    pub total: Vec<Decimal>,
+    /// Decimals of points: a point value `p` stands for `p × 10^-scale`.
+    scale: u32,
+    points: Vec<i64>,
+    subtotals: Vec<i64>,
+    /// Total of the criteria that do not depend on the facility (in units of `10^-scale`).
+    pub total: Vec<i64>,
     tie_keys: Vec<Value>,
     facility_start: Vec<u32>,
     /// Per preferred facility: (facility, rank, total).
-    facilities: Vec<(u32, u32, Decimal)>,
-    facility_points: Vec<Decimal>,
-    facility_subtotals: Vec<Decimal>,
+    facilities: Vec<(u32, u32, i64)>,
+    facility_points: Vec<i64>,
+    facility_subtotals: Vec<i64>,
     facility_ties: Vec<Value>,
+}
+
+/// The largest number of points a batch holds (any criterion, subtotal or total): `i64::MAX` units of
+/// `10^-points_decimals`, about 9.2 × 10^18 / 10^decimals.
+fn to_units(d: Decimal, scale: u32) -> Result<i64, EvalError> {
+    let up = scale.checked_sub(d.scale()).ok_or(EvalError::Overflow)?;
+    let factor = 10i128.checked_pow(up).ok_or(EvalError::Overflow)?;
+    d.mantissa()
+        .checked_mul(factor)
+        .and_then(|m| i64::try_from(m).ok())
+        .ok_or(EvalError::Overflow)
+}
+
+/// Appends the decimal digits of `n`, with leading zeros up to `width` digits.
+fn push_digits(mut n: u64, width: u32, out: &mut String) {
+    let mut digits = [b'0'; 20];
+    let mut start = digits.len();
+    while n > 0 || digits.len() - start < width as usize {
+        start -= 1;
+        if let Some(d) = digits.get_mut(start) {
+            // `n % 10` is a single digit.
+            *d = b'0' + u8::try_from(n % 10).unwrap_or(0);
+        }
+        n /= 10;
+    }
+    for &d in digits.get(start..).unwrap_or(&[]) {
+        out.push(char::from(d));
+    }
+}
+
+/// Exact points at `scale` as units, if the value needs no rounding and fits.
+fn exact_units(d: Decimal, scale: u32) -> Option<i64> {
+    if d.scale() > scale {
+        return None;
+    }
+    to_units(d, scale).ok()
 }
 
 impl BatchScores {
@@ -64,14 +108,42 @@ impl BatchScores {
             .get(i * self.levels..(i + 1) * self.levels)
             .unwrap_or(&[])
     }
+    /// Decimals of every point value: `p` points in this batch are `p × 10^-points_scale()`.
+    pub fn points_scale(&self) -> u32 {
+        self.scale
+    }
+    /// A point value of this batch as a decimal (normalized: no trailing zeros).
+    pub fn decimal(&self, points: i64) -> Decimal {
+        Decimal::new(points, self.scale).normalize()
+    }
+    /// Appends a point value of this batch as text, exactly as [`BatchScores::decimal`] displays
+    /// (`-12.5`, `0.05`, `20`), without going through a decimal: rankings print millions of them.
+    pub fn write_points(&self, points: i64, out: &mut String) {
+        let one = 10u64.pow(self.scale);
+        if points < 0 {
+            out.push('-');
+        }
+        let magnitude = points.unsigned_abs();
+        push_digits(magnitude / one, 1, out);
+        let mut fraction = magnitude % one;
+        if fraction != 0 {
+            let mut width = self.scale;
+            while fraction.is_multiple_of(10) {
+                fraction /= 10;
+                width -= 1;
+            }
+            out.push('.');
+            push_digits(fraction, width, out);
+        }
+    }
     /// Points per criterion of application `i` (zero for criteria that depend on the facility).
-    pub fn points(&self, i: usize) -> &[Decimal] {
+    pub fn points(&self, i: usize) -> &[i64] {
         self.points
             .get(i * self.n_criteria..(i + 1) * self.n_criteria)
             .unwrap_or(&[])
     }
     /// Subtotals of application `i`.
-    pub fn subtotals(&self, i: usize) -> &[Decimal] {
+    pub fn subtotals(&self, i: usize) -> &[i64] {
         self.subtotals
             .get(i * self.n_subtotals..(i + 1) * self.n_subtotals)
             .unwrap_or(&[])
@@ -93,8 +165,8 @@ impl BatchScores {
         start..end
     }
     /// Facility, rank, total, points per criterion, subtotals and tie-break values of a facility row.
-    pub fn facility(&self, row: usize) -> (u32, u32, Decimal, &[Decimal], &[Decimal], &[Value]) {
-        let (f, r, t) = self.facilities.get(row).copied().unwrap_or((0, 0, Decimal::ZERO));
+    pub fn facility(&self, row: usize) -> (u32, u32, i64, &[i64], &[i64], &[Value]) {
+        let (f, r, t) = self.facilities.get(row).copied().unwrap_or((0, 0, 0));
         let points = self
             .facility_points
             .get(row * self.n_criteria..(row + 1) * self.n_criteria)
@@ -110,13 +182,17 @@ impl BatchScores {
         (f, r, t, points, subtotals, ties)
     }
 
-    /// The scores of applications evaluated one by one (by [`Regulation::evaluate`]).
-    pub fn from_evaluations(reg: &Regulation, evaluations: &[Evaluation]) -> Self {
+    /// The scores of applications evaluated one by one (by [`Regulation::evaluate`]). Fails, naming
+    /// the application, only when points exceed what a batch holds ([`BatchScores::decimal`]).
+    pub fn from_evaluations(
+        reg: &Regulation,
+        evaluations: &[Evaluation],
+    ) -> Result<Self, (usize, EvaluationError)> {
         let mut out = BatchScores::empty(reg);
-        for ev in evaluations {
-            out.push_row(reg, ev);
+        for (i, ev) in evaluations.iter().enumerate() {
+            out.push_row(reg, ev).map_err(|e| (i, e))?;
         }
-        out
+        Ok(out)
     }
 
     fn empty(reg: &Regulation) -> Self {
@@ -125,12 +201,43 @@ impl BatchScores {
             n_criteria: reg.criteria.len(),
             n_subtotals: reg.subtotals.len(),
             n_ties: reg.tie_breaks.len(),
+            scale: reg.points_decimals,
             facility_start: vec![0],
             ..BatchScores::default()
         }
     }
 
-    fn push_row(&mut self, reg: &Regulation, ev: &Evaluation) {
+    /// Appends one evaluated application; on error (points too large) nothing is appended.
+    fn push_row(&mut self, reg: &Regulation, ev: &Evaluation) -> Result<(), EvaluationError> {
+        let scale = self.scale;
+        let units = |d: Decimal| {
+            to_units(d, scale).map_err(|error| EvaluationError {
+                what: "punteggio".to_owned(),
+                error,
+            })
+        };
+        let row_points = |criteria: &[crate::evaluate::CriterionResult]| {
+            let mut points = vec![0i64; reg.criteria.len()];
+            for r in criteria {
+                if let Some(p) = points.get_mut(usize::from(r.criterion)) {
+                    *p = units(r.points)?;
+                }
+            }
+            Ok::<_, EvaluationError>(points)
+        };
+        let units_of = |ds: &[Decimal]| ds.iter().map(|&d| units(d)).collect::<Result<Vec<_>, _>>();
+        // Everything converted first, so that a failure leaves the batch as it was.
+        let points = row_points(&ev.criteria)?;
+        let subtotals = units_of(&ev.subtotals)?;
+        let total = units(ev.total)?;
+        let mut facilities = Vec::with_capacity(ev.facilities.len());
+        for f in &ev.facilities {
+            facilities.push((
+                (f.facility, f.rank, units(f.total)?),
+                row_points(&f.criteria)?,
+                units_of(&f.subtotals)?,
+            ));
+        }
         self.len += 1;
         self.excluded
             .push(matches!(ev.eligibility, Eligibility::Excluded(_)));
@@ -139,30 +246,19 @@ impl BatchScores {
         self.section.push(ev.section);
         self.border.push(ev.border);
         self.tier.extend_from_slice(&ev.tier);
-        let mut points = vec![Decimal::ZERO; self.n_criteria];
-        for r in &ev.criteria {
-            if let Some(p) = points.get_mut(usize::from(r.criterion)) {
-                *p = r.points;
-            }
-        }
         self.points.extend_from_slice(&points);
-        self.subtotals.extend_from_slice(&ev.subtotals);
-        self.total.push(ev.total);
+        self.subtotals.extend_from_slice(&subtotals);
+        self.total.push(total);
         self.tie_keys.extend_from_slice(&ev.tie_keys);
-        for f in &ev.facilities {
-            self.facilities.push((f.facility, f.rank, f.total));
-            let mut points = vec![Decimal::ZERO; reg.criteria.len()];
-            for r in &f.criteria {
-                if let Some(p) = points.get_mut(usize::from(r.criterion)) {
-                    *p = r.points;
-                }
-            }
+        for ((row, points, subtotals), f) in facilities.into_iter().zip(&ev.facilities) {
+            self.facilities.push(row);
             self.facility_points.extend_from_slice(&points);
-            self.facility_subtotals.extend_from_slice(&f.subtotals);
+            self.facility_subtotals.extend_from_slice(&subtotals);
             self.facility_ties.extend_from_slice(&f.tie_keys);
         }
         self.facility_start
             .push(u32::try_from(self.facilities.len()).unwrap_or(u32::MAX));
+        Ok(())
     }
 }
 
@@ -253,9 +349,9 @@ struct Batch<'a> {
     facts: Chunk<'a>,
     /// Derived values, per derived value, per application of the batch.
     derived: Vec<Vec<Value>>,
-    /// Subtotals and total per score row (tie-breaks only).
-    score_subtotals: &'a [Decimal],
-    score_totals: &'a [Decimal],
+    /// Subtotals and total per score row (tie-breaks only), in units of `10^-points_decimals`.
+    score_subtotals: &'a [i64],
+    score_totals: &'a [i64],
 }
 
 type Column = Result<Vec<Value>, EvalError>;
@@ -296,19 +392,22 @@ impl Batch<'_> {
                 d.score
                     .iter()
                     .map(|&r| {
-                        Value::Dec(
-                            self.score_subtotals
-                                .get(r as usize * k + usize::from(*s))
-                                .copied()
-                                .unwrap_or_default(),
-                        )
+                        let units = self
+                            .score_subtotals
+                            .get(r as usize * k + usize::from(*s))
+                            .copied()
+                            .unwrap_or_default();
+                        Value::Dec(Decimal::new(units, self.reg.points_decimals))
                     })
                     .collect()
             }
             Expr::Total => d
                 .score
                 .iter()
-                .map(|&r| Value::Dec(self.score_totals.get(r as usize).copied().unwrap_or_default()))
+                .map(|&r| {
+                    let units = self.score_totals.get(r as usize).copied().unwrap_or_default();
+                    Value::Dec(Decimal::new(units, self.reg.points_decimals))
+                })
                 .collect(),
             Expr::Facility => (0..n)
                 .map(|i| d.facility.get(i).map_or(missing, |(f, _)| Value::Facility(*f)))
@@ -455,13 +554,87 @@ impl Batch<'_> {
         Ok(out)
     }
 
-    /// Points of one criterion for each element of `d` (after multiplier, cap and rounding).
-    fn criterion(&self, c: &Criterion, d: &Domain) -> Result<Vec<Decimal>, EvalError> {
+    /// Points of one criterion for each element of `d` (after multiplier, cap and rounding), in units
+    /// of `10^-points_decimals`.
+    fn criterion(&self, c: &Criterion, d: &Domain) -> Result<Vec<i64>, EvalError> {
+        if c.multiplier.is_none()
+            && let Some(units) = self.criterion_units(c, d)?
+        {
+            return Ok(units);
+        }
+        let scale = self.reg.points_decimals;
+        self.criterion_decimal(c, d)?
+            .into_iter()
+            .map(|p| to_units(p, scale))
+            .collect()
+    }
+
+    /// A criterion without multiplier summed in units, when every value it gives (and its cap) is
+    /// exact at the regulation's decimals: then no rounding can apply and the sums are exact. `None`
+    /// when some value is not (the decimal route decides).
+    fn criterion_units(&self, c: &Criterion, d: &Domain) -> Result<Option<Vec<i64>>, EvalError> {
+        let scale = self.reg.points_decimals;
+        let one = 10i64.pow(scale);
+        let cap = match c.max {
+            None => None,
+            Some(m) => match exact_units(m, scale) {
+                Some(u) => Some(u),
+                None => return Ok(None),
+            },
+        };
+        let table: Option<Vec<Option<i64>>> = match &c.rule {
+            PointsRule::Table { points, .. } => Some(points.iter().map(|&p| exact_units(p, scale)).collect()),
+            _ => None,
+        };
+        let units = |v: Value| -> Result<Option<i64>, EvalError> {
+            Ok(match (&c.rule, v) {
+                (PointsRule::Table { .. }, Value::Choice(i)) => table
+                    .as_ref()
+                    .and_then(|t| t.get(usize::from(i)).copied())
+                    .unwrap_or(Some(0)),
+                (PointsRule::Table { .. }, _) => Some(0),
+                (PointsRule::Formula(_), Value::Int(n)) => n.checked_mul(one),
+                _ => exact_units(c.rule.points_for(v)?.0, scale),
+            })
+        };
         let mut points = match c.for_each {
-            None => self.points_once(c, d)?,
+            None => match self.points_once(c, d, units)? {
+                Some(p) => p,
+                None => return Ok(None),
+            },
             Some(list) => {
                 let (items, parent) = d.expand(list, self.facts);
-                let per_item = self.points_once(c, &items)?;
+                let Some(per_item) = self.points_once(c, &items, units)? else {
+                    return Ok(None);
+                };
+                let mut sums = vec![0i64; d.len()];
+                for (p, v) in parent.iter().zip(per_item) {
+                    if let Some(s) = sums.get_mut(*p as usize) {
+                        let Some(sum) = s.checked_add(v) else {
+                            return Ok(None);
+                        };
+                        *s = sum;
+                    }
+                }
+                sums
+            }
+        };
+        if let Some(cap) = cap {
+            for p in &mut points {
+                *p = (*p).min(cap);
+            }
+        }
+        Ok(Some(points))
+    }
+
+    /// A criterion in decimals, exactly as the row evaluator computes it.
+    fn criterion_decimal(&self, c: &Criterion, d: &Domain) -> Result<Vec<Decimal>, EvalError> {
+        let points = |v: Value| c.rule.points_for(v).map(|(p, _)| Some(p));
+        let mut points = match c.for_each {
+            None => self.points_once(c, d, points)?.unwrap_or_default(),
+            Some(list) => {
+                let (items, parent) = d.expand(list, self.facts);
+                let per_item = self.points_once(c, &items, points)?.unwrap_or_default();
                 let mut sums = vec![Decimal::ZERO; d.len()];
                 for (p, v) in parent.iter().zip(per_item) {
                     if let Some(s) = sums.get_mut(*p as usize) {
@@ -484,9 +657,14 @@ impl Batch<'_> {
         Ok(points)
     }
 
-    /// Points of a criterion's rule where its condition holds, zero elsewhere.
-    fn points_once(&self, c: &Criterion, d: &Domain) -> Result<Vec<Decimal>, EvalError> {
-        let mut out = vec![Decimal::ZERO; d.len()];
+    /// Points of a criterion's rule where its condition holds, zero elsewhere, as `points` gives them
+    /// for the rule's value (`None` from `points` gives `None` for the whole column).
+    fn points_once<T: Copy + Default>(
+        &self,
+        c: &Criterion,
+        d: &Domain,
+        mut points: impl FnMut(Value) -> Result<Option<T>, EvalError>,
+    ) -> Result<Option<Vec<T>>, EvalError> {
         let (sub, at) = match &c.when {
             None => (None, None),
             Some(w) => {
@@ -495,30 +673,35 @@ impl Batch<'_> {
             }
         };
         let dom = sub.as_ref().unwrap_or(d);
-        let values: Vec<Decimal> = match c.rule.value() {
-            None => c
-                .rule
-                .points_for(Value::Missing)
-                .map(|(p, _)| vec![p; dom.len()])?,
-            Some(e) => {
-                let mut out = Vec::with_capacity(dom.len());
-                for v in self.eval(e, dom)? {
-                    out.push(c.rule.points_for(v)?.0);
-                }
-                out
+        let mut values = Vec::with_capacity(dom.len());
+        match c.rule.value() {
+            None => {
+                let Some(p) = points(Value::Missing)? else {
+                    return Ok(None);
+                };
+                values.resize(dom.len(), p);
             }
-        };
-        match at {
-            None => out = values,
+            Some(e) => {
+                for v in self.eval(e, dom)? {
+                    let Some(p) = points(v)? else {
+                        return Ok(None);
+                    };
+                    values.push(p);
+                }
+            }
+        }
+        Ok(Some(match at {
+            None => values,
             Some(at) => {
+                let mut out = vec![T::default(); d.len()];
                 for (&i, v) in at.iter().zip(values) {
                     if let Some(slot) = out.get_mut(i as usize) {
                         *slot = v;
                     }
                 }
+                out
             }
-        }
-        Ok(out)
+        }))
     }
 
     fn tie_keys(&self, d: &Domain, out: &mut Vec<Value>) -> Result<(), EvalError> {
@@ -572,7 +755,7 @@ impl Regulation {
                 for i in start..end {
                     self.evaluate_into(&facts.get(i), &mut ev, false)
                         .map_err(|e| (i, e))?;
-                    out.push_row(self, &ev);
+                    out.push_row(self, &ev).map_err(|e| (i, e))?;
                 }
             }
             start = end;
@@ -676,9 +859,9 @@ impl Regulation {
         }
         let k = self.subtotals.len();
         let c = self.criteria.len();
-        let mut points = vec![Decimal::ZERO; n * c];
-        let mut subtotals = vec![Decimal::ZERO; n * k];
-        let mut totals = vec![Decimal::ZERO; n];
+        let mut points = vec![0i64; n * c];
+        let mut subtotals = vec![0i64; n * k];
+        let mut totals = vec![0i64; n];
         for (ci, crit) in self.criteria.iter().enumerate() {
             if crit.per_facility {
                 continue;
@@ -714,9 +897,9 @@ impl Regulation {
         }
         let m = fac.len();
         fac.score = (0..u32::try_from(m).unwrap_or(u32::MAX)).collect();
-        let mut f_points = vec![Decimal::ZERO; m * c];
-        let mut f_subtotals: Vec<Decimal> = Vec::with_capacity(m * k);
-        let mut f_totals: Vec<Decimal> = Vec::with_capacity(m);
+        let mut f_points = vec![0i64; m * c];
+        let mut f_subtotals: Vec<i64> = Vec::with_capacity(m * k);
+        let mut f_totals: Vec<i64> = Vec::with_capacity(m);
         for &a in &fac.app {
             let a = a as usize;
             f_subtotals.extend_from_slice(subtotals.get(a * k..(a + 1) * k).unwrap_or(&[]));
@@ -807,20 +990,20 @@ impl FacilityLists for AppLists<'_> {
     }
 }
 
+/// Adds a criterion's points to the total and to its subtotal.
 fn add(
-    totals: &mut [Decimal],
-    subtotals: &mut [Decimal],
+    totals: &mut [i64],
+    subtotals: &mut [i64],
     k: usize,
     i: usize,
     subtotal: Option<u16>,
-    p: Decimal,
+    p: i64,
 ) -> Result<(), EvalError> {
     if let Some(t) = totals.get_mut(i) {
-        crate::evaluate::add_points(
-            t,
-            subtotal.and_then(|s| subtotals.get_mut(i * k + usize::from(s))),
-            p,
-        )?;
+        *t = t.checked_add(p).ok_or(EvalError::Overflow)?;
+    }
+    if let Some(s) = subtotal.and_then(|s| subtotals.get_mut(i * k + usize::from(s))) {
+        *s = s.checked_add(p).ok_or(EvalError::Overflow)?;
     }
     Ok(())
 }

@@ -149,26 +149,34 @@ fn assert_same(reg: &Regulation, facts: &[Facts], batch: &BatchScores) {
         assert_eq!(batch.section[i], ev.section, "{ctx}");
         assert_eq!(batch.border[i], ev.border, "{ctx}");
         assert_eq!(batch.tier(i), &ev.tier[..], "{ctx}");
+        let decimals = |units: &[i64]| units.iter().map(|&u| batch.decimal(u)).collect::<Vec<_>>();
         for r in &ev.criteria {
             assert_eq!(
-                batch.points(i)[usize::from(r.criterion)],
+                batch.decimal(batch.points(i)[usize::from(r.criterion)]),
                 r.points,
                 "{ctx} criterion {}",
                 r.criterion
             );
         }
-        assert_eq!(batch.subtotals(i), &ev.subtotals[..], "{ctx}");
-        assert_eq!(batch.total[i], ev.total, "{ctx}");
+        assert_eq!(decimals(batch.subtotals(i)), ev.subtotals, "{ctx}");
+        assert_eq!(batch.decimal(batch.total[i]), ev.total, "{ctx}");
+        let mut text = String::new();
+        batch.write_points(batch.total[i], &mut text);
+        assert_eq!(text, ev.total.normalize().to_string(), "{ctx}");
         assert_eq!(batch.tie_keys(i), &ev.tie_keys[..], "{ctx}");
         let rows: Vec<_> = batch.facility_rows(i).collect();
         assert_eq!(rows.len(), ev.facilities.len(), "{ctx}");
         for (row, fs) in rows.into_iter().zip(&ev.facilities) {
             let (facility, rank, total, points, subtotals, ties) = batch.facility(row);
-            assert_eq!((facility, rank, total), (fs.facility, fs.rank, fs.total), "{ctx}");
-            assert_eq!(subtotals, &fs.subtotals[..], "{ctx}");
+            assert_eq!(
+                (facility, rank, batch.decimal(total)),
+                (fs.facility, fs.rank, fs.total),
+                "{ctx}"
+            );
+            assert_eq!(decimals(subtotals), fs.subtotals, "{ctx}");
             assert_eq!(ties, &fs.tie_keys[..], "{ctx}");
             for r in &fs.criteria {
-                assert_eq!(points[usize::from(r.criterion)], r.points, "{ctx}");
+                assert_eq!(batch.decimal(points[usize::from(r.criterion)]), r.points, "{ctx}");
             }
         }
     }
@@ -208,7 +216,7 @@ fn every_regulation_across_chunk_boundaries() {
         assert_same(&reg, &facts, &batch);
         // The generator reaches the interesting cases, so the comparison is not vacuous.
         assert!(
-            batch.total.iter().any(|t| !t.is_zero()) || reg.criteria().is_empty(),
+            batch.total.iter().any(|&t| t != 0) || reg.criteria().is_empty(),
             "{}",
             reg.identity.id
         );
@@ -306,8 +314,71 @@ fn errors_the_row_evaluator_never_meets_fall_back_to_it() {
         .score_batch(&graduatorie_rules::FactsBatch::from_facts(&facts))
         .unwrap();
     assert_same(&reg, &facts, &batch);
-    assert_eq!(
-        batch.total,
-        vec![rust_decimal::Decimal::from(3), rust_decimal::Decimal::ZERO]
+    // 3 points at the default 2 decimals: 300 hundredths.
+    assert_eq!(batch.total, vec![300, 0]);
+}
+
+/// A regulation whose points have `decimals` decimals.
+fn with_decimals(decimals: u32, body: &str) -> Regulation {
+    graduatorie_rules::compile_str("t.toml", &format!("{HEAD}points_decimals = {decimals}\n{body}")).unwrap()
+}
+
+proptest! {
+    #[test]
+    fn points_are_written_as_their_decimal(decimals in 0u32..=6, units in any::<i64>()) {
+        let reg = with_decimals(decimals, "");
+        let batch = reg.score_batch(&graduatorie_rules::FactsBatch::new()).unwrap();
+        prop_assert_eq!(batch.points_scale(), decimals);
+        let mut text = String::new();
+        batch.write_points(units, &mut text);
+        let expected = rust_decimal::Decimal::new(units, decimals).normalize().to_string();
+        prop_assert_eq!(&text, &expected);
+        prop_assert_eq!(batch.decimal(units).to_string(), expected);
+    }
+}
+
+#[test]
+fn per_record_points_are_summed_before_rounding() {
+    // Each child gives 1/3 of a point; with 2 decimals the criterion is rounded once, on the sum:
+    // 1/3 + 1/3 = 0.666… → 0.67 (rounding each record first would give 0.33 + 0.33 = 0.66).
+    // Another criterion gives an exact 1.25, summed in hundredths: total 0.67 + 1.25 = 1.92.
+    let reg = with_decimals(
+        2,
+        "[inputs.kids]\ntype = \"list\"\nlabel = \"Figli\"\nitem = \"kid\"\n\n[inputs.kids.fields.n]\ntype = \"integer\"\nlabel = \"N\"\n\n[criteria.third]\nlabel = \"Terzi\"\nfor_each = \"kids\"\npoints = \"kid.n / 3\"\n\n[criteria.fixed]\nlabel = \"Fisso\"\npoints = 1.25\n",
     );
+    let facts = facts_from(&reg, vec![json!({"inputs": {"kids": [{"n": 1}, {"n": 1}]}})]);
+    let batch = reg
+        .score_batch(&graduatorie_rules::FactsBatch::from_facts(&facts))
+        .unwrap();
+    assert_same(&reg, &facts, &batch);
+    assert_eq!(batch.points(0), &[67, 125]);
+    assert_eq!(batch.total, vec![192]);
+}
+
+#[test]
+fn points_beyond_what_a_batch_holds_are_an_error_naming_the_application() {
+    // 10^17 points at 2 decimals are 10^19 hundredths, more than a 64-bit number holds (9.2 × 10^18);
+    // the row evaluator (decimals) gives them, the batch refuses them for the second application only.
+    let reg = inline(
+        "[inputs.x]\ntype = \"integer\"\nlabel = \"X\"\nmin = 0\nmax = 1000000000000000000\n\n[criteria.c]\nlabel = \"C\"\npoints = \"x\"\n",
+    );
+    let facts = facts_from(
+        &reg,
+        vec![
+            json!({"inputs": {"x": 5}}),
+            json!({"inputs": {"x": 100_000_000_000_000_000_i64}}),
+        ],
+    );
+    assert!(reg.evaluate(&facts[1]).is_ok());
+    let (i, e) = reg
+        .score_batch(&graduatorie_rules::FactsBatch::from_facts(&facts))
+        .unwrap_err();
+    assert_eq!(i, 1);
+    assert_eq!(e.error, graduatorie_rules::expr::eval::EvalError::Overflow);
+    let (i, _) = graduatorie_rules::BatchScores::from_evaluations(
+        &reg,
+        &[reg.evaluate(&facts[0]).unwrap(), reg.evaluate(&facts[1]).unwrap()],
+    )
+    .unwrap_err();
+    assert_eq!(i, 1);
 }
