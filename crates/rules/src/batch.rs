@@ -267,12 +267,16 @@ impl BatchScores {
 struct Domain {
     /// Application index in the batch, per element.
     app: Vec<u32>,
-    /// Per list input: the record bound for each element (empty when the list is not bound).
+    /// Per list input: where the values of the record bound for each element start in the list's
+    /// table (empty when the list is not bound), so that a field is read with one index.
     rows: Vec<Vec<u32>>,
     /// Facility and rank, per element (empty outside per-facility evaluation).
     facility: Vec<(u32, i64)>,
     /// Row of the scores (subtotals, total) each element reads in tie-breaks.
     score: Vec<u32>,
+    /// True for the chunk's whole domain: every application once, in order, no record or facility
+    /// bound. Inputs and derived values are then copied as runs, and lists expanded once.
+    whole: bool,
 }
 
 impl Domain {
@@ -302,6 +306,7 @@ impl Domain {
                     .collect()
             },
             score: pick(&self.score),
+            whole: false,
         }
     }
 
@@ -311,10 +316,11 @@ impl Domain {
         let mut parent = Vec::new();
         let mut item_rows = Vec::new();
         for (i, &a) in self.app.iter().enumerate() {
-            let n = facts.list_len(a, list);
-            for r in 0..n {
+            let (from, to, width) = facts.list_span(a, list);
+            let records = (to - from).checked_div(width).unwrap_or(0);
+            for r in 0..records {
                 parent.push(u32::try_from(i).unwrap_or(u32::MAX));
-                item_rows.push(r);
+                item_rows.push(from + r * width);
             }
         }
         let mut d = self.subset(&parent);
@@ -347,6 +353,8 @@ fn scatter(out: &mut [Value], at: &[u32], values: Vec<Value>) {
 struct Batch<'a> {
     reg: &'a Regulation,
     facts: Chunk<'a>,
+    /// Per list, the whole domain expanded to one element per record, and each element's parent.
+    expanded: Vec<std::cell::OnceCell<(Domain, Vec<u32>)>>,
     /// Derived values, per derived value, per application of the batch.
     derived: Vec<Vec<Value>>,
     /// Subtotals and total per score row (tie-breaks only), in units of `10^-points_decimals`.
@@ -362,29 +370,46 @@ impl Batch<'_> {
         let missing = Value::Missing;
         Ok(match e {
             Expr::Const(v) => vec![*v; n],
-            Expr::Input(slot) => d.app.iter().map(|&a| self.facts.scalar(a, *slot)).collect(),
+            Expr::Input(slot) => match self.facts.scalar_run(n, *slot) {
+                Some(run) if d.whole => run.to_vec(),
+                _ => d.app.iter().map(|&a| self.facts.scalar(a, *slot)).collect(),
+            },
             Expr::Derived(i) => {
                 let col = self.derived.get(usize::from(*i));
+                if d.whole
+                    && let Some(col) = col.filter(|c| c.len() == n)
+                {
+                    return Ok(col.clone());
+                }
                 d.app
                     .iter()
                     .map(|&a| col.and_then(|c| c.get(a as usize)).copied().unwrap_or(missing))
                     .collect()
             }
-            Expr::ItemField { list, field } => {
-                let rows = d.rows.get(usize::from(*list));
+            Expr::ItemField { list, field } => match d.rows.get(usize::from(*list)) {
+                Some(offsets) if offsets.len() == n => offsets
+                    .iter()
+                    .map(|&o| self.facts.list_value_at(*list, o, *field))
+                    .collect(),
+                // Outside an aggregate (the checker does not allow it): the first record, as the row
+                // evaluator reads it.
+                _ => d
+                    .app
+                    .iter()
+                    .map(|&a| self.facts.list_value(a, *list, 0, *field))
+                    .collect(),
+            },
+            Expr::ItemIndex(list) => {
+                let offsets = d.rows.get(usize::from(*list));
                 d.app
                     .iter()
                     .enumerate()
                     .map(|(i, &a)| {
-                        let row = rows.and_then(|r| r.get(i)).copied().unwrap_or(0);
-                        self.facts.list_value(a, *list, row, *field)
+                        let (from, _, width) = self.facts.list_span(a, *list);
+                        let offset = offsets.and_then(|o| o.get(i)).copied().unwrap_or(from);
+                        let row = offset.saturating_sub(from).checked_div(width).unwrap_or(0);
+                        Value::Int(i64::from(row) + 1)
                     })
-                    .collect()
-            }
-            Expr::ItemIndex(list) => {
-                let rows = d.rows.get(usize::from(*list));
-                (0..n)
-                    .map(|i| Value::Int(i64::from(rows.and_then(|r| r.get(i)).copied().unwrap_or(0)) + 1))
                     .collect()
             }
             Expr::Subtotal(s) => {
@@ -415,6 +440,38 @@ impl Batch<'_> {
             Expr::PreferenceRank => (0..n)
                 .map(|i| d.facility.get(i).map_or(missing, |(_, r)| Value::Int(*r)))
                 .collect(),
+            // A comparison or arithmetic with a constant (the most common shape: `age >= 3`,
+            // `15 * siblings`) reads the constant once instead of a column of copies of it.
+            Expr::Cmp(op, a, b) if matches!(**b, Expr::Const(_)) || matches!(**a, Expr::Const(_)) => {
+                match (&**a, &**b) {
+                    (_, Expr::Const(c)) => self
+                        .eval(a, d)?
+                        .into_iter()
+                        .map(|x| eval::cmp(*op, x, *c))
+                        .collect(),
+                    (Expr::Const(c), _) => self
+                        .eval(b, d)?
+                        .into_iter()
+                        .map(|y| eval::cmp(*op, *c, y))
+                        .collect(),
+                    _ => Vec::new(),
+                }
+            }
+            Expr::Arith(op, a, b) if matches!(**b, Expr::Const(_)) || matches!(**a, Expr::Const(_)) => {
+                match (&**a, &**b) {
+                    (_, Expr::Const(c)) => self
+                        .eval(a, d)?
+                        .into_iter()
+                        .map(|x| eval::arith(*op, x, *c))
+                        .collect::<Column>()?,
+                    (Expr::Const(c), _) => self
+                        .eval(b, d)?
+                        .into_iter()
+                        .map(|y| eval::arith(*op, *c, y))
+                        .collect::<Column>()?,
+                    _ => Vec::new(),
+                }
+            }
             Expr::Not(a)
             | Expr::Neg(a)
             | Expr::Present(a)
@@ -479,10 +536,11 @@ impl Batch<'_> {
                 out
             }
             Expr::Count(list, cond) => {
-                let (items, parent) = d.expand(*list, self.facts);
+                let expanded = self.expand(d, *list);
+                let (items, parent) = &*expanded;
                 let mut counts = vec![0i64; n];
                 let holds = match cond {
-                    Some(c) => self.eval(c, &items)?,
+                    Some(c) => self.eval(c, items)?,
                     None => vec![Value::Bool(true); items.len()],
                 };
                 for (p, v) in parent.iter().zip(holds) {
@@ -493,8 +551,9 @@ impl Batch<'_> {
                 counts.into_iter().map(Value::Int).collect()
             }
             Expr::Sum(list, body) => {
-                let (items, parent) = d.expand(*list, self.facts);
-                let values = self.eval(body, &items)?;
+                let expanded = self.expand(d, *list);
+                let (items, parent) = &*expanded;
+                let values = self.eval(body, items)?;
                 let mut totals = vec![Value::Int(0); n];
                 for (p, v) in parent.iter().zip(values) {
                     if let Some(t) = totals.get_mut(*p as usize) {
@@ -505,8 +564,9 @@ impl Batch<'_> {
             }
             Expr::Any(list, c) | Expr::All(list, c) => {
                 let is_any = matches!(e, Expr::Any(..));
-                let (items, parent) = d.expand(*list, self.facts);
-                let values = self.eval(c, &items)?;
+                let expanded = self.expand(d, *list);
+                let (items, parent) = &*expanded;
+                let values = self.eval(c, items)?;
                 let mut out = vec![Value::Bool(!is_any); n];
                 for (p, v) in parent.iter().zip(values) {
                     if let Some(slot) = out.get_mut(*p as usize) {
@@ -520,6 +580,17 @@ impl Batch<'_> {
                 out
             }
         })
+    }
+
+    /// One element per record of `list` for each element of `d`, and each one's parent position;
+    /// computed once per chunk for the whole domain (several criteria often go over the same list).
+    fn expand<'s>(&'s self, d: &Domain, list: u16) -> std::borrow::Cow<'s, (Domain, Vec<u32>)> {
+        if d.whole
+            && let Some(cell) = self.expanded.get(usize::from(list))
+        {
+            return std::borrow::Cow::Borrowed(cell.get_or_init(|| d.expand(list, self.facts)));
+        }
+        std::borrow::Cow::Owned(d.expand(list, self.facts))
     }
 
     /// Applies an operator element by element. The common operators get a loop of their own, so the
@@ -603,8 +674,9 @@ impl Batch<'_> {
                 None => return Ok(None),
             },
             Some(list) => {
-                let (items, parent) = d.expand(list, self.facts);
-                let Some(per_item) = self.points_once(c, &items, units)? else {
+                let expanded = self.expand(d, list);
+                let (items, parent) = &*expanded;
+                let Some(per_item) = self.points_once(c, items, units)? else {
                     return Ok(None);
                 };
                 let mut sums = vec![0i64; d.len()];
@@ -633,8 +705,9 @@ impl Batch<'_> {
         let mut points = match c.for_each {
             None => self.points_once(c, d, points)?.unwrap_or_default(),
             Some(list) => {
-                let (items, parent) = d.expand(list, self.facts);
-                let per_item = self.points_once(c, &items, points)?.unwrap_or_default();
+                let expanded = self.expand(d, list);
+                let (items, parent) = &*expanded;
+                let per_item = self.points_once(c, items, points)?.unwrap_or_default();
                 let mut sums = vec![Decimal::ZERO; d.len()];
                 for (p, v) in parent.iter().zip(per_item) {
                     if let Some(s) = sums.get_mut(*p as usize) {
@@ -771,10 +844,14 @@ impl Regulation {
             rows: vec![Vec::new(); self.lists.len()],
             facility: Vec::new(),
             score: (0..u32::try_from(n).unwrap_or(u32::MAX)).collect(),
+            whole: true,
         };
         let mut b = Batch {
             reg: self,
             facts,
+            expanded: (0..self.lists.len())
+                .map(|_| std::cell::OnceCell::new())
+                .collect(),
             derived: Vec::with_capacity(self.derived.len()),
             score_subtotals: &[],
             score_totals: &[],
@@ -965,8 +1042,15 @@ impl Chunk<'_> {
     fn scalar(&self, a: u32, slot: u16) -> Value {
         self.batch.scalar(self.base + a as usize, slot)
     }
-    fn list_len(&self, a: u32, list: u16) -> u32 {
-        self.batch.list_len(self.base + a as usize, list)
+    /// The values of `slot` for the first `len` applications of the chunk.
+    fn scalar_run(&self, len: usize, slot: u16) -> Option<&[Value]> {
+        self.batch.scalar_run(self.base, len, slot)
+    }
+    fn list_span(&self, a: u32, list: u16) -> (u32, u32, u32) {
+        self.batch.list_span(self.base + a as usize, list)
+    }
+    fn list_value_at(&self, list: u16, offset: u32, field: u16) -> Value {
+        self.batch.list_value_at(list, offset, field)
     }
     fn list_value(&self, a: u32, list: u16, row: u32, field: u16) -> Value {
         self.batch.list_value(self.base + a as usize, list, row, field)

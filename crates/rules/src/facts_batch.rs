@@ -174,12 +174,34 @@ impl FactsBatch {
             .unwrap_or(Value::Missing)
     }
 
-    /// Records of `list` for application `a`.
+    /// The values of scalar `slot` for applications `from..from + len`, when all are stored.
     #[inline]
-    pub(crate) fn list_len(&self, a: usize, list: u16) -> u32 {
+    pub(crate) fn scalar_run(&self, from: usize, len: usize, slot: u16) -> Option<&[Value]> {
+        self.scalars
+            .get(usize::from(slot))?
+            .get(from..from.checked_add(len)?)
+    }
+
+    /// Where application `a`'s records of `list` lie in that list's table: the offset of the first
+    /// value, the offset past the last, and the values per record.
+    #[inline]
+    pub(crate) fn list_span(&self, a: usize, list: u16) -> (u32, u32, u32) {
+        self.lists.get(usize::from(list)).map_or((0, 0, 0), |t| {
+            let from = t.start.get(a).copied().unwrap_or(0);
+            let to = t.start.get(a + 1).copied().unwrap_or(from).max(from);
+            (from, to, index(t.width))
+        })
+    }
+
+    /// Field `field` of the record of `list` whose values start at `offset` (see
+    /// [`FactsBatch::list_span`]).
+    #[inline]
+    pub(crate) fn list_value_at(&self, list: u16, offset: u32, field: u16) -> Value {
         self.lists
             .get(usize::from(list))
-            .map_or(0, |t| index(t.rows(a).len().checked_div(t.width).unwrap_or(0)))
+            .and_then(|t| t.values.get(offset as usize + usize::from(field)))
+            .copied()
+            .unwrap_or(Value::Missing)
     }
 
     /// Field `field` of record `row` of `list` for application `a`.
