@@ -246,7 +246,16 @@ impl Plan {
         let mut same_section = true;
         let mut with_draw = 0usize;
         let mut draw_with_protocol = true;
+        let mut protocols = (i64::MAX, i64::MIN);
+        let mut protocol_missing = false;
         for m in s {
+            match m.protocol {
+                Some(p) => {
+                    let c = protocol_whole(p);
+                    protocols = (protocols.0.min(c), protocols.1.max(c));
+                }
+                None => protocol_missing = true,
+            }
             same_levels &= m.tier.len() == levels;
             same_section &= m.section == first.section;
             for (g, t) in groups.iter_mut().zip(m.tier) {
@@ -259,6 +268,24 @@ impl Plan {
             with_draw += usize::from(m.draw.is_some());
             draw_with_protocol &= m.draw.is_some() == m.protocol.is_some();
         }
+        // Protocol numbers take only the bits their range needs (a million of one year: 20).
+        let (min, max) = if protocols.0 > protocols.1 {
+            (0, 0)
+        } else {
+            protocols
+        };
+        let protocol = Field {
+            source: Source::Protocol,
+            scale: 0,
+            min,
+            max,
+            desc: false,
+            missing_first: false,
+            any_missing: protocol_missing,
+            cut: 0,
+            shift: 0,
+        };
+        let protocol_top = (i128::from(max) - i128::from(min)) as u128 + u128::from(protocol_missing);
         let base = Field {
             source: Source::Total,
             scale: 0,
@@ -337,25 +364,13 @@ impl Plan {
                             u128::MAX,
                         ))
                 }
-                TieKind::Protocol => self.push(
-                    Field {
-                        source: Source::Protocol,
-                        ..field
-                    },
-                    PROTOCOL_MISSING,
-                ),
+                TieKind::Protocol => self.push(Field { desc, ..protocol }, protocol_top),
             };
             if !whole {
                 return false;
             }
         }
-        self.push(
-            Field {
-                source: Source::Protocol,
-                ..base
-            },
-            PROTOCOL_MISSING,
-        )
+        self.push(protocol, protocol_top)
     }
 
     /// A column of values as a field; false when it cannot be written or did not fit.
@@ -374,8 +389,10 @@ impl Plan {
     }
 }
 
-/// The protocol code of members without a protocol number (after every number).
-const PROTOCOL_MISSING: u128 = 1 << 48;
+/// A protocol number as a whole number in its order (year, then number).
+fn protocol_whole(p: graduatorie_domain::ProtocolNumber) -> i64 {
+    (i64::from(p.year()) << 32) | i64::from(p.number())
+}
 
 impl Field {
     /// The field's code for one member: smaller codes come first.
@@ -395,12 +412,17 @@ impl Field {
                 let n = u128::from_be_bytes(b);
                 if self.desc { !n } else { n }
             }
+            // Missing numbers last, or first when the order is reversed (as the comparator has them).
             Source::Protocol => {
-                let c = match m.protocol {
-                    Some(p) => ((i128::from(p.year()) + 32_768) as u128) << 32 | u128::from(p.number()),
-                    None => PROTOCOL_MISSING,
-                };
-                if self.desc { PROTOCOL_MISSING - c } else { c }
+                let range = (i128::from(self.max) - i128::from(self.min)) as u128;
+                match (m.protocol.map(protocol_whole), self.desc) {
+                    (Some(c), false) => (i128::from(c) - i128::from(self.min)) as u128,
+                    (Some(c), true) => {
+                        (i128::from(self.max) - i128::from(c)) as u128 + u128::from(self.any_missing)
+                    }
+                    (None, false) => range + 1,
+                    (None, true) => 0,
+                }
             }
         }
     }

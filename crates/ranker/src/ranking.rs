@@ -9,7 +9,6 @@ use graduatorie_domain::ProtocolNumber;
 pub use graduatorie_rules::model::ListKind;
 use graduatorie_rules::model::TieKind;
 use graduatorie_rules::{BatchScores, Evaluation, EvaluationError, Regulation, Standing, draw_value};
-use rust_decimal::Decimal;
 
 use crate::keys;
 
@@ -101,7 +100,7 @@ pub fn rank_scores(regulation: &Regulation, batch: Scored<'_>, kind: ListKind) -
         };
         Standing {
             tier: s.tier(i),
-            total: Decimal::new(total, s.points_scale()),
+            total: s.decimal(total),
             tie_keys,
             section,
             protocol: protocol(i),

@@ -225,7 +225,13 @@ impl BatchScores {
             }
             Ok::<_, EvaluationError>(points)
         };
-        let units_of = |ds: &[Decimal]| ds.iter().map(|&d| units(d)).collect::<Result<Vec<_>, _>>();
+        // Exactly `k` subtotals per row whatever the evaluation holds, so rows never shift.
+        let k = self.n_subtotals;
+        let units_of = |ds: &[Decimal]| {
+            (0..k)
+                .map(|s| units(ds.get(s).copied().unwrap_or_default()))
+                .collect::<Result<Vec<_>, _>>()
+        };
         // Everything converted first, so that a failure leaves the batch as it was.
         let points = row_points(&ev.criteria)?;
         let subtotals = units_of(&ev.subtotals)?;
@@ -245,16 +251,23 @@ impl BatchScores {
             .push(matches!(ev.eligibility, Eligibility::Reserve(_)));
         self.section.push(ev.section);
         self.border.push(ev.border);
-        self.tier.extend_from_slice(&ev.tier);
+        self.tier
+            .extend((0..self.levels).map(|l| ev.tier.get(l).copied().unwrap_or(0)));
         self.points.extend_from_slice(&points);
         self.subtotals.extend_from_slice(&subtotals);
         self.total.push(total);
-        self.tie_keys.extend_from_slice(&ev.tie_keys);
+        let n_ties = self.n_ties;
+        let ties = |keys: &[Value]| -> Vec<Value> {
+            (0..n_ties)
+                .map(|t| keys.get(t).copied().unwrap_or(Value::Missing))
+                .collect()
+        };
+        self.tie_keys.extend(ties(&ev.tie_keys));
         for ((row, points, subtotals), f) in facilities.into_iter().zip(&ev.facilities) {
             self.facilities.push(row);
             self.facility_points.extend_from_slice(&points);
             self.facility_subtotals.extend_from_slice(&subtotals);
-            self.facility_ties.extend_from_slice(&f.tie_keys);
+            self.facility_ties.extend(ties(&f.tie_keys));
         }
         self.facility_start
             .push(u32::try_from(self.facilities.len()).unwrap_or(u32::MAX));
@@ -422,7 +435,7 @@ impl Batch<'_> {
                             .get(r as usize * k + usize::from(*s))
                             .copied()
                             .unwrap_or_default();
-                        Value::Dec(Decimal::new(units, self.reg.points_decimals))
+                        Value::Dec(Decimal::new(units, self.reg.points_decimals).normalize())
                     })
                     .collect()
             }
@@ -431,7 +444,7 @@ impl Batch<'_> {
                 .iter()
                 .map(|&r| {
                     let units = self.score_totals.get(r as usize).copied().unwrap_or_default();
-                    Value::Dec(Decimal::new(units, self.reg.points_decimals))
+                    Value::Dec(Decimal::new(units, self.reg.points_decimals).normalize())
                 })
                 .collect(),
             Expr::Facility => (0..n)
