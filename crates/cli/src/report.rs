@@ -97,6 +97,11 @@ impl Table {
         let _ = self.out.flush();
         self.bytes.borrow().len()
     }
+    /// Room for `n` more bytes.
+    fn reserve(&mut self, n: usize) {
+        let _ = self.out.flush();
+        self.bytes.borrow_mut().reserve(n);
+    }
     /// Bytes already in CSV form, appended as they are.
     fn raw(&mut self, bytes: &[u8]) {
         let _ = self.out.flush();
@@ -119,7 +124,10 @@ struct Tails {
     bytes: Vec<u8>,
     /// Where each application's tail starts and ends in `bytes` (empty for excluded ones).
     bounds: Vec<(usize, usize)>,
-    prefix: Option<Table>,
+    /// The list's cell as CSV writes it, and the list it is for: the same on every row of a list.
+    list: Option<(String, Vec<u8>)>,
+    /// A reused buffer for the position.
+    digits: String,
 }
 
 impl Tails {
@@ -136,20 +144,40 @@ impl Tails {
         Tails {
             bytes: t.finish(),
             bounds,
-            prefix: Some(Table::headerless()),
+            ..Tails::default()
         }
+    }
+
+    /// Room in `t` for `rows` rows of lists named at most `label` bytes long.
+    fn reserve(&self, t: &mut Table, rows: usize, label: usize) {
+        t.reserve(self.bytes.len() + rows * (label + 12));
     }
 
     /// Appends application `i`'s row: the list and the position as CSV fields, then its tail (which
     /// ends the line).
     fn row(&mut self, t: &mut Table, list: &str, position: usize, i: usize) {
-        let prefix = self.prefix.get_or_insert_with(Table::headerless);
-        prefix.field(list);
-        prefix.field(&position.to_string());
-        prefix.end();
-        let line = prefix.take();
-        t.raw(line.strip_suffix(b"\n").unwrap_or(&line));
-        t.raw(b",");
+        if self.list.as_ref().is_none_or(|(l, _)| l != list) {
+            let mut cell = Table::headerless();
+            cell.field(list);
+            cell.end();
+            let mut bytes = cell.finish();
+            if bytes.last() == Some(&b'\n') {
+                bytes.pop();
+            }
+            bytes.push(b',');
+            self.list = Some((list.to_owned(), bytes));
+        }
+        if let Some((_, cell)) = &self.list {
+            t.raw(cell);
+        }
+        self.digits.clear();
+        graduatorie_rules::batch::push_digits(
+            u64::try_from(position).unwrap_or(u64::MAX),
+            1,
+            &mut self.digits,
+        );
+        self.digits.push(',');
+        t.raw(self.digits.as_bytes());
         let (from, to) = self.bounds.get(i).copied().unwrap_or((0, 0));
         t.raw(self.bytes.get(from..to).unwrap_or(&[]));
     }
@@ -331,6 +359,9 @@ pub fn ranking(cx: &Context<'_>, s: &BatchScores, lists: &[RankedList]) -> Vec<u
     } else {
         Tails::of(s, |t, i| tail(t, i, None, &mut reasons))
     };
+    let rows = lists.iter().map(|l| l.order.len()).sum();
+    let label = lists.iter().map(|l| cx.list_id(l.key).len()).max().unwrap_or(0);
+    tails.reserve(&mut t, rows, label);
     for list in lists {
         let list_id = cx.list_id(list.key);
         for (p, &a) in list.order.iter().enumerate() {
@@ -495,6 +526,14 @@ pub fn public(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
     } else {
         Tails::of(s, |t, i| tail(t, i, ListKey::Global))
     };
+    let rows = out.lists.iter().map(|l| l.order.len()).sum();
+    let label = out
+        .lists
+        .iter()
+        .map(|l| cx.list_label(l.key).len())
+        .max()
+        .unwrap_or(0);
+    tails.reserve(&mut t, rows, label);
     for list in &out.lists {
         let label = cx.list_label(list.key);
         for (p, &a) in list.order.iter().enumerate() {

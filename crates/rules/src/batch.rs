@@ -77,7 +77,7 @@ fn to_units(d: Decimal, scale: u32) -> Result<i64, EvalError> {
 }
 
 /// Appends the decimal digits of `n`, with leading zeros up to `width` digits.
-fn push_digits(mut n: u64, width: u32, out: &mut String) {
+pub fn push_digits(mut n: u64, width: u32, out: &mut String) {
     let mut digits = [b'0'; 20];
     let mut start = digits.len();
     while n > 0 || digits.len() - start < width as usize {
