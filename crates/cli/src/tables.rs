@@ -159,6 +159,10 @@ pub fn applications(
     // by sorting afterwards (a map of a million numbers missed the cache at every row), and their
     // problems put where they would have been reported, first of their line.
     let mut protocols: Vec<(ProtocolNumber, u64, usize)> = Vec::with_capacity(out.facts.capacity());
+    out.lines.reserve(out.facts.capacity());
+    out.family.reserve(out.facts.capacity());
+    // One application's typed answers, reused from row to row before they are copied into the batch.
+    let mut facts = graduatorie_rules::Facts::default();
     each_record(file, &mut r, &mut problems, |line, record, problems| {
         let cells: Vec<&str> = record.iter().collect();
         let row = layout.row(&cells);
@@ -171,8 +175,8 @@ pub fn applications(
             Some(Ok(p)) => protocols.push((p, line, problems.0.len())),
             Some(Err(_)) => {} // reported with the other answers below
         }
-        match reg.facts_of_row(&row, table) {
-            Ok(facts) => {
+        match reg.facts_of_row_into(&row, table, &mut facts) {
+            Ok(()) => {
                 let prefs = facts.preferences();
                 if prefs
                     .iter()

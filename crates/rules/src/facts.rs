@@ -310,14 +310,26 @@ impl Regulation {
         row: &crate::csv::Row<'_>,
         facilities: &mut FacilityTable,
     ) -> Result<Facts, ApplicationError> {
+        let mut facts = Facts::default();
+        self.facts_of_row_into(row, facilities, &mut facts)?;
+        Ok(facts)
+    }
+
+    /// [`Regulation::facts_of_row`] into `facts`, reusing its vectors (a table of a million rows
+    /// otherwise allocates and frees them a million times). On error `facts` holds a partial
+    /// application and must not be used.
+    pub fn facts_of_row_into(
+        &self,
+        row: &crate::csv::Row<'_>,
+        facilities: &mut FacilityTable,
+        facts: &mut Facts,
+    ) -> Result<(), ApplicationError> {
         let mut errors = Vec::new();
         let mut push = |pointer: String, reason: InputReason| errors.push(InputError::new(pointer, reason));
-        let protocol = protocol_of(row.protocol, &mut push);
-        let mut facts = Facts {
-            protocol,
-            scalars: Vec::with_capacity(self.inputs.len() + 2),
-            ..Facts::default()
-        };
+        facts.protocol = protocol_of(row.protocol, &mut push);
+        facts.scalars.clear();
+        facts.facility_lists.clear();
+        facts.lists.truncate(self.lists.len());
         let mut scalar_given = Vec::with_capacity(self.inputs.len());
         for (slot, def) in self.inputs.iter().enumerate() {
             let cell = row.inputs.get(slot).copied().flatten();
@@ -350,10 +362,9 @@ impl Regulation {
             }
         }
         for (l, list) in self.lists.iter().enumerate() {
-            let mut rows = ListRows {
-                width: list.fields.len(),
-                values: Vec::new(),
-            };
+            let mut rows = facts.lists.get_mut(l).map(std::mem::take).unwrap_or_default();
+            rows.width = list.fields.len();
+            rows.values.clear();
             let cells = row.records.get(l).map_or(&[][..], |(_, c)| c.as_slice());
             for (i, record) in cells.chunks(list.fields.len().max(1)).enumerate() {
                 for (field, cell) in list.fields.iter().zip(record) {
@@ -374,11 +385,14 @@ impl Regulation {
                     rows.values.push(v);
                 }
             }
-            facts.lists.push(rows);
+            match facts.lists.get_mut(l) {
+                Some(slot) => *slot = rows,
+                None => facts.lists.push(rows),
+            }
         }
-        self.check_presence(&mut facts, &scalar_given, &mut errors);
+        self.check_presence(facts, &scalar_given, &mut errors);
         if errors.is_empty() {
-            Ok(facts)
+            Ok(())
         } else {
             Err(ApplicationError { errors })
         }

@@ -219,6 +219,20 @@ proptest::proptest! {
         let codes = ["N1", "N2", "N3"];
         let via_json = reg.facts(&layout.application(&cells), &mut FacilityTable::closed(codes));
         let direct = reg.facts_of_row(&layout.row(&cells), &mut FacilityTable::closed(codes));
+        // Typed into a buffer that held another application first (the base one, or one of empty
+        // cells): the same result as into a fresh one.
+        let mut reused = graduatorie_rules::Facts::default();
+        let _ = reg.facts_of_row_into(&layout.row(&base.iter().map(String::as_str).collect::<Vec<_>>()), &mut FacilityTable::closed(codes), &mut reused);
+        let again = reg
+            .facts_of_row_into(&layout.row(&cells), &mut FacilityTable::closed(codes), &mut reused)
+            .map(|()| reused);
+        match (&direct, again) {
+            (Ok(a), Ok(b)) => {
+                proptest::prop_assert_eq!(format!("{a:?}"), format!("{b:?}"));
+            }
+            (Err(a), Err(b)) => proptest::prop_assert_eq!(a, &b),
+            (a, b) => proptest::prop_assert!(false, "{:?} vs {:?}", a.as_ref().map(|_| ()), b.map(|_| ())),
+        }
         match (via_json, direct) {
             (Ok(a), Ok(b)) => {
                 proptest::prop_assert_eq!(a.protocol, b.protocol);
