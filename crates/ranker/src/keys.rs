@@ -23,17 +23,42 @@ use rust_decimal::Decimal;
 /// The members' indexes (into `standings`, all of one list) in the regulation's order; complete ties
 /// keep their index order.
 pub(crate) fn order(reg: &Regulation, standings: &[Standing<'_>], seed: Option<&str>) -> Vec<u32> {
-    let (fields, complete) = plan(reg, standings, seed);
-    let mut pairs: Vec<(u128, u32)> = standings
-        .iter()
+    let (keys, complete) = keys(reg, standings, seed);
+    let pairs = keys
+        .into_iter()
         .enumerate()
-        .map(|(i, m)| {
-            let key = fields
+        .map(|(i, k)| (k, u32::try_from(i).unwrap_or(u32::MAX)))
+        .collect();
+    sort(reg, standings, pairs, complete, seed)
+}
+
+/// One key per standing, under one plan for all of them, and whether equal keys are complete ties.
+/// Keys of standings planned together compare as the comparator orders them, within any subset of
+/// them that the comparator orders without looking at sections (one list, when no tie-break step
+/// changes direction by section).
+pub(crate) fn keys(reg: &Regulation, standings: &[Standing<'_>], seed: Option<&str>) -> (Vec<u128>, bool) {
+    let (fields, complete) = plan(reg, standings, seed);
+    let keys = standings
+        .iter()
+        .map(|m| {
+            fields
                 .iter()
-                .fold(0u128, |k, f| k | ((f.code(m) >> f.cut) << f.shift));
-            (key, u32::try_from(i).unwrap_or(u32::MAX))
+                .fold(0u128, |k, f| k | ((f.code(m) >> f.cut) << f.shift))
         })
         .collect();
+    (keys, complete)
+}
+
+/// Sorts `(key, member)` pairs (members index `standings`; keys from [`keys`]) into the regulation's
+/// order and returns the members; equal keys are settled by the comparator unless they are complete
+/// ties, which keep index order.
+pub(crate) fn sort(
+    reg: &Regulation,
+    standings: &[Standing<'_>],
+    mut pairs: Vec<(u128, u32)>,
+    complete: bool,
+    seed: Option<&str>,
+) -> Vec<u32> {
     pairs.sort_unstable();
     let mut order: Vec<u32> = pairs.iter().map(|&(_, i)| i).collect();
     if !complete {

@@ -139,6 +139,49 @@ pub fn rank_scores(regulation: &Regulation, batch: Scored<'_>, kind: ListKind) -
         }
     }
     lists.retain(|_, members| !members.is_empty());
+    // Lists that are not a facility's read each application's own standing: its key is made once for
+    // all lists, reading the scores in applicant order (a list at a time missed the cache at most
+    // members). A tie-break whose direction depends on the section needs each list's own plan.
+    let shared =
+        kind != ListKind::PerFacility && regulation.tie_breaks().iter().all(|t| t.section_order.is_empty());
+    if shared {
+        let mut at = vec![u32::MAX; s.len];
+        let mut everyone: Vec<u32> = Vec::new();
+        for members in lists.values() {
+            for &(a, _) in members {
+                if let Some(slot) = at.get_mut(a as usize)
+                    && *slot == u32::MAX
+                {
+                    *slot = 0;
+                }
+            }
+        }
+        for (a, slot) in at.iter_mut().enumerate() {
+            if *slot == 0 {
+                *slot = index(everyone.len());
+                everyone.push(index(a));
+            }
+        }
+        let standings: Vec<Standing<'_>> = everyone.iter().map(|&a| standing(a as usize, None)).collect();
+        let (keys, complete) = keys::keys(regulation, &standings, batch.seed);
+        return lists
+            .into_iter()
+            .map(|(key, members)| {
+                let pairs = members
+                    .iter()
+                    .filter_map(|&(a, _)| {
+                        let m = at.get(a as usize).copied()?;
+                        Some((keys.get(m as usize).copied()?, m))
+                    })
+                    .collect();
+                let order = keys::sort(regulation, &standings, pairs, complete, batch.seed)
+                    .into_iter()
+                    .filter_map(|m| everyone.get(m as usize).copied())
+                    .collect();
+                RankedList { key, order }
+            })
+            .collect();
+    }
     lists
         .into_iter()
         .map(|(key, members)| {

@@ -75,14 +75,18 @@ order = "desc"
 "#;
 
 /// The regulation above, or (`protocol_step` false) the same without its protocol step, so that the
-/// protocol decides only as the last resort (ascending, missing numbers last).
-fn regulation(protocol_step: bool) -> Regulation {
-    let text = if protocol_step {
-        RULES.to_owned()
-    } else {
-        RULES.replace("[[tie_break]]\nby = \"protocol\"\norder = \"desc\"\n", "")
-    };
+/// protocol decides only as the last resort (ascending, missing numbers last); without its direction
+/// by section (`section_order` false), lists other than facilities' share one set of keys.
+fn regulation(protocol_step: bool, section_order: bool) -> Regulation {
+    let mut text = RULES.to_owned();
+    if !protocol_step {
+        text = text.replace("[[tie_break]]\nby = \"protocol\"\norder = \"desc\"\n", "");
+    }
+    if !section_order {
+        text = text.replace("section_order = { small = \"desc\" }\n", "");
+    }
     assert_eq!(text.contains("by = \"protocol\""), protocol_step);
+    assert_eq!(text.contains("section_order"), section_order);
     graduatorie_rules::compile_str("keys.toml", &text).unwrap()
 }
 
@@ -207,8 +211,9 @@ proptest! {
         apps in prop::collection::vec(evaluation(), 0..60),
         seed in prop::option::weighted(0.8, "[a-z]{1,4}"),
         protocol_step in any::<bool>(),
+        section_order in any::<bool>(),
     ) {
-        let reg = regulation(protocol_step);
+        let reg = regulation(protocol_step, section_order);
         let (evs, numbers): (Vec<Evaluation>, Vec<Option<u32>>) = apps.into_iter().unzip();
         // Distinct protocol numbers (the tie-break chain's last resort), some missing.
         let protocols: Vec<Option<ProtocolNumber>> = numbers
