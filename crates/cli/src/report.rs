@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 
 use graduatorie_domain::{Money, ProtocolNumber};
 use graduatorie_ranker::{BudgetOutcome, ListKey, RankedList, RunOutcome, Status};
-use graduatorie_rules::explain::value_text;
+use graduatorie_rules::explain::write_value;
 use graduatorie_rules::model::TieKind;
-use graduatorie_rules::{BatchScores, Eligibility, FactsBatch, Regulation, draw_value};
+use graduatorie_rules::{BatchScores, Eligibility, FactsBatch, Regulation, Value, draw_value};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -101,6 +101,14 @@ impl Table {
     fn reserve(&mut self, n: usize) {
         let _ = self.out.flush();
         self.bytes.borrow_mut().reserve(n);
+    }
+    /// A value as [`value_text`] writes it (empty when missing), through the reused buffer.
+    fn value(&mut self, v: Value) {
+        let mut text = std::mem::take(&mut self.scratch);
+        text.clear();
+        write_value(v, &mut text);
+        self.field(&text);
+        self.scratch = text;
     }
     /// Bytes already in CSV form, appended as they are.
     fn raw(&mut self, bytes: &[u8]) {
@@ -334,7 +342,7 @@ pub fn ranking(cx: &Context<'_>, s: &BatchScores, lists: &[RankedList]) -> Vec<u
         for (k, tb) in reg.tie_breaks().iter().enumerate() {
             match tb.kind {
                 TieKind::Value(_) => {
-                    t.field(&ties.get(k).copied().and_then(value_text).unwrap_or_default());
+                    t.value(ties.get(k).copied().unwrap_or(Value::Missing));
                 }
                 TieKind::Draw => match (cx.seed, cx.protocol(i)) {
                     (Some(seed), Some(p)) => {

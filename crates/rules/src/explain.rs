@@ -194,17 +194,53 @@ impl Regulation {
 
 /// A value as text, `None` when missing.
 pub fn value_text(v: Value) -> Option<String> {
-    match v {
-        Value::Missing => None,
-        Value::Bool(b) => Some(if b { "sì" } else { "no" }.into()),
-        Value::Int(n) => Some(n.to_string()),
-        Value::Dec(d) => Some(d.normalize().to_string()),
-        Value::Date(d) => Some(d.to_string()),
-        Value::Time(t) => Some(t.to_string()),
-        Value::Choice(i) => Some(format!("opzione {}", i + 1)),
-        Value::Facility(f) => Some(format!("struttura {f}")),
-        Value::Facilities(_) => None,
-    }
+    let mut out = String::new();
+    write_value(v, &mut out).then_some(out)
+}
+
+/// Appends [`value_text`]'s text for `v` to `out` without allocating (files of a million rows print
+/// millions of values); false, and nothing appended, when it has none.
+pub fn write_value(v: Value, out: &mut String) -> bool {
+    use std::fmt::Write as _;
+    // Writing into a `String` cannot fail.
+    let _ = match v {
+        Value::Missing | Value::Facilities(_) => return false,
+        Value::Bool(b) => {
+            out.push_str(if b { "sì" } else { "no" });
+            Ok(())
+        }
+        Value::Int(n) => {
+            if n < 0 {
+                out.push('-');
+            }
+            crate::batch::push_digits(n.unsigned_abs(), 1, out);
+            Ok(())
+        }
+        Value::Dec(d) => {
+            let d = d.normalize();
+            match u64::try_from(d.mantissa().unsigned_abs()) {
+                Ok(m) if d.scale() <= 19 => {
+                    if d.is_sign_negative() && m != 0 {
+                        out.push('-');
+                    }
+                    // 10^scale fits in u64 up to scale 19.
+                    let one = 10u64.pow(d.scale());
+                    crate::batch::push_digits(m / one, 1, out);
+                    if d.scale() > 0 {
+                        out.push('.');
+                        crate::batch::push_digits(m % one, d.scale(), out);
+                    }
+                    Ok(())
+                }
+                _ => write!(out, "{d}"),
+            }
+        }
+        Value::Date(d) => write!(out, "{d}"),
+        Value::Time(t) => write!(out, "{t}"),
+        Value::Choice(i) => write!(out, "opzione {}", u32::from(i) + 1),
+        Value::Facility(f) => write!(out, "struttura {f}"),
+    };
+    true
 }
 
 impl Explanation {

@@ -382,3 +382,32 @@ fn points_beyond_what_a_batch_holds_are_an_error_naming_the_application() {
     .unwrap_err();
     assert_eq!(i, 1);
 }
+
+proptest! {
+    /// Values are written as the standard formatting writes them (the fast routes for numbers
+    /// included): decimals at any scale, negative ones and zero, whole numbers to the extremes.
+    #[test]
+    fn values_are_written_as_their_display(
+        mantissa in any::<i64>(),
+        wide in any::<i128>(),
+        scale in 0u32..=28,
+        n in any::<i64>(),
+        small in -20i64..20,
+    ) {
+        use graduatorie_rules::Value as V;
+        use graduatorie_rules::explain::{value_text, write_value};
+        let narrow = rust_decimal::Decimal::new(mantissa, scale);
+        let big = rust_decimal::Decimal::try_from_i128_with_scale(wide >> 32, scale).unwrap();
+        let tiny = rust_decimal::Decimal::new(small, scale % 3);
+        for d in [narrow, big, -narrow, tiny, rust_decimal::Decimal::ZERO, -rust_decimal::Decimal::ZERO] {
+            let mut out = String::from("x");
+            prop_assert!(write_value(V::Dec(d), &mut out));
+            prop_assert_eq!(&out[1..], d.normalize().to_string());
+            prop_assert_eq!(value_text(V::Dec(d)), Some(d.normalize().to_string()));
+        }
+        prop_assert_eq!(value_text(V::Int(n)), Some(n.to_string()));
+        prop_assert_eq!(value_text(V::Int(small)), Some(small.to_string()));
+        prop_assert_eq!(value_text(V::Choice(u16::MAX)), Some("opzione 65536".to_owned()));
+        prop_assert_eq!(value_text(V::Missing), None);
+    }
+}
