@@ -3,8 +3,10 @@
 //! A run directory holds its inputs (`rules.toml`, the effective regulation after inheritance;
 //! `applications.csv`; `facilities.csv`; `answers-1.csv`… one per round answered; `late-2.csv`… the
 //! late batches, named by the round they joined), its outputs and
-//! `manifest.json`. [`compute`] makes every file of the directory from the inputs alone, in memory;
-//! `rank` writes them (all or nothing), `verify` compares them byte by byte with what is there.
+//! `manifest.json`. [`compute`] makes every file of the directory from the inputs alone and hands each
+//! one, as soon as it is made, to a sink: `rank` writes it into a new directory (renamed into place at
+//! the end: all or nothing), `verify` compares it byte by byte with what is there. A file is dropped once
+//! handed over, so at a million applications the outputs are never all in memory at once.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -45,8 +47,15 @@ fn late_name(round: usize) -> String {
     format!("late-{round}.csv")
 }
 
-/// Every file of a run directory (inputs, outputs, manifest), computed from the inputs.
-pub fn compute(files: RunFiles) -> Result<BTreeMap<String, Vec<u8>>, String> {
+/// Where the files of a run go as they are made (name, bytes).
+pub type Sink<'a> = dyn FnMut(&str, &[u8]) -> Result<(), String> + 'a;
+
+/// Where an output is handed over once made (name, bytes); hashed for the manifest on the way.
+type Output<'a> = dyn FnMut(&str, Vec<u8>) -> Result<(), String> + 'a;
+
+/// Every file of a run directory (inputs, outputs, manifest), computed from the inputs and handed to
+/// `sink` one by one; returns the manifest (also handed over, last).
+pub fn compute(mut files: RunFiles, sink: &mut Sink<'_>) -> Result<Vec<u8>, String> {
     let reg = graduatorie_rules::compile_str("rules.toml", &files.rules).map_err(|e| e.to_string())?;
     let uses_draw = reg.tie_breaks().iter().any(|t| matches!(t.kind, TieKind::Draw));
     if uses_draw && files.seed.is_none() {
@@ -54,32 +63,41 @@ pub fn compute(files: RunFiles) -> Result<BTreeMap<String, Vec<u8>>, String> {
             "the regulation breaks ties with a public draw: give the published seed with --seed".into(),
         );
     }
-    let (outputs, counts, budget) = match (&files.budget, &files.facilities) {
-        (Some(budget), _) => {
-            let (outputs, summary) = compute_budget(&files, &reg, budget)?;
-            (outputs, None, Some(summary))
-        }
-        (None, Some(facilities)) => {
-            let (outputs, counts) = compute_seats(&files, &reg, facilities)?;
-            (outputs, Some(counts), None)
-        }
-        (None, None) => return Err("a call needs its facilities (seats) or a budget".into()),
-    };
-    // The inputs are moved, not copied, into the directory: at a million applications they are
-    // hundreds of megabytes.
+    if files.budget.is_none() && files.facilities.is_none() {
+        return Err("a call needs its facilities (seats) or a budget".into());
+    }
+    // The inputs first: the applications (hundreds of megabytes at a million) are dropped as soon as
+    // they are read.
     let round = files.answers.len() + 1;
     let mut inputs = BTreeMap::new();
-    inputs.insert("rules.toml".to_owned(), files.rules.into_bytes());
-    inputs.insert("applications.csv".to_owned(), files.applications);
-    if let Some(f) = files.facilities {
-        inputs.insert("facilities.csv".to_owned(), f);
+    let mut put_input = |name: String, bytes: &[u8]| -> Result<(), String> {
+        inputs.insert(name.clone(), sha256_hex(bytes));
+        sink(&name, bytes)
+    };
+    put_input("rules.toml".to_owned(), files.rules.as_bytes())?;
+    put_input("applications.csv".to_owned(), &files.applications)?;
+    if let Some(f) = &files.facilities {
+        put_input("facilities.csv".to_owned(), f)?;
     }
-    for (k, a) in files.answers.into_iter().enumerate() {
-        inputs.insert(answers_name(k + 1), a);
+    for (k, a) in files.answers.iter().enumerate() {
+        put_input(answers_name(k + 1), a)?;
     }
-    for (round, bytes) in files.late {
-        inputs.insert(late_name(round), bytes);
+    for (round, bytes) in &files.late {
+        put_input(late_name(*round), bytes)?;
     }
+    let mut outputs = BTreeMap::new();
+    let mut put_output = |name: &str, bytes: Vec<u8>| -> Result<(), String> {
+        outputs.insert(name.to_owned(), sha256_hex(&bytes));
+        sink(name, &bytes)
+    };
+    let (counts, budget) = match (files.budget.clone(), &files.facilities) {
+        (Some(budget), _) => (
+            None,
+            Some(compute_budget(&mut files, &reg, &budget, &mut put_output)?),
+        ),
+        (None, Some(_)) => (Some(compute_seats(&mut files, &reg, &mut put_output)?), None),
+        (None, None) => return Err("a call needs its facilities (seats) or a budget".into()),
+    };
     let manifest = Manifest {
         engine: format!("graduatorie {}", env!("CARGO_PKG_VERSION")),
         regulation: ManifestRegulation {
@@ -94,15 +112,13 @@ pub fn compute(files: RunFiles) -> Result<BTreeMap<String, Vec<u8>>, String> {
         allocation: reg.allocation(),
         counts,
         budget,
-        inputs: inputs.iter().map(|(k, v)| (k.clone(), sha256_hex(v))).collect(),
-        outputs: outputs.iter().map(|(k, v)| (k.clone(), sha256_hex(v))).collect(),
+        inputs,
+        outputs,
     };
     let mut json = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?;
     json.push('\n');
-    let mut out = inputs;
-    out.extend(outputs);
-    out.insert("manifest.json".to_owned(), json.into_bytes());
-    Ok(out)
+    sink("manifest.json", json.as_bytes())?;
+    Ok(json.into_bytes())
 }
 
 /// The applications of every file, with where each came from (file, line) and the round it joined;
@@ -210,13 +226,16 @@ fn at(apps: &AllApplications, index: usize) -> String {
 
 /// A call for seats: lists, allocation, rounds.
 fn compute_seats(
-    files: &RunFiles,
+    files: &mut RunFiles,
     reg: &Regulation,
-    facilities: &[u8],
-) -> Result<(BTreeMap<String, Vec<u8>>, report::Counts), String> {
+    put: &mut Output<'_>,
+) -> Result<report::Counts, String> {
+    let facilities = files.facilities.as_deref().unwrap_or_default();
     let facilities = tables::facilities("facilities.csv", facilities, reg).map_err(|p| p.report())?;
     let mut table = facilities.table();
     let apps = all_applications(files, reg, &mut table, true)?;
+    // Read and copied already: not needed any more.
+    files.applications = Vec::new();
     let mut answers = Vec::new();
     let mut answer_lines = Vec::new();
     for (k, bytes) in files.answers.iter().enumerate() {
@@ -258,23 +277,23 @@ fn compute_seats(
         facilities: &facilities,
         seed: files.seed.as_deref(),
     };
-    let mut outputs = BTreeMap::new();
-    outputs.insert(
-        "ranking.csv".to_owned(),
+    put(
+        "ranking.csv",
         report::ranking(&cx, &outcome.scores, &outcome.lists),
-    );
-    outputs.insert("allocation.csv".to_owned(), report::allocation(&cx, &outcome));
-    outputs.insert("waiting.csv".to_owned(), report::waiting(&cx, &outcome));
-    outputs.insert("public.csv".to_owned(), report::public(&cx, &outcome));
-    Ok((outputs, report::counts(&outcome, apps.facts.len())))
+    )?;
+    put("allocation.csv", report::allocation(&cx, &outcome))?;
+    put("waiting.csv", report::waiting(&cx, &outcome))?;
+    put("public.csv", report::public(&cx, &outcome))?;
+    Ok(report::counts(&outcome, apps.facts.len()))
 }
 
 /// A call for vouchers or contributions: lists, then grants until the budget is spent.
 fn compute_budget(
-    files: &RunFiles,
+    files: &mut RunFiles,
     reg: &Regulation,
     budget: &str,
-) -> Result<(BTreeMap<String, Vec<u8>>, report::BudgetSummary), String> {
+    put: &mut Output<'_>,
+) -> Result<report::BudgetSummary, String> {
     if !reg.has_grant() {
         return Err("the regulation has no [grant] saying how much each beneficiary receives".into());
     }
@@ -284,6 +303,7 @@ fn compute_budget(
     let money = graduatorie_domain::Money::parse(budget).map_err(|e| format!("--budget: {e}"))?;
     let mut table = graduatorie_rules::FacilityTable::closed(Vec::<String>::new());
     let apps = all_applications(files, reg, &mut table, false)?;
+    files.applications = Vec::new();
     let outcome = run_budget(BudgetInput {
         regulation: reg,
         facts: &apps.facts,
@@ -307,14 +327,13 @@ fn compute_budget(
         facilities: &facilities,
         seed: files.seed.as_deref(),
     };
-    let mut outputs = BTreeMap::new();
-    outputs.insert(
-        "ranking.csv".to_owned(),
+    put(
+        "ranking.csv",
         report::ranking(&cx, &outcome.scores, &outcome.lists),
-    );
-    outputs.insert("grants.csv".to_owned(), report::grants(&cx, &outcome));
-    outputs.insert("public.csv".to_owned(), report::public_grants(&cx, &outcome));
-    Ok((outputs, report::budget_summary(&outcome, money)))
+    )?;
+    put("grants.csv", report::grants(&cx, &outcome))?;
+    put("public.csv", report::public_grants(&cx, &outcome))?;
+    Ok(report::budget_summary(&outcome, money))
 }
 /// `graduatorie rank`.
 #[derive(Debug, Args)]
@@ -490,7 +509,16 @@ pub fn rank(args: RankArgs) -> Result<(), String> {
         given.push((late_name(files.answers.len() + 1), l));
     }
     let (rounds, budget_mode) = (files.answers.len() + 1, files.budget.is_some());
-    let all = compute(files).map_err(|e| {
+    let partial = PartialDir::create(&out_dir)?;
+    let computed = compute(files, &mut |name, bytes| partial.put(name, bytes));
+    let manifest = match computed {
+        Ok(m) => partial.finish().map(|()| m),
+        Err(e) => {
+            partial.abandon();
+            Err(e)
+        }
+    };
+    let manifest = manifest.map_err(|e| {
         e.lines()
             .map(|line| {
                 given
@@ -504,9 +532,7 @@ pub fn rank(args: RankArgs) -> Result<(), String> {
             .collect::<Vec<_>>()
             .join("\n")
     })?;
-    write_dir(&out_dir, &all)?;
-    let manifest: serde_json::Value =
-        serde_json::from_slice(all.get("manifest.json").map_or(&[][..], Vec::as_slice)).unwrap_or_default();
+    let manifest: serde_json::Value = serde_json::from_slice(&manifest).unwrap_or_default();
     let number = |k: &str| {
         manifest
             .pointer(k)
@@ -547,29 +573,58 @@ pub fn rank(args: RankArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// Writes every file into a temporary directory next to `dir`, then renames it: a reader never sees
-/// half a run, and a failure leaves nothing behind.
-fn write_dir(dir: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<(), String> {
-    let name = dir
-        .file_name()
-        .map_or_else(|| "run".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.with_file_name(format!(".{name}.partial-{}", std::process::id()));
-    let result = (|| {
+/// A run directory being written: files go into a temporary directory next to it, renamed into place
+/// at the end, so that a reader never sees half a run and a failure leaves nothing behind.
+struct PartialDir {
+    tmp: PathBuf,
+    dir: PathBuf,
+    /// The first directory above `dir` that did not exist before (removed again on failure).
+    created: Option<PathBuf>,
+}
+
+impl PartialDir {
+    fn create(dir: &Path) -> Result<Self, String> {
+        let name = dir
+            .file_name()
+            .map_or_else(|| "run".into(), |n| n.to_string_lossy().into_owned());
+        let tmp = dir.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+        let created = tmp
+            .ancestors()
+            .skip(1)
+            .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+            .last()
+            .map(Path::to_owned);
         std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: cannot create: {e}", tmp.display()))?;
-        for (file, bytes) in files {
-            let path = tmp.join(file);
-            std::fs::write(&path, bytes).map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
-        }
-        if dir.exists() {
-            // Only an empty directory gets here; rename replaces it.
-            std::fs::remove_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        }
-        std::fs::rename(&tmp, dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&tmp);
+        Ok(PartialDir {
+            tmp,
+            dir: dir.to_owned(),
+            created,
+        })
     }
-    result
+
+    fn put(&self, file: &str, bytes: &[u8]) -> Result<(), String> {
+        let path = self.tmp.join(file);
+        std::fs::write(&path, bytes).map_err(|e| format!("{}: cannot write: {e}", path.display()))
+    }
+
+    fn finish(self) -> Result<(), String> {
+        let result = (|| {
+            if self.dir.exists() {
+                // Only an empty directory gets here; rename replaces it.
+                std::fs::remove_dir(&self.dir).map_err(|e| format!("{}: {e}", self.dir.display()))?;
+            }
+            std::fs::rename(&self.tmp, &self.dir)
+                .map_err(|e| format!("{}: cannot create: {e}", self.dir.display()))
+        })();
+        if result.is_err() {
+            self.abandon();
+        }
+        result
+    }
+
+    fn abandon(&self) {
+        let _ = std::fs::remove_dir_all(self.created.as_ref().unwrap_or(&self.tmp));
+    }
 }
 
 /// Runs `graduatorie verify DIR`.
@@ -577,18 +632,34 @@ pub fn verify(dir: &str) -> Result<(), String> {
     let path = Path::new(dir);
     let (files, manifest) = read_run_dir(path)?;
     let rounds = files.answers.len() + 1;
-    let all = compute(files).map_err(|e| format!("{dir}: the inputs no longer make a run: {e}"))?;
-    for (name, expected) in &all {
+    // Every file is compared as it is recomputed; the first in name order that differs is reported.
+    let mut differences: BTreeMap<String, String> = BTreeMap::new();
+    compute(files, &mut |name, expected| {
         let file = path.join(name);
-        let actual = std::fs::read(&file)
-            .map_err(|_| format!("{}: missing (the run should have it)", file.display()))?;
-        if &actual != expected {
-            return Err(format!(
-                "{}: differs from the recomputation: {}",
-                file.display(),
-                first_difference(name, expected, &actual)
-            ));
+        match std::fs::read(&file) {
+            Err(_) => {
+                differences.insert(
+                    name.to_owned(),
+                    format!("{}: missing (the run should have it)", file.display()),
+                );
+            }
+            Ok(actual) if actual != expected => {
+                differences.insert(
+                    name.to_owned(),
+                    format!(
+                        "{}: differs from the recomputation: {}",
+                        file.display(),
+                        first_difference(name, expected, &actual)
+                    ),
+                );
+            }
+            Ok(_) => {}
         }
+        Ok(())
+    })
+    .map_err(|e| format!("{dir}: the inputs no longer make a run: {e}"))?;
+    if let Some((_, first)) = differences.into_iter().next() {
+        return Err(first);
     }
     println_out(&format!(
         "{dir}: verified: round {}, every output recomputed byte for byte and every hash matches the manifest (rules hash {})",

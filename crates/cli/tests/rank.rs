@@ -333,6 +333,17 @@ fn rank_reports_every_wrong_cell_and_writes_nothing() {
     );
     assert!(!err.contains("forse"), "values are never echoed: {err}");
     assert!(!out.exists());
+    // Nor the directories above a new output directory, nor a partial directory.
+    let nested = dir.join("new").join("deeper").join("out");
+    let o = rank_seats(&rules, &apps, &facs, Some("s"), nested.to_str().unwrap());
+    assert!(!o.status.success());
+    assert!(!dir.join("new").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 
     // A facility table without the seats column, and a non-empty output directory.
     let facs = write(&dir, "facs2.csv", "code,name\nA,x\n");
