@@ -29,6 +29,16 @@ pub fn parse<T: DeserializeOwned + Validate>(req: &HttpRequest, bytes: &[u8]) ->
             "The request body must be JSON (`Content-Type: application/json`).",
         ));
     }
+    // Every body is an object. serde would also read a struct from an array of its fields in order
+    // (and `[]` as one whose fields are all optional), which the documented schema does not allow.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(Problem::new(
+            Kind::BadRequest,
+            lang,
+            "Il corpo deve essere un oggetto JSON (`{…}`), non un elenco.",
+            "The body must be a JSON object (`{…}`), not an array.",
+        ));
+    }
     let value: T = serde_json::from_slice(bytes).map_err(|e| json_problem(lang, &e))?;
     value
         .validate()

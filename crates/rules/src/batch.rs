@@ -344,6 +344,11 @@ impl Domain {
     }
 }
 
+/// Whether one operand of a binary operator is a constant.
+fn has_constant(a: &Expr, b: &Expr) -> bool {
+    matches!(a, Expr::Const(_)) || matches!(b, Expr::Const(_))
+}
+
 /// Positions of the elements whose value is true (or, with `want = false`, not true).
 fn positions(values: &[Value], want: bool) -> Vec<u32> {
     values
@@ -383,10 +388,14 @@ impl Batch<'_> {
         let missing = Value::Missing;
         Ok(match e {
             Expr::Const(v) => vec![*v; n],
-            Expr::Input(slot) => match self.facts.scalar_run(n, *slot) {
-                Some(run) if d.whole => run.to_vec(),
-                _ => d.app.iter().map(|&a| self.facts.scalar(a, *slot)).collect(),
-            },
+            Expr::Input(slot) => {
+                let mut run = Vec::with_capacity(n);
+                if d.whole && self.facts.scalar_run(n, *slot, &mut run) {
+                    run
+                } else {
+                    d.app.iter().map(|&a| self.facts.scalar(a, *slot)).collect()
+                }
+            }
             Expr::Derived(i) => {
                 let col = self.derived.get(usize::from(*i));
                 if d.whole
@@ -455,35 +464,11 @@ impl Batch<'_> {
                 .collect(),
             // A comparison or arithmetic with a constant (the most common shape: `age >= 3`,
             // `15 * siblings`) reads the constant once instead of a column of copies of it.
-            Expr::Cmp(op, a, b) if matches!(**b, Expr::Const(_)) || matches!(**a, Expr::Const(_)) => {
-                match (&**a, &**b) {
-                    (_, Expr::Const(c)) => self
-                        .eval(a, d)?
-                        .into_iter()
-                        .map(|x| eval::cmp(*op, x, *c))
-                        .collect(),
-                    (Expr::Const(c), _) => self
-                        .eval(b, d)?
-                        .into_iter()
-                        .map(|y| eval::cmp(*op, *c, y))
-                        .collect(),
-                    _ => Vec::new(),
-                }
+            Expr::Cmp(op, a, b) if has_constant(a, b) => {
+                self.with_constant(a, b, d, |x, y| Ok(eval::cmp(*op, x, y)))?
             }
-            Expr::Arith(op, a, b) if matches!(**b, Expr::Const(_)) || matches!(**a, Expr::Const(_)) => {
-                match (&**a, &**b) {
-                    (_, Expr::Const(c)) => self
-                        .eval(a, d)?
-                        .into_iter()
-                        .map(|x| eval::arith(*op, x, *c))
-                        .collect::<Column>()?,
-                    (Expr::Const(c), _) => self
-                        .eval(b, d)?
-                        .into_iter()
-                        .map(|y| eval::arith(*op, *c, y))
-                        .collect::<Column>()?,
-                    _ => Vec::new(),
-                }
+            Expr::Arith(op, a, b) if has_constant(a, b) => {
+                self.with_constant(a, b, d, |x, y| eval::arith(*op, x, y))?
             }
             Expr::Not(a)
             | Expr::Neg(a)
@@ -593,6 +578,21 @@ impl Batch<'_> {
                 out
             }
         })
+    }
+
+    /// `f(x, y)` element by element where one operand is a constant: only the other is evaluated.
+    fn with_constant(
+        &self,
+        a: &Expr,
+        b: &Expr,
+        d: &Domain,
+        f: impl Fn(Value, Value) -> Result<Value, EvalError>,
+    ) -> Column {
+        match (a, b) {
+            (_, Expr::Const(y)) => self.eval(a, d)?.into_iter().map(|x| f(x, *y)).collect(),
+            (Expr::Const(x), _) => self.eval(b, d)?.into_iter().map(|y| f(*x, y)).collect(),
+            _ => Ok(Vec::new()),
+        }
     }
 
     /// One element per record of `list` for each element of `d`, and each one's parent position;
@@ -1055,9 +1055,9 @@ impl Chunk<'_> {
     fn scalar(&self, a: u32, slot: u16) -> Value {
         self.batch.scalar(self.base + a as usize, slot)
     }
-    /// The values of `slot` for the first `len` applications of the chunk.
-    fn scalar_run(&self, len: usize, slot: u16) -> Option<&[Value]> {
-        self.batch.scalar_run(self.base, len, slot)
+    /// Appends the values of `slot` for the first `len` applications of the chunk to `out`.
+    fn scalar_run(&self, len: usize, slot: u16, out: &mut Vec<Value>) -> bool {
+        self.batch.scalar_run(self.base, len, slot, out)
     }
     fn list_span(&self, a: u32, list: u16) -> (u32, u32, u32) {
         self.batch.list_span(self.base + a as usize, list)

@@ -9,6 +9,7 @@
 use graduatorie_domain::ProtocolNumber;
 use jiff::Timestamp;
 
+use crate::column::Column;
 use crate::facts::{Facts, ListRows};
 use crate::value::Value;
 
@@ -18,8 +19,8 @@ pub struct FactsBatch {
     len: usize,
     /// Applications expected in all, for sizing columns created later.
     reserve: usize,
-    /// Per scalar slot, one value per application.
-    scalars: Vec<Vec<Value>>,
+    /// Per scalar slot, one value per application (stored compactly by kind).
+    scalars: Vec<Column>,
     /// Per repeated input: where each application's records start (`len + 1` entries), and the records'
     /// values, `width` per record.
     lists: Vec<Table>,
@@ -87,9 +88,7 @@ impl FactsBatch {
         let n = self.len;
         // A wider application (it should not happen within one regulation) widens every column.
         while self.scalars.len() < f.scalars.len() {
-            let mut column = Vec::with_capacity(self.reserve.max(n + 1));
-            column.resize(n, Value::Missing);
-            self.scalars.push(column);
+            self.scalars.push(Column::new(n, self.reserve.max(n + 1)));
         }
         for (slot, column) in self.scalars.iter_mut().enumerate() {
             column.push(f.scalars.get(slot).copied().unwrap_or(Value::Missing));
@@ -135,11 +134,7 @@ impl FactsBatch {
         let end = self.facility_base.get(a + 1).copied().unwrap_or(base);
         Facts {
             protocol: self.protocol(a),
-            scalars: self
-                .scalars
-                .iter()
-                .map(|c| c.get(a).copied().unwrap_or(Value::Missing))
-                .collect(),
+            scalars: self.scalars.iter().map(|c| c.get(a)).collect(),
             lists: self
                 .lists
                 .iter()
@@ -169,17 +164,16 @@ impl FactsBatch {
     pub(crate) fn scalar(&self, a: usize, slot: u16) -> Value {
         self.scalars
             .get(usize::from(slot))
-            .and_then(|c| c.get(a))
-            .copied()
-            .unwrap_or(Value::Missing)
+            .map_or(Value::Missing, |c| c.get(a))
     }
 
-    /// The values of scalar `slot` for applications `from..from + len`, when all are stored.
+    /// Appends the values of scalar `slot` for applications `from..from + len` to `out`; false (and
+    /// nothing appended) when they are not all stored.
     #[inline]
-    pub(crate) fn scalar_run(&self, from: usize, len: usize, slot: u16) -> Option<&[Value]> {
+    pub(crate) fn scalar_run(&self, from: usize, len: usize, slot: u16, out: &mut Vec<Value>) -> bool {
         self.scalars
-            .get(usize::from(slot))?
-            .get(from..from.checked_add(len)?)
+            .get(usize::from(slot))
+            .is_some_and(|c| c.extend(from, len, out))
     }
 
     /// Where application `a`'s records of `list` lie in that list's table: the offset of the first

@@ -38,6 +38,7 @@
 
 pub mod batch;
 pub mod cases;
+mod column;
 pub mod compile;
 pub mod csv;
 pub mod error;

@@ -1,0 +1,234 @@
+//! One input's answers for a whole batch, stored as compactly as their kind allows.
+//!
+//! A [`Value`] takes 24 bytes whatever it holds; a million applications with a dozen inputs are
+//! hundreds of megabytes, most of them yes/no answers and choices. A column stores yes/no answers in a
+//! byte, choices in two, whole numbers in eight and lists of facilities in four, with one reserved code
+//! for a missing answer; any other kind, or a column mixing kinds, keeps the values as they are. The
+//! kind is found from the first answer given, and reading gives back exactly the values pushed.
+
+use crate::value::Value;
+
+const NO_BOOL: u8 = 2;
+const NO_CHOICE: u16 = u16::MAX;
+const NO_INT: i64 = i64::MIN;
+const NO_LIST: u32 = u32::MAX;
+
+#[derive(Debug, Clone)]
+enum Store {
+    /// Only missing answers so far (their number): the kind is not known yet.
+    Missing(usize),
+    Bools(Vec<u8>),
+    Choices(Vec<u16>),
+    Ints(Vec<i64>),
+    Lists(Vec<u32>),
+    Values(Vec<Value>),
+}
+
+/// A column of values (see the module documentation).
+#[derive(Debug, Clone)]
+pub(crate) struct Column {
+    store: Store,
+    /// Room to make when the kind becomes known.
+    capacity: usize,
+}
+
+impl Column {
+    /// A column of `missing` missing answers, with room for `capacity` in all.
+    pub(crate) fn new(missing: usize, capacity: usize) -> Self {
+        Column {
+            store: Store::Missing(missing),
+            capacity,
+        }
+    }
+
+    /// Number of values.
+    pub(crate) fn len(&self) -> usize {
+        match &self.store {
+            Store::Missing(n) => *n,
+            Store::Bools(v) => v.len(),
+            Store::Choices(v) => v.len(),
+            Store::Ints(v) => v.len(),
+            Store::Lists(v) => v.len(),
+            Store::Values(v) => v.len(),
+        }
+    }
+
+    /// Adds a value at the end.
+    pub(crate) fn push(&mut self, v: Value) {
+        if let Store::Missing(n) = self.store
+            && v != Value::Missing
+        {
+            let room = self.capacity.max(n + 1);
+            self.store = match v {
+                Value::Bool(_) => Store::Bools(filled(room, n, NO_BOOL)),
+                Value::Choice(c) if c != NO_CHOICE => Store::Choices(filled(room, n, NO_CHOICE)),
+                Value::Int(i) if i != NO_INT => Store::Ints(filled(room, n, NO_INT)),
+                Value::Facilities(l) if l != NO_LIST => Store::Lists(filled(room, n, NO_LIST)),
+                _ => Store::Values(filled(room, n, Value::Missing)),
+            };
+        }
+        let pushed = match (&mut self.store, v) {
+            (Store::Missing(n), Value::Missing) => {
+                *n += 1;
+                true
+            }
+            (Store::Bools(c), Value::Missing) => push(c, NO_BOOL),
+            (Store::Bools(c), Value::Bool(b)) => push(c, u8::from(b)),
+            (Store::Choices(c), Value::Missing) => push(c, NO_CHOICE),
+            (Store::Choices(c), Value::Choice(x)) if x != NO_CHOICE => push(c, x),
+            (Store::Ints(c), Value::Missing) => push(c, NO_INT),
+            (Store::Ints(c), Value::Int(x)) if x != NO_INT => push(c, x),
+            (Store::Lists(c), Value::Missing) => push(c, NO_LIST),
+            (Store::Lists(c), Value::Facilities(x)) if x != NO_LIST => push(c, x),
+            (Store::Values(c), v) => push(c, v),
+            _ => false,
+        };
+        if !pushed {
+            // Another kind, or the reserved code itself: keep the values as they are from now on.
+            let mut values = Vec::with_capacity(self.capacity.max(self.len() + 1));
+            self.extend(0, self.len(), &mut values);
+            values.push(v);
+            self.store = Store::Values(values);
+        }
+    }
+
+    /// Value `i` (missing beyond the end).
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> Value {
+        match &self.store {
+            Store::Missing(_) => Value::Missing,
+            Store::Bools(c) => c.get(i).map_or(Value::Missing, |&b| bool_value(b)),
+            Store::Choices(c) => c.get(i).map_or(Value::Missing, |&x| choice_value(x)),
+            Store::Ints(c) => c.get(i).map_or(Value::Missing, |&x| int_value(x)),
+            Store::Lists(c) => c.get(i).map_or(Value::Missing, |&x| list_value(x)),
+            Store::Values(c) => c.get(i).copied().unwrap_or(Value::Missing),
+        }
+    }
+
+    /// Appends values `from..from + len` to `out`; false (nothing appended) when they are not all
+    /// stored.
+    pub(crate) fn extend(&self, from: usize, len: usize, out: &mut Vec<Value>) -> bool {
+        let Some(to) = from.checked_add(len).filter(|&to| to <= self.len()) else {
+            return false;
+        };
+        match &self.store {
+            Store::Missing(_) => out.resize(out.len() + len, Value::Missing),
+            Store::Bools(c) => out.extend(c.get(from..to).unwrap_or(&[]).iter().map(|&b| bool_value(b))),
+            Store::Choices(c) => out.extend(c.get(from..to).unwrap_or(&[]).iter().map(|&x| choice_value(x))),
+            Store::Ints(c) => out.extend(c.get(from..to).unwrap_or(&[]).iter().map(|&x| int_value(x))),
+            Store::Lists(c) => out.extend(c.get(from..to).unwrap_or(&[]).iter().map(|&x| list_value(x))),
+            Store::Values(c) => out.extend_from_slice(c.get(from..to).unwrap_or(&[])),
+        }
+        true
+    }
+}
+
+fn filled<T: Clone>(capacity: usize, n: usize, missing: T) -> Vec<T> {
+    let mut v = Vec::with_capacity(capacity);
+    v.resize(n, missing);
+    v
+}
+
+fn push<T>(c: &mut Vec<T>, x: T) -> bool {
+    c.push(x);
+    true
+}
+
+#[inline]
+fn bool_value(b: u8) -> Value {
+    match b {
+        0 => Value::Bool(false),
+        1 => Value::Bool(true),
+        _ => Value::Missing,
+    }
+}
+
+#[inline]
+fn choice_value(x: u16) -> Value {
+    if x == NO_CHOICE {
+        Value::Missing
+    } else {
+        Value::Choice(x)
+    }
+}
+
+#[inline]
+fn int_value(x: i64) -> Value {
+    if x == NO_INT {
+        Value::Missing
+    } else {
+        Value::Int(x)
+    }
+}
+
+#[inline]
+fn list_value(x: u32) -> Value {
+    if x == NO_LIST {
+        Value::Missing
+    } else {
+        Value::Facilities(x)
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::indexing_slicing, reason = "tests")]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    /// Whatever is pushed, in whatever order, reads back the same, one by one and as runs.
+    #[test]
+    fn values_read_back_as_pushed() {
+        let kinds = [
+            Value::Missing,
+            Value::Bool(true),
+            Value::Bool(false),
+            Value::Choice(3),
+            Value::Choice(u16::MAX),
+            Value::Int(-7),
+            Value::Int(i64::MIN),
+            Value::Facilities(2),
+            Value::Facilities(u32::MAX),
+            Value::Date(date(2026, 9, 1)),
+            Value::Dec(rust_decimal::Decimal::new(12_345, 2)),
+        ];
+        // Every pair of kinds, each run starting with some missing values.
+        for a in kinds {
+            for b in kinds {
+                for lead in 0..2 {
+                    let pushed: Vec<Value> = std::iter::repeat_n(Value::Missing, lead)
+                        .chain([a, a, Value::Missing, b, a])
+                        .collect();
+                    let mut c = Column::new(0, 4);
+                    for &v in &pushed {
+                        c.push(v);
+                    }
+                    assert_eq!(c.len(), pushed.len());
+                    let one: Vec<Value> = (0..pushed.len()).map(|i| c.get(i)).collect();
+                    assert_eq!(one, pushed, "{a:?} {b:?}");
+                    let mut run = Vec::new();
+                    assert!(c.extend(1, pushed.len() - 1, &mut run));
+                    assert_eq!(run, pushed[1..], "{a:?} {b:?}");
+                    assert!(!c.extend(1, pushed.len(), &mut run));
+                    assert_eq!(c.get(pushed.len()), Value::Missing);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn yes_no_and_choice_columns_are_compact() {
+        let mut c = Column::new(2, 10);
+        c.push(Value::Bool(true));
+        assert!(matches!(c.store, Store::Bools(_)));
+        let mut c = Column::new(0, 10);
+        c.push(Value::Choice(1));
+        c.push(Value::Missing);
+        assert!(matches!(c.store, Store::Choices(_)));
+        c.push(Value::Bool(false));
+        assert!(matches!(c.store, Store::Values(_)));
+        assert_eq!(c.get(0), Value::Choice(1));
+        assert_eq!(c.get(1), Value::Missing);
+        assert_eq!(c.get(2), Value::Bool(false));
+    }
+}
