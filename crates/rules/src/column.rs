@@ -97,7 +97,7 @@ impl Column {
     pub(crate) fn get(&self, i: usize) -> Value {
         match &self.store {
             Store::Missing(_) => Value::Missing,
-            Store::Bools(c) => c.get(i).map_or(Value::Missing, |&b| bool_value(b)),
+            Store::Bools(c) => c.get(i).map_or(Value::Missing, |&x| bool_value(x)),
             Store::Choices(c) => c.get(i).map_or(Value::Missing, |&x| choice_value(x)),
             Store::Ints(c) => c.get(i).map_or(Value::Missing, |&x| int_value(x)),
             Store::Lists(c) => c.get(i).map_or(Value::Missing, |&x| list_value(x)),
@@ -113,14 +113,19 @@ impl Column {
         };
         match &self.store {
             Store::Missing(_) => out.resize(out.len() + len, Value::Missing),
-            Store::Bools(c) => out.extend(c.get(from..to).unwrap_or(&[]).iter().map(|&b| bool_value(b))),
-            Store::Choices(c) => out.extend(c.get(from..to).unwrap_or(&[]).iter().map(|&x| choice_value(x))),
-            Store::Ints(c) => out.extend(c.get(from..to).unwrap_or(&[]).iter().map(|&x| int_value(x))),
-            Store::Lists(c) => out.extend(c.get(from..to).unwrap_or(&[]).iter().map(|&x| list_value(x))),
+            Store::Bools(c) => decode(c, from..to, bool_value, out),
+            Store::Choices(c) => decode(c, from..to, choice_value, out),
+            Store::Ints(c) => decode(c, from..to, int_value, out),
+            Store::Lists(c) => decode(c, from..to, list_value, out),
             Store::Values(c) => out.extend_from_slice(c.get(from..to).unwrap_or(&[])),
         }
         true
     }
+}
+
+/// Appends the values of `codes[range]`, decoded by `value`.
+fn decode<T: Copy>(codes: &[T], range: std::ops::Range<usize>, value: fn(T) -> Value, out: &mut Vec<Value>) {
+    out.extend(codes.get(range).unwrap_or(&[]).iter().map(|&x| value(x)));
 }
 
 fn filled<T: Clone>(capacity: usize, n: usize, missing: T) -> Vec<T> {
