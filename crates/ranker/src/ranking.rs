@@ -145,21 +145,21 @@ pub fn rank_scores(regulation: &Regulation, batch: Scored<'_>, kind: ListKind) -
     let shared =
         kind != ListKind::PerFacility && regulation.tie_breaks().iter().all(|t| t.section_order.is_empty());
     if shared {
-        let mut at = vec![u32::MAX; s.len];
-        let mut everyone: Vec<u32> = Vec::new();
-        for members in lists.values() {
-            for &(a, _) in members {
-                if let Some(slot) = at.get_mut(a as usize)
-                    && *slot == u32::MAX
-                {
-                    *slot = 0;
-                }
+        // Everyone in some list, in applicant order, and where each applicant is among them.
+        let mut listed = vec![false; s.len];
+        for &(a, _) in lists.values().flatten() {
+            if let Some(l) = listed.get_mut(a as usize) {
+                *l = true;
             }
         }
-        for (a, slot) in at.iter_mut().enumerate() {
-            if *slot == 0 {
-                *slot = index(everyone.len());
-                everyone.push(index(a));
+        let everyone: Vec<u32> = (0..s.len)
+            .filter(|&a| listed.get(a).copied().unwrap_or(false))
+            .map(index)
+            .collect();
+        let mut at = vec![u32::MAX; s.len];
+        for (m, &a) in everyone.iter().enumerate() {
+            if let Some(slot) = at.get_mut(a as usize) {
+                *slot = index(m);
             }
         }
         let standings: Vec<Standing<'_>> = everyone.iter().map(|&a| standing(a as usize, None)).collect();
