@@ -38,7 +38,18 @@ on_both!(
                             protocol::register(&mut dying, f.org, t, Subject::Application, None).unwrap();
                             drop(dying);
                         }
-                        applications::submit(&mut conn, &submission(f.call, w * EACH + i), t).unwrap();
+                        // SQLite's busy handler is not fair: with 16 writers on 2 cores one of them can
+                        // wait past the 10 s busy timeout and get "database is locked" (it failed so in
+                        // CI). That is the 503 + Retry-After a family's client retries after; the
+                        // attempt rolled back, and the numbers checked below must show no hole for it.
+                        let mut attempts = 0;
+                        loop {
+                            match applications::submit(&mut conn, &submission(f.call, w * EACH + i), t) {
+                                Ok(_) => break,
+                                Err(e) if e.is_transient() && attempts < 10 => attempts += 1,
+                                Err(e) => panic!("writer {w}, submission {i}: {e}"),
+                            }
+                        }
                     }
                 });
             }
