@@ -17,6 +17,7 @@
 use std::cmp::Ordering;
 
 use graduatorie_rules::model::{Order, TieKind};
+use graduatorie_rules::value::whole_units;
 use graduatorie_rules::{Regulation, Standing, Value};
 use rust_decimal::Decimal;
 
@@ -145,7 +146,7 @@ fn kind_of(v: Value) -> Option<Kind> {
 /// A present value as a whole number that orders as the value (numbers at `scale`).
 fn whole(v: Value, scale: u32) -> Option<i64> {
     Some(match v {
-        Value::Int(_) | Value::Dec(_) => scaled(v.as_dec()?, scale)?,
+        Value::Int(_) | Value::Dec(_) => whole_units(v.as_dec()?, scale)?,
         Value::Bool(b) => i64::from(b),
         Value::Date(d) => (i64::from(d.year()) << 9) | (i64::from(d.month()) << 5) | i64::from(d.day()),
         Value::Time(t) => i64::try_from(t.as_nanosecond()).ok()?,
@@ -217,7 +218,7 @@ impl Column {
             Kind::Empty => Some((0, 0)),
             Kind::Number => {
                 let (lo, hi) = self.dec?;
-                Some((scaled(lo, self.scale)?, scaled(hi, self.scale)?))
+                Some((whole_units(lo, self.scale)?, whole_units(hi, self.scale)?))
             }
             _ => self.whole,
         }
@@ -472,23 +473,4 @@ impl Field {
             }
         }
     }
-}
-
-/// Powers of ten up to the largest decimal scale (28).
-#[expect(clippy::indexing_slicing, reason = "a constant table, checked when compiled")]
-const POW10: [i128; 29] = {
-    let mut p = [1i128; 29];
-    let mut i = 1;
-    while i < 29 {
-        p[i] = p[i - 1] * 10;
-        i += 1;
-    }
-    p
-};
-
-/// A decimal at `scale` decimals as a 64-bit whole number, if it fits.
-fn scaled(d: Decimal, scale: u32) -> Option<i64> {
-    let up = scale.checked_sub(d.scale())?;
-    let factor = POW10.get(usize::try_from(up).ok()?)?;
-    i64::try_from(d.mantissa().checked_mul(*factor)?).ok()
 }

@@ -27,7 +27,7 @@ use crate::expr::eval::FacilityLists;
 use crate::expr::eval::{self, EvalError, add_present, apply};
 use crate::facts_batch::FactsBatch;
 use crate::model::{Criterion, PointsRule, Regulation, TieKind};
-use crate::value::Value;
+use crate::value::{Value, from_units, whole_units};
 
 /// Applications scored together; small enough for the columns to stay in the processor's cache.
 const CHUNK: usize = 1024;
@@ -68,12 +68,7 @@ pub struct BatchScores {
 /// The largest number of points a batch holds (any criterion, subtotal or total): `i64::MAX` units of
 /// `10^-points_decimals`, about 9.2 × 10^18 / 10^decimals.
 fn to_units(d: Decimal, scale: u32) -> Result<i64, EvalError> {
-    let up = scale.checked_sub(d.scale()).ok_or(EvalError::Overflow)?;
-    let factor = 10i128.checked_pow(up).ok_or(EvalError::Overflow)?;
-    d.mantissa()
-        .checked_mul(factor)
-        .and_then(|m| i64::try_from(m).ok())
-        .ok_or(EvalError::Overflow)
+    whole_units(d, scale).ok_or(EvalError::Overflow)
 }
 
 /// Appends the decimal digits of `n`, with leading zeros up to `width` digits.
@@ -93,14 +88,6 @@ pub fn push_digits(mut n: u64, width: u32, out: &mut String) {
     }
 }
 
-/// Exact points at `scale` as units, if the value needs no rounding and fits.
-fn exact_units(d: Decimal, scale: u32) -> Option<i64> {
-    if d.scale() > scale {
-        return None;
-    }
-    to_units(d, scale).ok()
-}
-
 impl BatchScores {
     /// Group per tier level of application `i`.
     pub fn tier(&self, i: usize) -> &[u16] {
@@ -114,7 +101,7 @@ impl BatchScores {
     }
     /// A point value of this batch as a decimal (normalized: no trailing zeros).
     pub fn decimal(&self, points: i64) -> Decimal {
-        Decimal::new(points, self.scale).normalize()
+        from_units(points, self.scale)
     }
     /// Appends a point value of this batch as text, exactly as [`BatchScores::decimal`] displays
     /// (`-12.5`, `0.05`, `20`), without going through a decimal: rankings print millions of them.
@@ -444,7 +431,7 @@ impl Batch<'_> {
                             .get(r as usize * k + usize::from(*s))
                             .copied()
                             .unwrap_or_default();
-                        Value::Dec(Decimal::new(units, self.reg.points_decimals).normalize())
+                        Value::Dec(from_units(units, self.reg.points_decimals))
                     })
                     .collect()
             }
@@ -453,7 +440,7 @@ impl Batch<'_> {
                 .iter()
                 .map(|&r| {
                     let units = self.score_totals.get(r as usize).copied().unwrap_or_default();
-                    Value::Dec(Decimal::new(units, self.reg.points_decimals).normalize())
+                    Value::Dec(from_units(units, self.reg.points_decimals))
                 })
                 .collect(),
             Expr::Facility => (0..n)
@@ -661,13 +648,13 @@ impl Batch<'_> {
         let one = 10i64.pow(scale);
         let cap = match c.max {
             None => None,
-            Some(m) => match exact_units(m, scale) {
+            Some(m) => match whole_units(m, scale) {
                 Some(u) => Some(u),
                 None => return Ok(None),
             },
         };
         let table: Option<Vec<Option<i64>>> = match &c.rule {
-            PointsRule::Table { points, .. } => Some(points.iter().map(|&p| exact_units(p, scale)).collect()),
+            PointsRule::Table { points, .. } => Some(points.iter().map(|&p| whole_units(p, scale)).collect()),
             _ => None,
         };
         let units = |v: Value| -> Result<Option<i64>, EvalError> {
@@ -678,7 +665,7 @@ impl Batch<'_> {
                     .unwrap_or(Some(0)),
                 (PointsRule::Table { .. }, _) => Some(0),
                 (PointsRule::Formula(_), Value::Int(n)) => n.checked_mul(one),
-                _ => exact_units(c.rule.points_for(v)?.0, scale),
+                _ => whole_units(c.rule.points_for(v)?.0, scale),
             })
         };
         let mut points = match c.for_each {

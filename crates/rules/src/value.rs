@@ -100,3 +100,29 @@ impl Value {
         }
     }
 }
+
+/// Powers of ten up to the largest decimal scale (28).
+#[expect(clippy::indexing_slicing, reason = "a constant table, checked when compiled")]
+const POW10: [i128; 29] = {
+    let mut p = [1i128; 29];
+    let mut i = 1;
+    while i < 29 {
+        p[i] = p[i - 1] * 10;
+        i += 1;
+    }
+    p
+};
+
+/// `d` as a whole number of `10^-scale` units (`12.5` at scale 2 is `1250`), when `d` has at most
+/// `scale` decimals and the result fits in 64 bits.
+pub fn whole_units(d: Decimal, scale: u32) -> Option<i64> {
+    let up = scale.checked_sub(d.scale())?;
+    let factor = POW10.get(usize::try_from(up).ok()?)?;
+    i64::try_from(d.mantissa().checked_mul(*factor)?).ok()
+}
+
+/// A whole number of `10^-scale` units as a decimal without trailing zeros (the inverse of
+/// [`whole_units`]).
+pub fn from_units(units: i64, scale: u32) -> Decimal {
+    Decimal::new(units, scale).normalize()
+}
