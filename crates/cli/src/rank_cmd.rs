@@ -7,9 +7,16 @@
 //! one, as soon as it is made, to a sink: `rank` writes it into a new directory (renamed into place at
 //! the end: all or nothing), `verify` compares it byte by byte with what is there. A file is dropped once
 //! handed over, so at a million applications the outputs are never all in memory at once.
+//!
+//! The sink runs on a thread of its own, which also hashes each file for the manifest, and the
+//! published lists are made two at a time: a run at a million applications spends seconds writing
+//! files, which a second core does while the first computes. What is made does not depend on the
+//! threads (each file is made by one of them, from the same data).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use clap::Args;
 use graduatorie_ranker::{BudgetInput, RunError, RunInput, run, run_budget};
@@ -47,15 +54,73 @@ fn late_name(round: usize) -> String {
     format!("late-{round}.csv")
 }
 
-/// Where the files of a run go as they are made (name, bytes).
-pub type Sink<'a> = dyn FnMut(&str, &[u8]) -> Result<(), String> + 'a;
+/// Where the files of a run go as they are made (name, bytes); called from a thread of its own.
+pub type Sink<'a> = dyn FnMut(&str, &[u8]) -> Result<(), String> + Send + 'a;
 
-/// Where an output is handed over once made (name, bytes); hashed for the manifest on the way.
-type Output<'a> = dyn FnMut(&str, Vec<u8>) -> Result<(), String> + 'a;
+/// A file of the run on its way to the sink.
+struct Piece {
+    name: String,
+    bytes: Arc<Vec<u8>>,
+    input: bool,
+}
+
+/// The SHA-256 of every input and output handed over, by name, for the manifest.
+#[derive(Default)]
+struct Hashes {
+    inputs: BTreeMap<String, String>,
+    outputs: BTreeMap<String, String>,
+}
+
+/// Where the files of a run are handed over as they are made; each is hashed and given to the sink by
+/// the thread of [`hand_over`]. Cloned by each thread that makes files.
+#[derive(Clone)]
+struct Outbox(SyncSender<Piece>);
+
+impl Outbox {
+    fn send(&self, name: &str, bytes: Arc<Vec<u8>>, input: bool) -> Result<(), String> {
+        let piece = Piece {
+            name: name.to_owned(),
+            bytes,
+            input,
+        };
+        // The receiver stops only after a sink error, which is the one reported.
+        self.0
+            .send(piece)
+            .map_err(|_| format!("{name}: not handed over (the writer stopped)"))
+    }
+    fn input(&self, name: &str, bytes: Arc<Vec<u8>>) -> Result<(), String> {
+        self.send(name, bytes, true)
+    }
+    fn output(&self, name: &str, bytes: Vec<u8>) -> Result<(), String> {
+        self.send(name, Arc::new(bytes), false)
+    }
+}
+
+/// Hashes each file received and gives it to the sink, until every sender is gone or the sink fails.
+fn hand_over(pieces: &Receiver<Piece>, sink: &mut Sink<'_>) -> Result<Hashes, String> {
+    let mut hashes = Hashes::default();
+    for piece in pieces {
+        let hash = sha256_hex(&piece.bytes);
+        sink(&piece.name, &piece.bytes)?;
+        let map = if piece.input {
+            &mut hashes.inputs
+        } else {
+            &mut hashes.outputs
+        };
+        map.insert(piece.name, hash);
+    }
+    Ok(hashes)
+}
+
+/// What a run computed, for the manifest.
+enum Summary {
+    Seats(report::Counts),
+    Budget(report::BudgetSummary),
+}
 
 /// Every file of a run directory (inputs, outputs, manifest), computed from the inputs and handed to
 /// `sink` one by one; returns the manifest (also handed over, last).
-pub fn compute(mut files: RunFiles, sink: &mut Sink<'_>) -> Result<Vec<u8>, String> {
+pub fn compute(files: RunFiles, sink: &mut Sink<'_>) -> Result<Vec<u8>, String> {
     let reg = graduatorie_rules::compile_str("rules.toml", &files.rules).map_err(|e| e.to_string())?;
     let uses_draw = reg.tie_breaks().iter().any(|t| matches!(t.kind, TieKind::Draw));
     if uses_draw && files.seed.is_none() {
@@ -66,38 +131,25 @@ pub fn compute(mut files: RunFiles, sink: &mut Sink<'_>) -> Result<Vec<u8>, Stri
     if files.budget.is_none() && files.facilities.is_none() {
         return Err("a call needs its facilities (seats) or a budget".into());
     }
-    // The inputs first: the applications (hundreds of megabytes at a million) are dropped as soon as
-    // they are read.
     let round = files.answers.len() + 1;
-    let mut inputs = BTreeMap::new();
-    let mut put_input = |name: String, bytes: &[u8]| -> Result<(), String> {
-        inputs.insert(name.clone(), sha256_hex(bytes));
-        sink(&name, bytes)
+    let seed = files.seed.clone();
+    let writing = &mut *sink;
+    let (summary, hashes) = std::thread::scope(|scope| {
+        let (tx, rx) = sync_channel::<Piece>(2);
+        let writer = scope.spawn(move || hand_over(&rx, writing));
+        let summary = make_files(files, &reg, &Outbox(tx));
+        let hashes = writer
+            .join()
+            .unwrap_or_else(|_| Err("the files could not be written".into()));
+        // A sink's error (a full disk) explains why the files stopped: it comes first.
+        Ok::<_, String>((summary, hashes?))
+    })?;
+    let summary = summary?;
+    let (counts, budget) = match summary {
+        Summary::Seats(c) => (Some(c), None),
+        Summary::Budget(b) => (None, Some(b)),
     };
-    put_input("rules.toml".to_owned(), files.rules.as_bytes())?;
-    put_input("applications.csv".to_owned(), &files.applications)?;
-    if let Some(f) = &files.facilities {
-        put_input("facilities.csv".to_owned(), f)?;
-    }
-    for (k, a) in files.answers.iter().enumerate() {
-        put_input(answers_name(k + 1), a)?;
-    }
-    for (round, bytes) in &files.late {
-        put_input(late_name(*round), bytes)?;
-    }
-    let mut outputs = BTreeMap::new();
-    let mut put_output = |name: &str, bytes: Vec<u8>| -> Result<(), String> {
-        outputs.insert(name.to_owned(), sha256_hex(&bytes));
-        sink(name, &bytes)
-    };
-    let (counts, budget) = match (files.budget.clone(), &files.facilities) {
-        (Some(budget), _) => (
-            None,
-            Some(compute_budget(&mut files, &reg, &budget, &mut put_output)?),
-        ),
-        (None, Some(_)) => (Some(compute_seats(&mut files, &reg, &mut put_output)?), None),
-        (None, None) => return Err("a call needs its facilities (seats) or a budget".into()),
-    };
+    let Hashes { inputs, outputs } = hashes;
     let manifest = Manifest {
         engine: format!("graduatorie {}", env!("CARGO_PKG_VERSION")),
         regulation: ManifestRegulation {
@@ -107,7 +159,7 @@ pub fn compute(mut files: RunFiles, sink: &mut Sink<'_>) -> Result<Vec<u8>, Stri
             school_year: reg.identity.school_year.clone(),
             hash: reg.hash.clone(),
         },
-        seed: files.seed,
+        seed,
         round,
         allocation: reg.allocation(),
         counts,
@@ -119,6 +171,28 @@ pub fn compute(mut files: RunFiles, sink: &mut Sink<'_>) -> Result<Vec<u8>, Stri
     json.push('\n');
     sink("manifest.json", json.as_bytes())?;
     Ok(json.into_bytes())
+}
+
+/// The inputs handed over as they are, then the outputs as they are made. The applications (hundreds
+/// of megabytes at a million) are dropped as soon as they are read and written.
+fn make_files(mut files: RunFiles, reg: &Regulation, out: &Outbox) -> Result<Summary, String> {
+    out.input("rules.toml", Arc::new(files.rules.clone().into_bytes()))?;
+    let applications = Arc::new(std::mem::take(&mut files.applications));
+    out.input("applications.csv", Arc::clone(&applications))?;
+    if let Some(f) = &files.facilities {
+        out.input("facilities.csv", Arc::new(f.clone()))?;
+    }
+    for (k, a) in files.answers.iter().enumerate() {
+        out.input(&answers_name(k + 1), Arc::new(a.clone()))?;
+    }
+    for (round, bytes) in &files.late {
+        out.input(&late_name(*round), Arc::new(bytes.clone()))?;
+    }
+    match (files.budget.clone(), &files.facilities) {
+        (Some(budget), _) => compute_budget(&files, applications, reg, &budget, out).map(Summary::Budget),
+        (None, Some(_)) => compute_seats(&files, applications, reg, out).map(Summary::Seats),
+        (None, None) => Err("a call needs its facilities (seats) or a budget".into()),
+    }
 }
 
 /// The applications of every file, with where each came from (file, line) and the round it joined;
@@ -137,18 +211,13 @@ struct AllApplications {
 
 fn all_applications(
     files: &RunFiles,
+    applications: &[u8],
     reg: &Regulation,
     table: &mut graduatorie_rules::FacilityTable,
     need_preferences: bool,
 ) -> Result<AllApplications, String> {
-    let apps = tables::applications(
-        "applications.csv",
-        &files.applications,
-        reg,
-        table,
-        need_preferences,
-    )
-    .map_err(|p| p.report())?;
+    let apps = tables::applications("applications.csv", applications, reg, table, need_preferences)
+        .map_err(|p| p.report())?;
     let mut facts = apps.facts;
     let mut keys = apps.family;
     let mut names = vec!["applications.csv".to_owned()];
@@ -226,16 +295,17 @@ fn at(apps: &AllApplications, index: usize) -> String {
 
 /// A call for seats: lists, allocation, rounds.
 fn compute_seats(
-    files: &mut RunFiles,
+    files: &RunFiles,
+    applications: Arc<Vec<u8>>,
     reg: &Regulation,
-    put: &mut Output<'_>,
+    out: &Outbox,
 ) -> Result<report::Counts, String> {
     let facilities = files.facilities.as_deref().unwrap_or_default();
     let facilities = tables::facilities("facilities.csv", facilities, reg).map_err(|p| p.report())?;
     let mut table = facilities.table();
-    let apps = all_applications(files, reg, &mut table, true)?;
-    // Read and copied already: not needed any more.
-    files.applications = Vec::new();
+    let apps = all_applications(files, &applications, reg, &mut table, true)?;
+    // Read (and being written by the other thread): not needed here any more.
+    drop(applications);
     let mut answers = Vec::new();
     let mut answer_lines = Vec::new();
     for (k, bytes) in files.answers.iter().enumerate() {
@@ -277,22 +347,32 @@ fn compute_seats(
         facilities: &facilities,
         seed: files.seed.as_deref(),
     };
-    put(
-        "ranking.csv",
-        report::ranking(&cx, &outcome.scores, &outcome.lists),
-    )?;
-    put("allocation.csv", report::allocation(&cx, &outcome))?;
-    put("waiting.csv", report::waiting(&cx, &outcome))?;
-    put("public.csv", report::public(&cx, &outcome))?;
+    // The ranking (the largest file) on this thread, the other lists on another.
+    std::thread::scope(|scope| {
+        let others = scope.spawn(|| {
+            out.output("allocation.csv", report::allocation(&cx, &outcome))?;
+            out.output("waiting.csv", report::waiting(&cx, &outcome))?;
+            out.output("public.csv", report::public(&cx, &outcome))
+        });
+        let ranking = out.output(
+            "ranking.csv",
+            report::ranking(&cx, &outcome.scores, &outcome.lists),
+        );
+        let others = others
+            .join()
+            .unwrap_or_else(|_| Err("the lists could not be made".into()));
+        ranking.and(others)
+    })?;
     Ok(report::counts(&outcome, apps.facts.len()))
 }
 
 /// A call for vouchers or contributions: lists, then grants until the budget is spent.
 fn compute_budget(
-    files: &mut RunFiles,
+    files: &RunFiles,
+    applications: Arc<Vec<u8>>,
     reg: &Regulation,
     budget: &str,
-    put: &mut Output<'_>,
+    out: &Outbox,
 ) -> Result<report::BudgetSummary, String> {
     if !reg.has_grant() {
         return Err("the regulation has no [grant] saying how much each beneficiary receives".into());
@@ -302,8 +382,8 @@ fn compute_budget(
     }
     let money = graduatorie_domain::Money::parse(budget).map_err(|e| format!("--budget: {e}"))?;
     let mut table = graduatorie_rules::FacilityTable::closed(Vec::<String>::new());
-    let apps = all_applications(files, reg, &mut table, false)?;
-    files.applications = Vec::new();
+    let apps = all_applications(files, &applications, reg, &mut table, false)?;
+    drop(applications);
     let outcome = run_budget(BudgetInput {
         regulation: reg,
         facts: &apps.facts,
@@ -327,12 +407,12 @@ fn compute_budget(
         facilities: &facilities,
         seed: files.seed.as_deref(),
     };
-    put(
+    out.output(
         "ranking.csv",
         report::ranking(&cx, &outcome.scores, &outcome.lists),
     )?;
-    put("grants.csv", report::grants(&cx, &outcome))?;
-    put("public.csv", report::public_grants(&cx, &outcome))?;
+    out.output("grants.csv", report::grants(&cx, &outcome))?;
+    out.output("public.csv", report::public_grants(&cx, &outcome))?;
     Ok(report::budget_summary(&outcome, money))
 }
 /// `graduatorie rank`.
@@ -702,4 +782,113 @@ fn first_difference(name: &str, expected: &[u8], actual: &[u8]) -> String {
         };
     }
     format!("first at line {} (one file is longer)", e.len().min(a.len()) + 1)
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Generate {
+        #[command(flatten)]
+        args: crate::generate_cmd::GenerateArgs,
+    }
+
+    /// A synthetic Bologna call of `n` applications, as `rank` reads it.
+    fn call(name: &str, n: u32) -> RunFiles {
+        let dir = std::env::temp_dir().join(format!("graduatorie-unit-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let rules = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../config/rules/bologna-nidi.toml"
+        );
+        let n = n.to_string();
+        let out = dir.to_str().unwrap();
+        let args = [
+            "generate",
+            "--applications",
+            &n,
+            "--facilities",
+            "12",
+            "--preferences",
+            "3",
+        ];
+        let g = Generate::try_parse_from(args.into_iter().chain(["--rules", rules, "--out", out])).unwrap();
+        crate::generate_cmd::generate(g.args).unwrap();
+        let files = RunFiles {
+            rules: crate::rules_cmd::load(rules).unwrap().flattened,
+            applications: std::fs::read(dir.join("applications.csv")).unwrap(),
+            facilities: Some(std::fs::read(dir.join("facilities.csv")).unwrap()),
+            budget: None,
+            answers: Vec::new(),
+            late: Vec::new(),
+            seed: Some("unit".into()),
+        };
+        std::fs::remove_dir_all(&dir).unwrap();
+        files
+    }
+
+    #[test]
+    fn the_manifest_hashes_exactly_what_the_sink_received() {
+        let mut got: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        let manifest = compute(call("hashes", 300), &mut |name, bytes| {
+            assert!(
+                got.insert(name.to_owned(), bytes.to_vec()).is_none(),
+                "{name} twice"
+            );
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(got.get("manifest.json"), Some(&manifest));
+        let m: serde_json::Value = serde_json::from_slice(&manifest).unwrap();
+        let mut named = vec!["manifest.json".to_owned()];
+        for part in ["inputs", "outputs"] {
+            for (name, hash) in m[part].as_object().unwrap() {
+                assert_eq!(hash.as_str(), Some(sha256_hex(&got[name]).as_str()), "{name}");
+                named.push(name.clone());
+            }
+        }
+        named.sort();
+        assert_eq!(named, got.keys().cloned().collect::<Vec<_>>());
+        for file in [
+            "ranking.csv",
+            "allocation.csv",
+            "waiting.csv",
+            "public.csv",
+            "applications.csv",
+        ] {
+            assert!(
+                m["outputs"].get(file).or(m["inputs"].get(file)).is_some(),
+                "{file}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_failing_sink_ends_the_run_with_its_own_error() {
+        for failing in ["applications.csv", "ranking.csv", "public.csv"] {
+            let mut after = Vec::new();
+            let mut failed = false;
+            let result = compute(call(failing, 200), &mut |name, _| {
+                if failed {
+                    after.push(name.to_owned());
+                }
+                if name == failing {
+                    failed = true;
+                    return Err(format!("{name}: cannot write: no space left on device"));
+                }
+                Ok(())
+            });
+            assert_eq!(
+                result.unwrap_err(),
+                format!("{failing}: cannot write: no space left on device")
+            );
+            assert!(
+                after.is_empty(),
+                "{failing}: {after:?} handed over after the failure"
+            );
+        }
+    }
 }
