@@ -333,6 +333,14 @@ fn rank_reports_every_wrong_cell_and_writes_nothing() {
     );
     assert!(!err.contains("forse"), "values are never echoed: {err}");
     assert!(!out.exists());
+    // Saved with Windows line ends (a spreadsheet on Windows): the same lines are named.
+    let crlf = write(
+        &dir,
+        "apps-crlf.csv",
+        &std::fs::read_to_string(&apps).unwrap().replace('\n', "\r\n"),
+    );
+    let o = rank_seats(&rules, &crlf, &facs, Some("s"), out.to_str().unwrap());
+    assert_eq!(text(&o.stderr).replace("apps-crlf.csv", "apps.csv"), err);
     // Nor the directories above a new output directory, nor a partial directory.
     let nested = dir.join("new").join("deeper").join("out");
     let o = rank_seats(&rules, &apps, &facs, Some("s"), nested.to_str().unwrap());

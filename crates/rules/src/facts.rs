@@ -44,6 +44,10 @@ impl FacilityTable {
         t.closed = true;
         t
     }
+    /// Whether other codes are refused (and lookups never change the table).
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
     /// The index of a code, adding it when the table is open.
     pub fn lookup(&mut self, code: &str) -> Option<u32> {
         if let Some(&i) = self.index.get(code) {
