@@ -22,6 +22,7 @@ use clap::Args;
 use graduatorie_ranker::{BudgetInput, RunError, RunInput, run, run_budget};
 use graduatorie_rules::Regulation;
 use graduatorie_rules::model::TieKind;
+use sha2::{Digest, Sha256};
 
 use crate::println_out;
 use crate::report::{self, Context, Manifest, ManifestRegulation, sha256_hex};
@@ -54,14 +55,16 @@ fn late_name(round: usize) -> String {
     format!("late-{round}.csv")
 }
 
-/// Where the files of a run go as they are made (name, bytes); called from a thread of its own.
-pub type Sink<'a> = dyn FnMut(&str, &[u8]) -> Result<(), String> + Send + 'a;
+/// Where the files of a run go as they are made, piece by piece (name, bytes, whether it is the
+/// file's last piece); called from a thread of its own. Pieces of two files may alternate.
+pub type Sink<'a> = dyn FnMut(&str, &[u8], bool) -> Result<(), String> + Send + 'a;
 
-/// A file of the run on its way to the sink.
+/// A piece of a file of the run on its way to the sink.
 struct Piece {
     name: String,
     bytes: Arc<Vec<u8>>,
     input: bool,
+    last: bool,
 }
 
 /// The SHA-256 of every input and output handed over, by name, for the manifest.
@@ -77,37 +80,55 @@ struct Hashes {
 struct Outbox(SyncSender<Piece>);
 
 impl Outbox {
-    fn send(&self, name: &str, bytes: Arc<Vec<u8>>, input: bool) -> Result<(), String> {
+    fn send(&self, name: &str, bytes: Arc<Vec<u8>>, input: bool, last: bool) -> Result<(), String> {
         let piece = Piece {
             name: name.to_owned(),
             bytes,
             input,
+            last,
         };
         // The receiver stops only after a sink error, which is the one reported.
         self.0
             .send(piece)
             .map_err(|_| format!("{name}: not handed over (the writer stopped)"))
     }
+    /// An input, whole.
     fn input(&self, name: &str, bytes: Arc<Vec<u8>>) -> Result<(), String> {
-        self.send(name, bytes, true)
+        self.send(name, bytes, true, true)
     }
-    fn output(&self, name: &str, bytes: Vec<u8>) -> Result<(), String> {
-        self.send(name, Arc::new(bytes), false)
+    /// An output, handed over piece by piece by `make` as it is made.
+    fn output(&self, name: &str, make: impl FnOnce(&mut report::Chunks<'_>)) -> Result<(), String> {
+        let mut failed = None;
+        make(&mut |piece: Vec<u8>| {
+            if failed.is_none() {
+                failed = self.send(name, Arc::new(piece), false, false).err();
+            }
+        });
+        match failed {
+            Some(e) => Err(e),
+            None => self.send(name, Arc::new(Vec::new()), false, true),
+        }
     }
 }
 
 /// Hashes each file received and gives it to the sink, until every sender is gone or the sink fails.
 fn hand_over(pieces: &Receiver<Piece>, sink: &mut Sink<'_>) -> Result<Hashes, String> {
     let mut hashes = Hashes::default();
+    let mut open: HashMap<String, Sha256> = HashMap::new();
     for piece in pieces {
-        let hash = sha256_hex(&piece.bytes);
-        sink(&piece.name, &piece.bytes)?;
+        let mut hash = open.remove(&piece.name).unwrap_or_default();
+        hash.update(piece.bytes.as_slice());
+        sink(&piece.name, &piece.bytes, piece.last)?;
+        if !piece.last {
+            open.insert(piece.name, hash);
+            continue;
+        }
         let map = if piece.input {
             &mut hashes.inputs
         } else {
             &mut hashes.outputs
         };
-        map.insert(piece.name, hash);
+        map.insert(piece.name, report::hex(&hash.finalize()));
     }
     Ok(hashes)
 }
@@ -169,7 +190,7 @@ pub fn compute(files: RunFiles, sink: &mut Sink<'_>) -> Result<Vec<u8>, String> 
     };
     let mut json = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?;
     json.push('\n');
-    sink("manifest.json", json.as_bytes())?;
+    sink("manifest.json", json.as_bytes(), true)?;
     Ok(json.into_bytes())
 }
 
@@ -350,14 +371,13 @@ fn compute_seats(
     // The ranking (the largest file) on this thread, the other lists on another.
     std::thread::scope(|scope| {
         let others = scope.spawn(|| {
-            out.output("allocation.csv", report::allocation(&cx, &outcome))?;
-            out.output("waiting.csv", report::waiting(&cx, &outcome))?;
-            out.output("public.csv", report::public(&cx, &outcome))
+            out.output("allocation.csv", |f| report::allocation(&cx, &outcome, f))?;
+            out.output("waiting.csv", |f| report::waiting(&cx, &outcome, f))?;
+            out.output("public.csv", |f| report::public(&cx, &outcome, f))
         });
-        let ranking = out.output(
-            "ranking.csv",
-            report::ranking(&cx, &outcome.scores, &outcome.lists),
-        );
+        let ranking = out.output("ranking.csv", |f| {
+            report::ranking(&cx, &outcome.scores, &outcome.lists, f);
+        });
         let others = others
             .join()
             .unwrap_or_else(|_| Err("the lists could not be made".into()));
@@ -407,12 +427,11 @@ fn compute_budget(
         facilities: &facilities,
         seed: files.seed.as_deref(),
     };
-    out.output(
-        "ranking.csv",
-        report::ranking(&cx, &outcome.scores, &outcome.lists),
-    )?;
-    out.output("grants.csv", report::grants(&cx, &outcome))?;
-    out.output("public.csv", report::public_grants(&cx, &outcome))?;
+    out.output("ranking.csv", |f| {
+        report::ranking(&cx, &outcome.scores, &outcome.lists, f);
+    })?;
+    out.output("grants.csv", |f| report::grants(&cx, &outcome, f))?;
+    out.output("public.csv", |f| report::public_grants(&cx, &outcome, f))?;
     Ok(report::budget_summary(&outcome, money))
 }
 /// `graduatorie rank`.
@@ -590,7 +609,10 @@ pub fn rank(args: RankArgs) -> Result<(), String> {
     }
     let (rounds, budget_mode) = (files.answers.len() + 1, files.budget.is_some());
     let partial = PartialDir::create(&out_dir)?;
-    let computed = compute(files, &mut |name, bytes| partial.put(name, bytes));
+    let mut open = HashMap::new();
+    let computed = compute(files, &mut |name, bytes, last| {
+        partial.put(&mut open, name, bytes, last)
+    });
     let manifest = match computed {
         Ok(m) => partial.finish().map(|()| m),
         Err(e) => {
@@ -682,9 +704,26 @@ impl PartialDir {
         })
     }
 
-    fn put(&self, file: &str, bytes: &[u8]) -> Result<(), String> {
+    /// Writes a piece of `file`, opened on its first piece (in `open`) and closed after its last.
+    fn put(
+        &self,
+        open: &mut HashMap<String, std::fs::File>,
+        file: &str,
+        bytes: &[u8],
+        last: bool,
+    ) -> Result<(), String> {
+        use std::io::Write;
         let path = self.tmp.join(file);
-        std::fs::write(&path, bytes).map_err(|e| format!("{}: cannot write: {e}", path.display()))
+        let cannot = |e: std::io::Error| format!("{}: cannot write: {e}", path.display());
+        let mut f = match open.remove(file) {
+            Some(f) => f,
+            None => std::fs::File::create(&path).map_err(cannot)?,
+        };
+        f.write_all(bytes).map_err(cannot)?;
+        if !last {
+            open.insert(file.to_owned(), f);
+        }
+        Ok(())
     }
 
     fn finish(self) -> Result<(), String> {
@@ -714,7 +753,14 @@ pub fn verify(dir: &str) -> Result<(), String> {
     let rounds = files.answers.len() + 1;
     // Every file is compared as it is recomputed; the first in name order that differs is reported.
     let mut differences: BTreeMap<String, String> = BTreeMap::new();
-    compute(files, &mut |name, expected| {
+    let mut made: HashMap<String, Vec<u8>> = HashMap::new();
+    compute(files, &mut |name, piece, last| {
+        let mut expected = made.remove(name).unwrap_or_default();
+        expected.extend_from_slice(piece);
+        if !last {
+            made.insert(name.to_owned(), expected);
+            return Ok(());
+        }
         let file = path.join(name);
         match std::fs::read(&file) {
             Err(_) => {
@@ -729,7 +775,7 @@ pub fn verify(dir: &str) -> Result<(), String> {
                     format!(
                         "{}: differs from the recomputation: {}",
                         file.display(),
-                        first_difference(name, expected, &actual)
+                        first_difference(name, &expected, &actual)
                     ),
                 );
             }
@@ -833,14 +879,18 @@ mod tests {
     #[test]
     fn the_manifest_hashes_exactly_what_the_sink_received() {
         let mut got: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-        let manifest = compute(call("hashes", 300), &mut |name, bytes| {
-            assert!(
-                got.insert(name.to_owned(), bytes.to_vec()).is_none(),
-                "{name} twice"
-            );
+        let mut closed: Vec<String> = Vec::new();
+        let manifest = compute(call("hashes", 300), &mut |name, bytes, last| {
+            assert!(!closed.iter().any(|c| c == name), "{name} after its last piece");
+            got.entry(name.to_owned()).or_default().extend_from_slice(bytes);
+            if last {
+                closed.push(name.to_owned());
+            }
             Ok(())
         })
         .unwrap();
+        closed.sort();
+        assert_eq!(closed, got.keys().cloned().collect::<Vec<_>>(), "every file ends");
         assert_eq!(got.get("manifest.json"), Some(&manifest));
         let m: serde_json::Value = serde_json::from_slice(&manifest).unwrap();
         let mut named = vec!["manifest.json".to_owned()];
@@ -866,12 +916,45 @@ mod tests {
         }
     }
 
+    /// A list of thousands of rows is handed over in pieces (never whole), which make the same file.
+    #[test]
+    fn large_lists_are_handed_over_in_pieces() {
+        let mut pieces: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut whole: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        compute(call("pieces", 12_000), &mut |name, bytes, _| {
+            pieces.entry(name.to_owned()).or_default().push(bytes.len());
+            whole.entry(name.to_owned()).or_default().extend_from_slice(bytes);
+            Ok(())
+        })
+        .unwrap();
+        let (chunk, ranking) = (1 << 20, &pieces["ranking.csv"]);
+        assert!(
+            whole["ranking.csv"].len() > chunk,
+            "{}",
+            whole["ranking.csv"].len()
+        );
+        assert!(ranking.len() > 2, "{ranking:?}");
+        assert!(ranking.iter().all(|&n| n < 2 * chunk), "{ranking:?}");
+        // Whole lines in each piece; the last piece (empty) ends the file.
+        let mut at = 0;
+        for &n in ranking {
+            at += n;
+            assert!(n == 0 || whole["ranking.csv"][at - 1] == b'\n');
+        }
+        assert_eq!(ranking.last(), Some(&0));
+        assert_eq!(
+            pieces["applications.csv"].len(),
+            1,
+            "an input is handed over whole"
+        );
+    }
+
     #[test]
     fn a_failing_sink_ends_the_run_with_its_own_error() {
         for failing in ["applications.csv", "ranking.csv", "public.csv"] {
             let mut after = Vec::new();
             let mut failed = false;
-            let result = compute(call(failing, 200), &mut |name, _| {
+            let result = compute(call(failing, 200), &mut |name, _, _| {
                 if failed {
                     after.push(name.to_owned());
                 }

@@ -32,14 +32,31 @@ pub struct Context<'a> {
 
 /// SHA-256 of some bytes, in hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(bytes))
 }
 
+/// Bytes in lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Where a file is handed over piece by piece as it is made (in order; the file is complete when the
+/// function making it returns).
+pub type Chunks<'a> = dyn FnMut(Vec<u8>) + 'a;
+
+/// A file is handed over in pieces of about this size, so that a list of a million rows is written
+/// while it is made and never held whole.
+const CHUNK: usize = 1 << 20;
+
 /// A CSV file being built: comma-separated, `\n` line ends, quoted where needed.
-struct Table {
+struct Table<'a> {
     out: csv::Writer<Shared>,
     bytes: std::rc::Rc<std::cell::RefCell<Vec<u8>>>,
     scratch: String,
+    /// Where full pieces go (a whole file), or none (a piece of a row, kept).
+    spill: Option<&'a mut Chunks<'a>>,
+    /// Rows ended so far.
+    rows: usize,
 }
 
 /// The bytes a table's CSV writer flushes into, also reachable by the table (to append rows already
@@ -56,13 +73,16 @@ impl std::io::Write for Shared {
     }
 }
 
-impl Table {
-    fn new(header: &[String]) -> Self {
+impl<'a> Table<'a> {
+    /// A file with its header row, handed to `file` in pieces.
+    fn new(header: &[String], file: &'a mut Chunks<'a>) -> Self {
         let mut t = Table::headerless();
+        t.bytes.borrow_mut().reserve(CHUNK + CHUNK / 4);
+        t.spill = Some(file);
         t.row(header);
         t
     }
-    /// A table without a header row (pieces of rows).
+    /// A table without a header row (pieces of rows), kept in memory.
     fn headerless() -> Self {
         let bytes = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
         Table {
@@ -71,6 +91,25 @@ impl Table {
                 .from_writer(Shared(bytes.clone())),
             bytes,
             scratch: String::new(),
+            spill: None,
+            rows: 0,
+        }
+    }
+    /// At the end of a row: hands over what is written once it fills a piece.
+    fn row_done(&mut self) {
+        let Some(spill) = self.spill.as_mut() else {
+            return;
+        };
+        // Looked at every few hundred rows: flushing the CSV writer's own buffer at every row costs.
+        self.rows = self.rows.wrapping_add(1);
+        if !self.rows.is_multiple_of(256) {
+            return;
+        }
+        let _ = self.out.flush();
+        if self.bytes.borrow().len() >= CHUNK {
+            let next = Vec::with_capacity(CHUNK + CHUNK / 4);
+            let piece = std::mem::replace(&mut *self.bytes.borrow_mut(), next);
+            spill(piece);
         }
     }
     // Writing to memory cannot fail: the results below are ignored.
@@ -85,6 +124,7 @@ impl Table {
     }
     fn end(&mut self) {
         let _ = self.out.write_record(None::<&[u8]>);
+        self.row_done();
     }
     fn row(&mut self, cells: &[String]) {
         for c in cells {
@@ -96,11 +136,6 @@ impl Table {
     fn len(&mut self) -> usize {
         let _ = self.out.flush();
         self.bytes.borrow().len()
-    }
-    /// Room for `n` more bytes.
-    fn reserve(&mut self, n: usize) {
-        let _ = self.out.flush();
-        self.bytes.borrow_mut().reserve(n);
     }
     /// A value as [`value_text`] writes it (empty when missing), through the reused buffer.
     fn value(&mut self, v: Value) {
@@ -120,8 +155,22 @@ impl Table {
         let _ = self.out.flush();
         std::mem::take(&mut *self.bytes.borrow_mut())
     }
+    /// The end of a file: the last piece handed over.
+    fn close(self) {
+        let _ = self.finish();
+    }
+    /// What is kept (a table without pieces), or the last piece handed over (a file).
     fn finish(mut self) -> Vec<u8> {
-        self.take()
+        let rest = self.take();
+        match self.spill.take() {
+            Some(spill) => {
+                if !rest.is_empty() {
+                    spill(rest);
+                }
+                Vec::new()
+            }
+            None => rest,
+        }
     }
 }
 
@@ -156,11 +205,6 @@ impl Tails {
         }
     }
 
-    /// Room in `t` for `rows` rows of lists named at most `label` bytes long.
-    fn reserve(&self, t: &mut Table, rows: usize, label: usize) {
-        t.reserve(self.bytes.len() + rows * (label + 12));
-    }
-
     /// Appends application `i`'s row: the list and the position as CSV fields, then its tail (which
     /// ends the line).
     fn row(&mut self, t: &mut Table, list: &str, position: usize, i: usize) {
@@ -188,6 +232,7 @@ impl Tails {
         t.raw(self.digits.as_bytes());
         let (from, to) = self.bounds.get(i).copied().unwrap_or((0, 0));
         t.raw(self.bytes.get(from..to).unwrap_or(&[]));
+        t.row_done();
     }
 }
 
@@ -276,7 +321,7 @@ impl Context<'_> {
 
 /// `ranking.csv`: every list with every application's position, tiers, points per criterion,
 /// subtotals and tie-break values; then the excluded applications with the reasons.
-pub fn ranking(cx: &Context<'_>, s: &BatchScores, lists: &[RankedList]) -> Vec<u8> {
+pub fn ranking<'a>(cx: &Context<'_>, s: &BatchScores, lists: &[RankedList], file: &'a mut Chunks<'a>) {
     let reg = cx.reg;
     let mut header: Vec<String> = ["list", "position", "protocol", "section", "status"]
         .iter()
@@ -288,7 +333,7 @@ pub fn ranking(cx: &Context<'_>, s: &BatchScores, lists: &[RankedList]) -> Vec<u
     header.extend(reg.subtotals().iter().map(|s| format!("subtotal.{}", s.id)));
     header.extend((1..=reg.tie_breaks().len()).map(|k| format!("tie.{k}")));
     header.push("reasons".into());
-    let mut t = Table::new(&header);
+    let mut t = Table::new(&header, file);
     // Reasons are not kept by batch scoring; the few applications that need them are evaluated again
     // (without explanations).
     let mut ev = graduatorie_rules::Evaluation::default();
@@ -367,9 +412,6 @@ pub fn ranking(cx: &Context<'_>, s: &BatchScores, lists: &[RankedList]) -> Vec<u
     } else {
         Tails::of(s, |t, i| tail(t, i, None, &mut reasons))
     };
-    let rows = lists.iter().map(|l| l.order.len()).sum();
-    let label = lists.iter().map(|l| cx.list_id(l.key).len()).max().unwrap_or(0);
-    tails.reserve(&mut t, rows, label);
     for list in lists {
         let list_id = cx.list_id(list.key);
         for (p, &a) in list.order.iter().enumerate() {
@@ -399,11 +441,11 @@ pub fn ranking(cx: &Context<'_>, s: &BatchScores, lists: &[RankedList]) -> Vec<u
         cells.push(reasons(i));
         t.row(&cells);
     }
-    t.finish()
+    t.close();
 }
 
 /// `allocation.csv`: every seat accepted or offered, by protocol number.
-pub fn allocation(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
+pub fn allocation<'a>(cx: &Context<'_>, out: &RunOutcome, file: &'a mut Chunks<'a>) {
     let slots = !cx.reg.time_slots().is_empty();
     let mut header: Vec<String> = ["protocol", "section", "facility", "choice", "status"]
         .iter()
@@ -412,7 +454,7 @@ pub fn allocation(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
     if slots {
         header.insert(2, "time_slot".into());
     }
-    let mut t = Table::new(&header);
+    let mut t = Table::new(&header, file);
     for i in cx.by_protocol() {
         let (f, status) = match out.status(i) {
             Status::Accepted(f) => (f, "accepted"),
@@ -443,7 +485,7 @@ pub fn allocation(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
         }
         t.row(&cells);
     }
-    t.finish()
+    t.close();
 }
 
 /// Whether application `i` still waits in list `key`: it has no seat, or (when families move up) its
@@ -471,12 +513,12 @@ fn still_wanted(out: &RunOutcome, i: usize, f: u32) -> bool {
 }
 
 /// `waiting.csv`: per list, the applications still waiting, with their position in the waiting list.
-pub fn waiting(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
+pub fn waiting<'a>(cx: &Context<'_>, out: &RunOutcome, file: &'a mut Chunks<'a>) {
     let header: Vec<String> = ["list", "position", "protocol"]
         .iter()
         .map(|s| (*s).to_owned())
         .collect();
-    let mut t = Table::new(&header);
+    let mut t = Table::new(&header, file);
     for list in &out.lists {
         let mut p = 0;
         for &a in &list.order {
@@ -490,14 +532,14 @@ pub fn waiting(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
             }
         }
     }
-    t.finish()
+    t.close();
 }
 
 /// `public.csv`: what may be published. Only the protocol number, the position, the score, the tier
 /// (its label only for levels marked `public`, otherwise just "precedenza") and the outcome: never a
 /// name, a code, a birth date, an ISEE or a reason for exclusion.
-pub fn public(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
-    let mut t = public_table();
+pub fn public<'a>(cx: &Context<'_>, out: &RunOutcome, file: &'a mut Chunks<'a>) {
+    let mut t = public_table(file);
     let s = &out.scores;
     // What follows the position: written once per application in application order when no list is
     // a facility's (see `ranking`).
@@ -534,14 +576,6 @@ pub fn public(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
     } else {
         Tails::of(s, |t, i| tail(t, i, ListKey::Global))
     };
-    let rows = out.lists.iter().map(|l| l.order.len()).sum();
-    let label = out
-        .lists
-        .iter()
-        .map(|l| cx.list_label(l.key).len())
-        .max()
-        .unwrap_or(0);
-    tails.reserve(&mut t, rows, label);
     for list in &out.lists {
         let label = cx.list_label(list.key);
         for (p, &a) in list.order.iter().enumerate() {
@@ -556,11 +590,11 @@ pub fn public(cx: &Context<'_>, out: &RunOutcome) -> Vec<u8> {
         }
     }
     public_excluded(&mut t, cx, s);
-    t.finish()
+    t.close();
 }
 
 /// A public list with its Italian headers.
-fn public_table() -> Table {
+fn public_table<'a>(file: &'a mut Chunks<'a>) -> Table<'a> {
     let header: Vec<String> = [
         "graduatoria",
         "posizione",
@@ -572,7 +606,7 @@ fn public_table() -> Table {
     .iter()
     .map(|s| (*s).to_owned())
     .collect();
-    Table::new(&header)
+    Table::new(&header, file)
 }
 
 /// The excluded applications at the end of a public list, by protocol, with no reason.
@@ -738,12 +772,12 @@ fn granted(out: &BudgetOutcome) -> Vec<Option<(Money, bool)>> {
 
 /// `grants.csv`: every admitted application in ranking order with the amount the regulation gives it
 /// and the amount granted.
-pub fn grants(cx: &Context<'_>, out: &BudgetOutcome) -> Vec<u8> {
+pub fn grants<'a>(cx: &Context<'_>, out: &BudgetOutcome, file: &'a mut Chunks<'a>) {
     let header: Vec<String> = ["list", "position", "protocol", "amount", "granted", "status"]
         .iter()
         .map(|s| (*s).to_owned())
         .collect();
-    let mut t = Table::new(&header);
+    let mut t = Table::new(&header, file);
     let granted = granted(out);
     for list in &out.lists {
         for (p, &a) in list.order.iter().enumerate() {
@@ -764,12 +798,12 @@ pub fn grants(cx: &Context<'_>, out: &BudgetOutcome) -> Vec<u8> {
             ]);
         }
     }
-    t.finish()
+    t.close();
 }
 
 /// `public.csv` of a budget run: protocol, position, score, tier and outcome only.
-pub fn public_grants(cx: &Context<'_>, out: &BudgetOutcome) -> Vec<u8> {
-    let mut t = public_table();
+pub fn public_grants<'a>(cx: &Context<'_>, out: &BudgetOutcome, file: &'a mut Chunks<'a>) {
+    let mut t = public_table(file);
     let granted = granted(out);
     let s = &out.scores;
     for list in &out.lists {
@@ -791,5 +825,5 @@ pub fn public_grants(cx: &Context<'_>, out: &BudgetOutcome) -> Vec<u8> {
         }
     }
     public_excluded(&mut t, cx, s);
-    t.finish()
+    t.close();
 }
