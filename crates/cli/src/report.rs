@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use graduatorie_domain::{Money, ProtocolNumber};
 use graduatorie_ranker::{BudgetOutcome, ListKey, RankedList, RunOutcome, Status};
+use graduatorie_rules::batch::push_digits;
 use graduatorie_rules::explain::write_value;
 use graduatorie_rules::model::TieKind;
 use graduatorie_rules::{BatchScores, Eligibility, FactsBatch, Regulation, Value, draw_value};
@@ -37,7 +38,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Bytes in lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    base16ct::lower::encode_string(bytes)
 }
 
 /// Where a file is handed over piece by piece as it is made (in order; the file is complete when the
@@ -116,6 +117,27 @@ impl<'a> Table<'a> {
     fn field(&mut self, c: &str) {
         let _ = self.out.write_field(text_cell(c).as_bytes());
     }
+    /// A protocol number as its `Display` writes it (`2026/000123`; empty when missing), without the
+    /// general formatter: a ranking has one or two per row.
+    fn protocol(&mut self, p: Option<ProtocolNumber>) {
+        self.scratch.clear();
+        if let Some(p) = p {
+            p.push_to(&mut self.scratch);
+        }
+        let _ = self.out.write_field(self.scratch.as_bytes());
+    }
+    /// Bytes in lower-case hex (a public draw value: one per row of a ranking).
+    fn hex(&mut self, bytes: &[u8; 32]) {
+        let mut buf = [0u8; 64];
+        let text = base16ct::lower::encode(bytes, &mut buf).unwrap_or_default();
+        let _ = self.out.write_field(text);
+    }
+    /// A whole number, through the reused buffer.
+    fn number(&mut self, n: usize) {
+        self.scratch.clear();
+        push_digits(u64::try_from(n).unwrap_or(u64::MAX), 1, &mut self.scratch);
+        let _ = self.out.write_field(self.scratch.as_bytes());
+    }
     /// Points, formatted into a reused buffer (most cells of a ranking are points).
     fn points(&mut self, s: &BatchScores, units: i64) {
         self.scratch.clear();
@@ -146,9 +168,12 @@ impl<'a> Table<'a> {
         self.scratch = text;
     }
     /// Bytes already in CSV form, appended as they are.
-    fn raw(&mut self, bytes: &[u8]) {
+    fn raw(&mut self, parts: &[&[u8]]) {
         let _ = self.out.flush();
-        self.bytes.borrow_mut().extend_from_slice(bytes);
+        let mut bytes = self.bytes.borrow_mut();
+        for part in parts {
+            bytes.extend_from_slice(part);
+        }
     }
     /// The bytes written so far, leaving the table empty.
     fn take(&mut self) -> Vec<u8> {
@@ -205,6 +230,23 @@ impl Tails {
         }
     }
 
+    /// Appends the rows of a list, in its order. The tails are read in list order, all over memory:
+    /// the tail a few rows ahead is touched first, so that its cache misses overlap with the copying of
+    /// the rows before it instead of following them.
+    fn list(&mut self, t: &mut Table, list: &str, order: &[u32]) {
+        const AHEAD: usize = 8;
+        for (p, &a) in order.iter().enumerate() {
+            if let Some(&b) = order.get(p + 2 * AHEAD) {
+                std::hint::black_box(self.bounds.get(b as usize).copied());
+            }
+            if let Some(&b) = order.get(p + AHEAD) {
+                let (from, _) = self.bounds.get(b as usize).copied().unwrap_or_default();
+                std::hint::black_box(self.bytes.get(from).copied());
+            }
+            self.row(t, list, p + 1, a as usize);
+        }
+    }
+
     /// Appends application `i`'s row: the list and the position as CSV fields, then its tail (which
     /// ends the line).
     fn row(&mut self, t: &mut Table, list: &str, position: usize, i: usize) {
@@ -219,19 +261,13 @@ impl Tails {
             bytes.push(b',');
             self.list = Some((list.to_owned(), bytes));
         }
-        if let Some((_, cell)) = &self.list {
-            t.raw(cell);
-        }
         self.digits.clear();
-        graduatorie_rules::batch::push_digits(
-            u64::try_from(position).unwrap_or(u64::MAX),
-            1,
-            &mut self.digits,
-        );
+        push_digits(u64::try_from(position).unwrap_or(u64::MAX), 1, &mut self.digits);
         self.digits.push(',');
-        t.raw(self.digits.as_bytes());
         let (from, to) = self.bounds.get(i).copied().unwrap_or((0, 0));
-        t.raw(self.bytes.get(from..to).unwrap_or(&[]));
+        let cell = self.list.as_ref().map_or(&[][..], |(_, c)| c.as_slice());
+        let tail = self.bytes.get(from..to).unwrap_or(&[]);
+        t.raw(&[cell, self.digits.as_bytes(), tail]);
         t.row_done();
     }
 }
@@ -368,8 +404,7 @@ pub fn ranking<'a>(cx: &Context<'_>, s: &BatchScores, lists: &[RankedList], file
             ),
         };
         let reserve = s.reserve.get(i).copied().unwrap_or(false);
-        let protocol = protocol_text(cx.protocol(i));
-        t.field(&protocol);
+        t.protocol(cx.protocol(i));
         t.field(cx.section_id(s, i));
         t.field(if reserve { "reserve" } else { "admitted" });
         for (&g, level) in s.tier(i).iter().zip(reg.tiers()) {
@@ -390,13 +425,10 @@ pub fn ranking<'a>(cx: &Context<'_>, s: &BatchScores, lists: &[RankedList], file
                     t.value(ties.get(k).copied().unwrap_or(Value::Missing));
                 }
                 TieKind::Draw => match (cx.seed, cx.protocol(i)) {
-                    (Some(seed), Some(p)) => {
-                        let hex: String = draw_value(seed, p).iter().map(|b| format!("{b:02x}")).collect();
-                        t.field(&hex);
-                    }
+                    (Some(seed), Some(p)) => t.hex(&draw_value(seed, p)),
                     _ => t.field(""),
                 },
-                TieKind::Protocol => t.field(&protocol),
+                TieKind::Protocol => t.protocol(cx.protocol(i)),
             }
         }
         if reserve {
@@ -414,16 +446,16 @@ pub fn ranking<'a>(cx: &Context<'_>, s: &BatchScores, lists: &[RankedList], file
     };
     for list in lists {
         let list_id = cx.list_id(list.key);
+        if !by_facility {
+            tails.list(&mut t, &list_id, &list.order);
+            continue;
+        }
         for (p, &a) in list.order.iter().enumerate() {
             let i = a as usize;
-            if by_facility {
-                t.field(&list_id);
-                t.field(&(p + 1).to_string());
-                let row = cx.facility_row(s, i, list.key);
-                tail(&mut t, i, row, &mut reasons);
-            } else {
-                tails.row(&mut t, &list_id, p + 1, i);
-            }
+            t.field(&list_id);
+            t.field(&(p + 1).to_string());
+            let row = cx.facility_row(s, i, list.key);
+            tail(&mut t, i, row, &mut reasons);
         }
     }
     for i in cx.by_protocol() {
@@ -520,15 +552,15 @@ pub fn waiting<'a>(cx: &Context<'_>, out: &RunOutcome, file: &'a mut Chunks<'a>)
         .collect();
     let mut t = Table::new(&header, file);
     for list in &out.lists {
+        let list_id = cx.list_id(list.key);
         let mut p = 0;
         for &a in &list.order {
             if waits_in(cx, out, a as usize, list.key) {
                 p += 1;
-                t.row(&[
-                    cx.list_id(list.key),
-                    p.to_string(),
-                    protocol_text(cx.protocol(a as usize)),
-                ]);
+                t.field(&list_id);
+                t.number(p);
+                t.protocol(cx.protocol(a as usize));
+                t.end();
             }
         }
     }
@@ -560,7 +592,7 @@ pub fn public<'a>(cx: &Context<'_>, out: &RunOutcome, file: &'a mut Chunks<'a>) 
             (Status::Excluded, _) => "esclusa".to_owned(),
         };
         let reserve = s.reserve.get(i).copied().unwrap_or(false);
-        t.field(&protocol_text(cx.protocol(i)));
+        t.protocol(cx.protocol(i));
         t.points(s, total);
         t.field(&tier);
         if reserve {
@@ -578,15 +610,14 @@ pub fn public<'a>(cx: &Context<'_>, out: &RunOutcome, file: &'a mut Chunks<'a>) 
     };
     for list in &out.lists {
         let label = cx.list_label(list.key);
+        if !by_facility {
+            tails.list(&mut t, &label, &list.order);
+            continue;
+        }
         for (p, &a) in list.order.iter().enumerate() {
-            let i = a as usize;
-            if by_facility {
-                t.field(&label);
-                t.field(&(p + 1).to_string());
-                tail(&mut t, i, list.key);
-            } else {
-                tails.row(&mut t, &label, p + 1, i);
-            }
+            t.field(&label);
+            t.field(&(p + 1).to_string());
+            tail(&mut t, a as usize, list.key);
         }
     }
     public_excluded(&mut t, cx, s);

@@ -65,7 +65,9 @@ pub fn draw_value(seed: &str, protocol: ProtocolNumber) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(seed.as_bytes());
     h.update([0u8]);
-    h.update(protocol.to_string().as_bytes());
+    let mut text = String::with_capacity(16);
+    protocol.push_to(&mut text);
+    h.update(text.as_bytes());
     h.finalize().into()
 }
 
