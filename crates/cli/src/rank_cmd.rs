@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use clap::Args;
-use graduatorie_ranker::{BudgetInput, RunError, RunInput, run, run_budget};
+use graduatorie_ranker::{BudgetInput, RunError, RunInput, RunOutcome, allocate, run_budget, score_and_rank};
 use graduatorie_rules::Regulation;
 use graduatorie_rules::model::TieKind;
 use sha2::{Digest, Sha256};
@@ -335,7 +335,7 @@ fn compute_seats(
         answers.push(a);
         answer_lines.push(lines);
     }
-    let outcome = run(RunInput {
+    let input = RunInput {
         regulation: reg,
         facts: &apps.facts,
         seats: &facilities.seats,
@@ -343,8 +343,8 @@ fn compute_seats(
         answers: &answers,
         joined: &apps.joined,
         family: &apps.family,
-    })
-    .map_err(|e| match e {
+    };
+    let failed = |e: RunError| match e {
         RunError::Evaluation { index, error } => {
             format!(
                 "{}: the application cannot be evaluated: {error}",
@@ -361,23 +361,41 @@ fn compute_seats(
                 .copied()
                 .unwrap_or(0)
         ),
-    })?;
+    };
     let cx = Context {
         reg,
         facts: &apps.facts,
         facilities: &facilities,
         seed: files.seed.as_deref(),
     };
-    // The ranking (the largest file) on this thread, the other lists on another.
+    let (scores, lists) = score_and_rank(reg, &apps.facts, input.seed).map_err(failed)?;
+    // The rows of the ranking that depend only on the scores are made while the seats are allocated:
+    // the second half of them (and the excluded ones) on another thread, the first half here after
+    // the allocation.
+    let half = apps.facts.len() / 2;
+    let (rows, allocated) = std::thread::scope(|scope| {
+        let second = scope.spawn(|| {
+            report::RankingRows::tails(&cx, &scores, &lists, half..apps.facts.len())
+                .with_excluded(&cx, &scores)
+        });
+        let allocated = allocate(input, &scores, &lists);
+        let first = report::RankingRows::tails(&cx, &scores, &lists, 0..half);
+        (second.join().map(|second| first.then(second)), allocated)
+    });
+    let rows = rows.map_err(|_| "the ranking could not be made".to_owned())?;
+    let outcome = RunOutcome::of(scores, lists, allocated.map_err(failed)?);
+    // The ranking (most of it made already) and the public list on this thread, the allocation and the
+    // waiting lists on another: about the same work.
     std::thread::scope(|scope| {
         let others = scope.spawn(|| {
             out.output("allocation.csv", |f| report::allocation(&cx, &outcome, f))?;
-            out.output("waiting.csv", |f| report::waiting(&cx, &outcome, f))?;
-            out.output("public.csv", |f| report::public(&cx, &outcome, f))
+            out.output("waiting.csv", |f| report::waiting(&cx, &outcome, f))
         });
-        let ranking = out.output("ranking.csv", |f| {
-            report::ranking(&cx, &outcome.scores, &outcome.lists, f);
-        });
+        let ranking = out
+            .output("ranking.csv", |f| {
+                report::ranking(&cx, &outcome.scores, &outcome.lists, rows, f);
+            })
+            .and_then(|()| out.output("public.csv", |f| report::public(&cx, &outcome, f)));
         let others = others
             .join()
             .unwrap_or_else(|_| Err("the lists could not be made".into()));
@@ -427,8 +445,9 @@ fn compute_budget(
         facilities: &facilities,
         seed: files.seed.as_deref(),
     };
+    let rows = report::RankingRows::of(&cx, &outcome.scores, &outcome.lists);
     out.output("ranking.csv", |f| {
-        report::ranking(&cx, &outcome.scores, &outcome.lists, f);
+        report::ranking(&cx, &outcome.scores, &outcome.lists, rows, f);
     })?;
     out.output("grants.csv", |f| report::grants(&cx, &outcome, f))?;
     out.output("public.csv", |f| report::public_grants(&cx, &outcome, f))?;

@@ -213,21 +213,33 @@ struct Tails {
 }
 
 impl Tails {
-    fn of(s: &BatchScores, mut write: impl FnMut(&mut Table, usize)) -> Self {
+    /// The tails of the admitted applications among `range`; parts are joined by [`Tails::then`].
+    fn of(s: &BatchScores, range: std::ops::Range<usize>, mut write: impl FnMut(&mut Table, usize)) -> Self {
         let mut t = Table::headerless();
-        let mut bounds = Vec::with_capacity(s.len);
-        for i in 0..s.len {
-            let from = t.len();
+        let mut bounds = Vec::with_capacity(range.len());
+        let mut from = 0;
+        for i in range {
             if !s.excluded.get(i).copied().unwrap_or(true) {
                 write(&mut t, i);
             }
-            bounds.push((from, t.len()));
+            let to = t.len();
+            bounds.push((from, to));
+            from = to;
         }
         Tails {
             bytes: t.finish(),
             bounds,
             ..Tails::default()
         }
+    }
+
+    /// These tails, then `next` (those of the applications that follow).
+    fn then(mut self, next: Tails) -> Tails {
+        let shift = self.bytes.len();
+        self.bytes.extend_from_slice(&next.bytes);
+        self.bounds
+            .extend(next.bounds.iter().map(|&(from, to)| (from + shift, to + shift)));
+        self
     }
 
     /// Appends the rows of a list, in its order. The tails are read in list order, all over memory:
@@ -355,10 +367,8 @@ impl Context<'_> {
     }
 }
 
-/// `ranking.csv`: every list with every application's position, tiers, points per criterion,
-/// subtotals and tie-break values; then the excluded applications with the reasons.
-pub fn ranking<'a>(cx: &Context<'_>, s: &BatchScores, lists: &[RankedList], file: &'a mut Chunks<'a>) {
-    let reg = cx.reg;
+/// The header of `ranking.csv`.
+fn ranking_header(reg: &Regulation) -> Vec<String> {
     let mut header: Vec<String> = ["list", "position", "protocol", "section", "status"]
         .iter()
         .map(|s| (*s).to_owned())
@@ -369,110 +379,188 @@ pub fn ranking<'a>(cx: &Context<'_>, s: &BatchScores, lists: &[RankedList], file
     header.extend(reg.subtotals().iter().map(|s| format!("subtotal.{}", s.id)));
     header.extend((1..=reg.tie_breaks().len()).map(|k| format!("tie.{k}")));
     header.push("reasons".into());
-    let mut t = Table::new(&header, file);
-    // Reasons are not kept by batch scoring; the few applications that need them are evaluated again
-    // (without explanations).
-    let mut ev = graduatorie_rules::Evaluation::default();
-    let mut reasons = |i: usize| -> String {
+    header
+}
+
+/// Reasons are not kept by batch scoring; the few applications that need them (excluded, or admitted
+/// with reserve) are evaluated again, without explanations.
+#[derive(Default)]
+struct Reasons(graduatorie_rules::Evaluation);
+
+impl Reasons {
+    fn of(&mut self, cx: &Context<'_>, i: usize) -> String {
         if i >= cx.facts.len() {
             return String::new();
         }
-        match reg
-            .evaluate_into(&cx.facts.get(i), &mut ev, false)
-            .map(|()| &ev.eligibility)
+        match cx
+            .reg
+            .evaluate_into(&cx.facts.get(i), &mut self.0, false)
+            .map(|()| &self.0.eligibility)
         {
             Ok(Eligibility::Excluded(r) | Eligibility::Reserve(r)) => r.join("; "),
             _ => String::new(),
         }
+    }
+}
+
+/// Everything of an admitted application's row of `ranking.csv` after the list and the position: it
+/// depends only on the application (and its facility row in a facility's list).
+fn ranking_tail(
+    cx: &Context<'_>,
+    s: &BatchScores,
+    t: &mut Table<'_>,
+    i: usize,
+    row: Option<usize>,
+    reasons: &mut Reasons,
+) {
+    let reg = cx.reg;
+    let (total, points, subtotals, ties) = match row {
+        Some(r) => {
+            let (_, _, total, points, subtotals, ties) = s.facility(r);
+            (total, points, subtotals, ties)
+        }
+        None => (
+            s.total.get(i).copied().unwrap_or_default(),
+            s.points(i),
+            s.subtotals(i),
+            s.tie_keys(i),
+        ),
     };
-    // Everything after the position depends only on the application (and its facility row in a
-    // facility's list): written by `tail`. The lists visit applications in ranking order, which reads
-    // the score columns all over memory (about ten cache misses a row, most of the time with a million
-    // rows); so without facility lists each application's tail is formatted once, in application order,
-    // and the lists copy it.
-    let tail = |t: &mut Table, i: usize, row: Option<usize>, reasons: &mut dyn FnMut(usize) -> String| {
-        let (total, points, subtotals, ties) = match row {
-            Some(r) => {
-                let (_, _, total, points, subtotals, ties) = s.facility(r);
-                (total, points, subtotals, ties)
+    let reserve = s.reserve.get(i).copied().unwrap_or(false);
+    t.protocol(cx.protocol(i));
+    t.field(cx.section_id(s, i));
+    t.field(if reserve { "reserve" } else { "admitted" });
+    for (&g, level) in s.tier(i).iter().zip(reg.tiers()) {
+        t.field(
+            level
+                .groups
+                .get(usize::from(g))
+                .map_or("", |(l, _)| l.id.as_str()),
+        );
+    }
+    t.points(s, total);
+    for &d in points.iter().chain(subtotals) {
+        t.points(s, d);
+    }
+    for (k, tb) in reg.tie_breaks().iter().enumerate() {
+        match tb.kind {
+            TieKind::Value(_) => {
+                t.value(ties.get(k).copied().unwrap_or(Value::Missing));
             }
-            None => (
-                s.total.get(i).copied().unwrap_or_default(),
-                s.points(i),
-                s.subtotals(i),
-                s.tie_keys(i),
-            ),
-        };
-        let reserve = s.reserve.get(i).copied().unwrap_or(false);
-        t.protocol(cx.protocol(i));
-        t.field(cx.section_id(s, i));
-        t.field(if reserve { "reserve" } else { "admitted" });
-        for (&g, level) in s.tier(i).iter().zip(reg.tiers()) {
-            t.field(
-                level
-                    .groups
-                    .get(usize::from(g))
-                    .map_or("", |(l, _)| l.id.as_str()),
-            );
+            TieKind::Draw => match (cx.seed, cx.protocol(i)) {
+                (Some(seed), Some(p)) => t.hex(&draw_value(seed, p)),
+                _ => t.field(""),
+            },
+            TieKind::Protocol => t.protocol(cx.protocol(i)),
         }
-        t.points(s, total);
-        for &d in points.iter().chain(subtotals) {
-            t.points(s, d);
-        }
-        for (k, tb) in reg.tie_breaks().iter().enumerate() {
-            match tb.kind {
-                TieKind::Value(_) => {
-                    t.value(ties.get(k).copied().unwrap_or(Value::Missing));
-                }
-                TieKind::Draw => match (cx.seed, cx.protocol(i)) {
-                    (Some(seed), Some(p)) => t.hex(&draw_value(seed, p)),
-                    _ => t.field(""),
-                },
-                TieKind::Protocol => t.protocol(cx.protocol(i)),
-            }
-        }
-        if reserve {
-            t.field(&reasons(i));
-        } else {
-            t.field("");
-        }
-        t.end();
-    };
-    let by_facility = lists.iter().any(|l| matches!(l.key, ListKey::Facility(_)));
-    let mut tails = if by_facility {
-        Tails::default()
+    }
+    if reserve {
+        t.field(&reasons.of(cx, i));
     } else {
-        Tails::of(s, |t, i| tail(t, i, None, &mut reasons))
-    };
+        t.field("");
+    }
+    t.end();
+}
+
+/// The parts of `ranking.csv` that depend only on the scores, not on the allocation: so they can be
+/// made while the seats are allocated.
+pub struct RankingRows {
+    /// Without facility lists, each admitted application's row after its position, formatted once in
+    /// application order: the lists visit applications in ranking order, which reads the score columns
+    /// all over memory (about ten cache misses a row with a million rows), and copy these instead.
+    tails: Option<Tails>,
+    /// The rows of the excluded applications, by protocol number, with their reasons.
+    excluded: Vec<u8>,
+}
+
+impl RankingRows {
+    /// All of them.
+    pub fn of(cx: &Context<'_>, s: &BatchScores, lists: &[RankedList]) -> Self {
+        Self::tails(cx, s, lists, 0..s.len).with_excluded(cx, s)
+    }
+
+    /// The rows of the admitted applications among `range` (a part of them: parts are joined with
+    /// [`RankingRows::then`], in order).
+    pub fn tails(
+        cx: &Context<'_>,
+        s: &BatchScores,
+        lists: &[RankedList],
+        range: std::ops::Range<usize>,
+    ) -> Self {
+        let mut reasons = Reasons::default();
+        let by_facility = lists.iter().any(|l| matches!(l.key, ListKey::Facility(_)));
+        let tails =
+            (!by_facility).then(|| Tails::of(s, range, |t, i| ranking_tail(cx, s, t, i, None, &mut reasons)));
+        RankingRows {
+            tails,
+            excluded: Vec::new(),
+        }
+    }
+
+    /// These rows, then `next` (the part that follows).
+    pub fn then(mut self, next: RankingRows) -> Self {
+        self.tails = match (self.tails, next.tails) {
+            (Some(a), Some(b)) => Some(a.then(b)),
+            (a, b) => a.or(b),
+        };
+        self.excluded.extend_from_slice(&next.excluded);
+        self
+    }
+
+    /// With the rows of the excluded applications.
+    pub fn with_excluded(mut self, cx: &Context<'_>, s: &BatchScores) -> Self {
+        let mut reasons = Reasons::default();
+        let width = ranking_header(cx.reg).len();
+        let mut t = Table::headerless();
+        for i in cx.by_protocol() {
+            if !s.excluded.get(i).copied().unwrap_or(false) {
+                continue;
+            }
+            let mut cells = vec![
+                String::new(),
+                String::new(),
+                protocol_text(cx.protocol(i)),
+                cx.section_id(s, i).to_owned(),
+                "excluded".to_owned(),
+            ];
+            cells.resize(width - 1, String::new());
+            cells.push(reasons.of(cx, i));
+            t.row(&cells);
+        }
+        self.excluded = t.finish();
+        self
+    }
+}
+
+/// `ranking.csv`: every list with every application's position, tiers, points per criterion,
+/// subtotals and tie-break values; then the excluded applications with the reasons. `rows` are
+/// [`RankingRows::of`] the same scores and lists.
+pub fn ranking<'a>(
+    cx: &Context<'_>,
+    s: &BatchScores,
+    lists: &[RankedList],
+    rows: RankingRows,
+    file: &'a mut Chunks<'a>,
+) {
+    let mut t = Table::new(&ranking_header(cx.reg), file);
+    let RankingRows { tails, excluded } = rows;
+    let mut reasons = Reasons::default();
+    let mut tails = tails;
     for list in lists {
         let list_id = cx.list_id(list.key);
-        if !by_facility {
+        if let Some(tails) = tails.as_mut() {
             tails.list(&mut t, &list_id, &list.order);
             continue;
         }
         for (p, &a) in list.order.iter().enumerate() {
             let i = a as usize;
             t.field(&list_id);
-            t.field(&(p + 1).to_string());
+            t.number(p + 1);
             let row = cx.facility_row(s, i, list.key);
-            tail(&mut t, i, row, &mut reasons);
+            ranking_tail(cx, s, &mut t, i, row, &mut reasons);
         }
     }
-    for i in cx.by_protocol() {
-        if !s.excluded.get(i).copied().unwrap_or(false) {
-            continue;
-        }
-        let mut cells = vec![
-            String::new(),
-            String::new(),
-            protocol_text(cx.protocol(i)),
-            cx.section_id(s, i).to_owned(),
-            "excluded".to_owned(),
-        ];
-        cells.resize(header.len() - 1, String::new());
-        cells.push(reasons(i));
-        t.row(&cells);
-    }
+    t.raw(&[&excluded]);
     t.close();
 }
 
@@ -606,7 +694,7 @@ pub fn public<'a>(cx: &Context<'_>, out: &RunOutcome, file: &'a mut Chunks<'a>) 
     let mut tails = if by_facility {
         Tails::default()
     } else {
-        Tails::of(s, |t, i| tail(t, i, ListKey::Global))
+        Tails::of(s, 0..s.len, |t, i| tail(t, i, ListKey::Global))
     };
     for list in &out.lists {
         let label = cx.list_label(list.key);

@@ -31,5 +31,6 @@ pub use budget::{EdgePolicy, Grant, allocate_budget};
 pub use ranking::{Evaluated, ListKey, ListKind, RankedList, Scored, rank, rank_scores};
 pub use rounds::{Answer, Mechanism, RefusalPolicy, RoundPolicy, RoundState, next_round};
 pub use run::{
-    BudgetInput, BudgetOutcome, Positions, RunError, RunInput, RunOutcome, Status, run, run_budget,
+    Allocated, BudgetInput, BudgetOutcome, Positions, RunError, RunInput, RunOutcome, Status, allocate, run,
+    run_budget, score_and_rank,
 };

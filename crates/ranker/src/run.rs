@@ -184,8 +184,10 @@ impl RunOutcome {
     }
 }
 
-/// Scores every application and makes the lists the regulation names: the start of every run.
-fn score_and_rank(
+/// Scores every application and makes the lists the regulation names: the start of every run, and
+/// the first half of [`run`] (a caller may use the scores, e.g. to format them, while [`allocate`]
+/// runs).
+pub fn score_and_rank(
     reg: &Regulation,
     facts: &FactsBatch,
     seed: Option<&str>,
@@ -207,11 +209,54 @@ fn score_and_rank(
 
 /// Scores, ranks, allocates and replays the rounds answered so far.
 pub fn run(input: RunInput<'_>) -> Result<RunOutcome, RunError> {
+    let (scores, lists) = score_and_rank(input.regulation, input.facts, input.seed)?;
+    let allocated = allocate(input, &scores, &lists)?;
+    Ok(RunOutcome::of(scores, lists, allocated))
+}
+
+/// What the allocation of a run decided, besides the scores and lists it started from.
+#[derive(Debug, Clone)]
+pub struct Allocated {
+    positions: Positions,
+    allocation: Allocation,
+    state: RoundState,
+    at_border: Vec<bool>,
+    seat_section: Vec<Option<u16>>,
+}
+
+impl RunOutcome {
+    /// The outcome of a run from its two halves ([`score_and_rank`], then [`allocate`]).
+    pub fn of(scores: BatchScores, lists: Vec<RankedList>, allocated: Allocated) -> Self {
+        let Allocated {
+            positions,
+            allocation,
+            state,
+            at_border,
+            seat_section,
+        } = allocated;
+        RunOutcome {
+            scores,
+            lists,
+            positions,
+            allocation,
+            state,
+            at_border,
+            seat_section,
+        }
+    }
+}
+
+/// The second half of [`run`]: allocates the seats to the lists of [`score_and_rank`] and replays the
+/// rounds answered so far.
+pub fn allocate(
+    input: RunInput<'_>,
+    scores: &BatchScores,
+    lists: &[RankedList],
+) -> Result<Allocated, RunError> {
     let reg = input.regulation;
     let rules = reg.allocation();
-    let (scores, lists) = score_and_rank(reg, input.facts, input.seed)?;
     let n = input.facts.len();
-    let positions = Positions::of(&lists, n);
+    let positions = Positions::of(lists, n);
     let has_sections = !reg.sections().is_empty();
     // Seats are counted per facility and bucket: the age section, and within it the time slot when
     // the regulation splits seats by time slot (bucket = section × slots + slot).
@@ -450,9 +495,7 @@ pub fn run(input: RunInput<'_>) -> Result<RunOutcome, RunError> {
             }
         })
         .collect();
-    Ok(RunOutcome {
-        scores,
-        lists,
+    Ok(Allocated {
         positions,
         allocation,
         state,
