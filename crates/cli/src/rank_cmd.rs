@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use clap::Args;
-use graduatorie_ranker::{BudgetInput, RunError, RunInput, RunOutcome, allocate, run_budget, score_and_rank};
+use graduatorie_ranker::{BudgetInput, RunError, RunInput, RunOutcome, allocate, run_budget};
 use graduatorie_rules::Regulation;
 use graduatorie_rules::model::TieKind;
 use sha2::{Digest, Sha256};
@@ -368,7 +368,7 @@ fn compute_seats(
         facilities: &facilities,
         seed: files.seed.as_deref(),
     };
-    let (scores, lists) = score_and_rank(reg, &apps.facts, input.seed).map_err(failed)?;
+    let (scores, lists) = score_in_halves(reg, &apps.facts, input.seed, failed)?;
     // The rows of the ranking that depend only on the scores are made while the seats are allocated:
     // the second half of them (and the excluded ones) on another thread, the first half here after
     // the allocation.
@@ -402,6 +402,34 @@ fn compute_seats(
         ranking.and(others)
     })?;
     Ok(report::counts(&outcome, apps.facts.len()))
+}
+
+/// [`graduatorie_ranker::score_and_rank`], the two halves of the applications scored at once (the
+/// scores do not depend on how the batch is split; `graduatorie_rules` tests that).
+fn score_in_halves(
+    reg: &Regulation,
+    facts: &graduatorie_rules::FactsBatch,
+    seed: Option<&str>,
+    failed: impl Fn(RunError) -> String,
+) -> Result<
+    (
+        graduatorie_rules::BatchScores,
+        Vec<graduatorie_ranker::RankedList>,
+    ),
+    String,
+> {
+    let half = facts.len() / 2;
+    let (first, second) = std::thread::scope(|scope| {
+        let second = scope.spawn(|| reg.score_batch_range(facts, half..facts.len()));
+        (reg.score_batch_range(facts, 0..half), second.join())
+    });
+    // The first half's error first: the application with the lowest index, as one scoring names.
+    let evaluation = |(index, error)| failed(RunError::Evaluation { index, error });
+    let mut scores = first.map_err(evaluation)?;
+    let second = second.map_err(|_| "the applications could not be scored".to_owned())?;
+    scores.append(&second.map_err(evaluation)?);
+    let lists = graduatorie_ranker::lists_of(reg, facts, seed, &scores);
+    Ok((scores, lists))
 }
 
 /// A call for vouchers or contributions: lists, then grants until the budget is spent.

@@ -31,6 +31,6 @@ pub use budget::{EdgePolicy, Grant, allocate_budget};
 pub use ranking::{Evaluated, ListKey, ListKind, RankedList, Scored, rank, rank_scores};
 pub use rounds::{Answer, Mechanism, RefusalPolicy, RoundPolicy, RoundState, next_round};
 pub use run::{
-    Allocated, BudgetInput, BudgetOutcome, Positions, RunError, RunInput, RunOutcome, Status, allocate, run,
-    run_budget, score_and_rank,
+    Allocated, BudgetInput, BudgetOutcome, Positions, RunError, RunInput, RunOutcome, Status, allocate,
+    lists_of, run, run_budget, score_and_rank,
 };

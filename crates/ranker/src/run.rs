@@ -195,16 +195,27 @@ pub fn score_and_rank(
     let scores = reg
         .score_batch(facts)
         .map_err(|(index, error)| RunError::Evaluation { index, error })?;
-    let lists = rank_scores(
+    let lists = lists_of(reg, facts, seed, &scores);
+    Ok((scores, lists))
+}
+
+/// The lists the regulation names, from the scores of `facts` (however they were computed: e.g. in
+/// parts with [`Regulation::score_batch_range`]).
+pub fn lists_of(
+    reg: &Regulation,
+    facts: &FactsBatch,
+    seed: Option<&str>,
+    scores: &BatchScores,
+) -> Vec<RankedList> {
+    rank_scores(
         reg,
         Scored {
-            scores: &scores,
+            scores,
             protocols: facts.protocols(),
             seed,
         },
         reg.allocation().lists,
-    );
-    Ok((scores, lists))
+    )
 }
 
 /// Scores, ranks, allocates and replays the rounds answered so far.

@@ -169,6 +169,34 @@ impl BatchScores {
         (f, r, t, points, subtotals, ties)
     }
 
+    /// Appends the scores of the applications that follow (scored by the same regulation, e.g. by
+    /// [`Regulation::score_batch_range`]).
+    pub fn append(&mut self, next: &BatchScores) {
+        let shift = u32::try_from(self.facilities.len()).unwrap_or(u32::MAX);
+        self.len += next.len;
+        self.excluded.extend_from_slice(&next.excluded);
+        self.reserve.extend_from_slice(&next.reserve);
+        self.section.extend_from_slice(&next.section);
+        self.border.extend_from_slice(&next.border);
+        self.tier.extend_from_slice(&next.tier);
+        self.points.extend_from_slice(&next.points);
+        self.subtotals.extend_from_slice(&next.subtotals);
+        self.total.extend_from_slice(&next.total);
+        self.tie_keys.extend_from_slice(&next.tie_keys);
+        // Each part starts its facility rows at 0 (its first entry).
+        self.facility_start.extend(
+            next.facility_start
+                .iter()
+                .skip(1)
+                .map(|&s| s.saturating_add(shift)),
+        );
+        self.facilities.extend_from_slice(&next.facilities);
+        self.facility_points.extend_from_slice(&next.facility_points);
+        self.facility_subtotals
+            .extend_from_slice(&next.facility_subtotals);
+        self.facility_ties.extend_from_slice(&next.facility_ties);
+    }
+
     /// The scores of applications evaluated one by one (by [`Regulation::evaluate`]). Fails, naming
     /// the application, only when points exceed what a batch holds ([`BatchScores::decimal`]).
     pub fn from_evaluations(
@@ -801,9 +829,21 @@ impl Regulation {
     /// Scores a batch of applications column by column. Results equal [`Regulation::evaluate_into`]'s
     /// (without explanations); an error names the first application whose evaluation fails.
     pub fn score_batch(&self, facts: &FactsBatch) -> Result<BatchScores, (usize, EvaluationError)> {
+        self.score_batch_range(facts, 0..facts.len())
+    }
+
+    /// [`Regulation::score_batch`] of the applications `range` only (their rows, in order; an error
+    /// names the application by its index in `facts`): parts of a batch scored apart, for instance on
+    /// two threads, and joined with [`BatchScores::append`], give what scoring the whole batch gives.
+    pub fn score_batch_range(
+        &self,
+        facts: &FactsBatch,
+        range: std::ops::Range<usize>,
+    ) -> Result<BatchScores, (usize, EvaluationError)> {
         let mut out = BatchScores::empty(self);
+        let (first, last) = (range.start.min(facts.len()), range.end.min(facts.len()));
         // Reserved once: growing these by chunks copied them over and over (a tenth of the work).
-        let n = facts.len();
+        let n = last.saturating_sub(first);
         out.excluded.reserve(n);
         out.reserve.reserve(n);
         out.section.reserve(n);
@@ -814,9 +854,9 @@ impl Regulation {
         out.total.reserve(n);
         out.tie_keys.reserve(n * self.tie_breaks.len());
         out.facility_start.reserve(n);
-        let mut start = 0;
-        while start < facts.len() {
-            let end = (start + CHUNK).min(facts.len());
+        let mut start = first;
+        while start < last {
+            let end = (start + CHUNK).min(last);
             let chunk = Chunk {
                 batch: facts,
                 base: start,

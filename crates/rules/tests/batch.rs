@@ -210,10 +210,13 @@ fn every_regulation_across_chunk_boundaries() {
             reg.identity.id,
             facts.len()
         );
-        let batch = reg
-            .score_batch(&graduatorie_rules::FactsBatch::from_facts(&facts))
-            .unwrap();
+        let columns = graduatorie_rules::FactsBatch::from_facts(&facts);
+        let batch = reg.score_batch(&columns).unwrap();
         assert_same(&reg, &facts, &batch);
+        // Scored in two parts split inside a chunk, then joined: the same scores.
+        let mut parts = reg.score_batch_range(&columns, 0..1500).unwrap();
+        parts.append(&reg.score_batch_range(&columns, 1500..facts.len()).unwrap());
+        assert_same(&reg, &facts, &parts);
         // The generator reaches the interesting cases, so the comparison is not vacuous.
         assert!(
             batch.total.iter().any(|&t| t != 0) || reg.criteria().is_empty(),
@@ -257,12 +260,18 @@ fn applications_read_back_from_columns_are_unchanged() {
 
 proptest! {
     #[test]
-    fn batch_equals_rows(seed in any::<u64>(), n in 1usize..60, which in 0usize..64) {
+    fn batch_equals_rows(seed in any::<u64>(), n in 1usize..60, which in 0usize..64, split in 0usize..70) {
         let regs = regulations();
         let reg = &regs[which % regs.len()];
         let facts = batch_of(reg, n, seed);
-        let batch = reg.score_batch(&graduatorie_rules::FactsBatch::from_facts(&facts)).unwrap();
+        let columns = graduatorie_rules::FactsBatch::from_facts(&facts);
+        let batch = reg.score_batch(&columns).unwrap();
         assert_same(reg, &facts, &batch);
+        // Any split, even an empty part, joined again.
+        let split = split.min(facts.len());
+        let mut parts = reg.score_batch_range(&columns, 0..split).unwrap();
+        parts.append(&reg.score_batch_range(&columns, split..facts.len()).unwrap());
+        assert_same(reg, &facts, &parts);
     }
 }
 
@@ -289,11 +298,14 @@ fn an_error_names_the_application_as_row_evaluation_does() {
         .map(|i| json!({"inputs": {"x": if i == 1300 { 0 } else { 1 + i % 7 }}}))
         .collect();
     let facts = facts_from(&reg, apps);
-    let (index, err) = reg
-        .score_batch(&graduatorie_rules::FactsBatch::from_facts(&facts))
-        .unwrap_err();
+    let columns = graduatorie_rules::FactsBatch::from_facts(&facts);
+    let (index, err) = reg.score_batch(&columns).unwrap_err();
     assert_eq!(index, 1300);
     assert_eq!(err.to_string(), "Rapporto: division by zero");
+    // A part names the application by its index in the whole batch.
+    let (index, _) = reg.score_batch_range(&columns, 1200..1500).unwrap_err();
+    assert_eq!(index, 1300);
+    assert!(reg.score_batch_range(&columns, 0..1300).is_ok());
 }
 
 #[test]
