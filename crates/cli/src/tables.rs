@@ -396,8 +396,7 @@ impl Rows<'_> {
         let mut facts = graduatorie_rules::Facts::default();
         let mut problems = Problems::default();
         let end = each_record(file, r, &mut problems, until, |line, record, problems| {
-            let cells: Vec<&str> = record.iter().collect();
-            let row = self.layout.row(&cells);
+            let row = self.layout.row_of(record);
             // Protocol numbers are checked on every row, even one with other problems.
             match row.protocol.map(ProtocolNumber::parse) {
                 None => problems.push(format!(

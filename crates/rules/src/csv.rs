@@ -258,9 +258,19 @@ impl Layout {
     /// [`Regulation::facts_of_row`]: the same answers as [`Layout::application`] gives, without
     /// building a JSON object per row.
     pub fn row<'a>(&self, cells: &[&'a str]) -> Row<'a> {
+        self.row_of(cells.iter().copied())
+    }
+
+    /// [`Layout::row`] of cells as they come (a CSV record's, without collecting them first).
+    pub fn row_of<'a>(&self, cells: impl IntoIterator<Item = &'a str>) -> Row<'a> {
         let mut row = Row {
             inputs: vec![None; self.inputs],
-            records: self.lists.iter().map(|&(w, _)| (w, Vec::new())).collect(),
+            // Room for every record the header has: grown record by record, most rows reallocated.
+            records: self
+                .lists
+                .iter()
+                .map(|&(w, most)| (w, Vec::with_capacity(w * most)))
+                .collect(),
             ..Row::default()
         };
         for (slot, cell) in self.slots.iter().zip(cells) {

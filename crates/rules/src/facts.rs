@@ -336,10 +336,21 @@ impl Regulation {
         facts.scalars.clear();
         facts.facility_lists.clear();
         facts.lists.truncate(self.lists.len());
-        let mut scalar_given = Vec::with_capacity(self.inputs.len());
+        // On the stack for the usual few dozen inputs (a table of a million rows otherwise allocates a
+        // vector per row).
+        let (mut stack, mut heap) = ([false; 64], Vec::new());
+        let scalar_given: &mut [bool] = match stack.get_mut(..self.inputs.len()) {
+            Some(s) => s,
+            None => {
+                heap.resize(self.inputs.len(), false);
+                &mut heap
+            }
+        };
         for (slot, def) in self.inputs.iter().enumerate() {
             let cell = row.inputs.get(slot).copied().flatten();
-            scalar_given.push(cell.is_some());
+            if let Some(g) = scalar_given.get_mut(slot) {
+                *g = cell.is_some();
+            }
             let value = match cell {
                 None => Value::Missing,
                 Some(t) => convert(
@@ -399,7 +410,7 @@ impl Regulation {
                 None => facts.lists.push(rows),
             }
         }
-        self.check_presence(facts, &scalar_given, &mut errors);
+        self.check_presence(facts, scalar_given, &mut errors);
         if errors.is_empty() {
             Ok(())
         } else {
@@ -410,7 +421,15 @@ impl Regulation {
     /// Required answers must be given, and answers to questions not asked (their `ask_if` is false)
     /// must not. Runs after all values are typed, since conditions read other answers.
     fn check_presence(&self, facts: &mut Facts, given: &[bool], errors: &mut Vec<InputError>) {
-        let mut rows = vec![0u32; self.lists.len()];
+        // On the stack for the usual few lists (see `facts_of_row_into`).
+        let (mut stack, mut heap) = ([0u32; 8], Vec::new());
+        let rows: &mut [u32] = match stack.get_mut(..self.lists.len()) {
+            Some(s) => s,
+            None => {
+                heap.resize(self.lists.len(), 0);
+                &mut heap
+            }
+        };
         let asked = |cond: &Option<crate::expr::Expr>, facts: &Facts, rows: &mut [u32]| -> bool {
             let Some(cond) = cond else { return true };
             cond.eval(&mut Env::new(facts, &[], rows))
@@ -421,7 +440,7 @@ impl Regulation {
         for (slot, def) in self.inputs.iter().enumerate() {
             let is_given = given.get(slot).copied().unwrap_or(false);
             let pointer = || format!("/inputs/{}", def.id);
-            if asked(&def.ask_if, facts, &mut rows) {
+            if asked(&def.ask_if, facts, rows) {
                 if !is_given && !def.optional {
                     errors.push(InputError::new(pointer(), InputReason::Required));
                 }
@@ -439,7 +458,7 @@ impl Regulation {
             let l16 = u16::try_from(l).unwrap_or(u16::MAX);
             let n = facts.list_len(l16);
             let pointer = || format!("/inputs/{}", list.id);
-            let list_asked = asked(&list.ask_if, facts, &mut rows);
+            let list_asked = asked(&list.ask_if, facts, rows);
             if !list_asked && n > 0 {
                 errors.push(InputError::new(pointer(), InputReason::NotAsked));
             } else if list_asked && (n < list.min_items || n > list.max_items) {
@@ -457,7 +476,7 @@ impl Regulation {
                     let f16 = u16::try_from(f).unwrap_or(u16::MAX);
                     let present = facts.list_value(l16, row, f16) != Value::Missing;
                     let field_pointer = || format!("{}/{row}/{}", pointer(), field.id);
-                    if asked(&field.ask_if, facts, &mut rows) {
+                    if asked(&field.ask_if, facts, rows) {
                         if !present && !field.optional {
                             errors.push(InputError::new(field_pointer(), InputReason::Required));
                         }

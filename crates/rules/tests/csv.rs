@@ -246,3 +246,70 @@ proptest::proptest! {
         }
     }
 }
+
+/// A regulation with more inputs and lists than the reading keeps on the stack (64 inputs, 8 lists):
+/// answers still checked and typed one by one.
+#[test]
+fn many_inputs_and_lists_are_read_like_few() {
+    let mut text = crate::helpers::HEAD.to_owned();
+    for i in 0..70 {
+        let ask = if i == 69 { "ask_if = \"q0\"\n" } else { "" };
+        let optional = if i == 1 { "" } else { "optional = true\n" };
+        text.push_str(&format!(
+            "\n[inputs.q{i}]\ntype = \"bool\"\nlabel = \"Q{i}\"\n{optional}{ask}"
+        ));
+    }
+    for l in 0..10 {
+        text.push_str(&format!(
+            "\n[inputs.l{l}]\ntype = \"list\"\nlabel = \"L{l}\"\nitem = \"r{l}\"\nmin_items = 0\nmax_items = 2\n\n[inputs.l{l}.fields.n]\ntype = \"integer\"\nlabel = \"N\"\n"
+        ));
+    }
+    // Every answer is read by a rule (the format refuses inputs no rule uses); only q69 and the records
+    // of l9 give points.
+    for i in 0..70 {
+        let p = if i == 69 { 2 } else { 0 };
+        text.push_str(&format!(
+            "\n[criteria.c{i}]\nlabel = \"C{i}\"\npoints = \"if q{i} then {p} else 0\"\n"
+        ));
+    }
+    for l in 0..10 {
+        let count = if l == 9 { "count(l9)" } else { "0" };
+        text.push_str(&format!(
+            "\n[criteria.r{l}]\nlabel = \"R{l}\"\npoints = \"{count} + sum(l{l}, r{l}.n) * 0\"\n"
+        ));
+    }
+    let reg = graduatorie_rules::compile_str("t.toml", &text).unwrap_or_else(|e| panic!("{e}"));
+    let cols = reg.csv_columns();
+    let header: Vec<&str> = cols.iter().map(String::as_str).collect();
+    let layout = reg.csv_layout(&header).unwrap();
+    fn row<'a>(cols: &[String], set: &[(&str, &'a str)]) -> Vec<&'a str> {
+        cols.iter()
+            .map(|c| set.iter().find(|(k, _)| k == c).map_or("", |(_, v)| *v))
+            .collect()
+    }
+    let read = |cells: &[&str]| reg.facts_of_row(&layout.row(cells), &mut FacilityTable::open());
+    // q1 is required; q69 is asked only when q0 is true; the last list's records are counted.
+    let good = row(
+        &cols,
+        &[
+            ("protocol", "2026/1"),
+            ("q0", "sì"),
+            ("q1", "no"),
+            ("q69", "sì"),
+            ("l9.1.n", "4"),
+            ("l9.2.n", "5"),
+        ],
+    );
+    let facts = read(&good).unwrap();
+    let e = reg.evaluate(&facts).unwrap();
+    // q69 gives 2, two records of l9 give 2: 4.
+    assert_eq!(e.total, rust_decimal::Decimal::from(4));
+    let missing = row(&cols, &[("protocol", "2026/2"), ("q69", "sì")]);
+    let errors: Vec<String> = read(&missing)
+        .unwrap_err()
+        .errors
+        .iter()
+        .map(|e| e.pointer.clone())
+        .collect();
+    assert_eq!(errors, ["/inputs/q1", "/inputs/q69"]);
+}
