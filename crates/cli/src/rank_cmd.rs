@@ -19,9 +19,9 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use clap::Args;
-use graduatorie_ranker::{BudgetInput, RunError, RunInput, RunOutcome, allocate, run_budget};
-use graduatorie_rules::Regulation;
+use graduatorie_ranker::{BudgetInput, RankedList, RunError, RunInput, RunOutcome, allocate, run_budget};
 use graduatorie_rules::model::TieKind;
+use graduatorie_rules::{BatchScores, FactsBatch, Regulation};
 use sha2::{Digest, Sha256};
 
 use crate::println_out;
@@ -408,16 +408,10 @@ fn compute_seats(
 /// scores do not depend on how the batch is split; `graduatorie_rules` tests that).
 fn score_in_halves(
     reg: &Regulation,
-    facts: &graduatorie_rules::FactsBatch,
+    facts: &FactsBatch,
     seed: Option<&str>,
     failed: impl Fn(RunError) -> String,
-) -> Result<
-    (
-        graduatorie_rules::BatchScores,
-        Vec<graduatorie_ranker::RankedList>,
-    ),
-    String,
-> {
+) -> Result<(BatchScores, Vec<RankedList>), String> {
     let half = facts.len() / 2;
     let (first, second) = std::thread::scope(|scope| {
         let second = scope.spawn(|| reg.score_batch_range(facts, half..facts.len()));
