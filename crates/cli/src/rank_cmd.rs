@@ -304,6 +304,18 @@ fn all_applications(
     })
 }
 
+impl AllApplications {
+    /// Indexes of the applications ordered by protocol number, those without one first (sorted once
+    /// here: three lists are printed in this order).
+    fn protocol_order(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.facts.len())
+            .filter(|&i| self.facts.protocol(i).is_none())
+            .collect();
+        order.extend(self.by_protocol.iter().map(|&(_, i)| i));
+        order
+    }
+}
+
 /// Where an application came from, for messages.
 fn at(apps: &AllApplications, index: usize) -> String {
     let (file, line) = apps
@@ -362,11 +374,13 @@ fn compute_seats(
                 .unwrap_or(0)
         ),
     };
+    let by_protocol = apps.protocol_order();
     let cx = Context {
         reg,
         facts: &apps.facts,
         facilities: &facilities,
         seed: files.seed.as_deref(),
+        by_protocol: &by_protocol,
     };
     let (scores, lists) = score_in_halves(reg, &apps.facts, input.seed, failed)?;
     // The rows of the ranking that depend only on the scores are made while the seats are allocated:
@@ -461,11 +475,13 @@ fn compute_budget(
         RunError::AnswerWithoutOffer { .. } => "no answers in a budget call".into(),
     })?;
     let facilities = tables::Facilities::none();
+    let by_protocol = apps.protocol_order();
     let cx = Context {
         reg,
         facts: &apps.facts,
         facilities: &facilities,
         seed: files.seed.as_deref(),
+        by_protocol: &by_protocol,
     };
     let rows = report::RankingRows::of(&cx, &outcome.scores, &outcome.lists);
     out.output("ranking.csv", |f| {

@@ -29,6 +29,9 @@ pub struct Context<'a> {
     pub facilities: &'a Facilities,
     /// The published seed.
     pub seed: Option<&'a str>,
+    /// Indexes of the applications ordered by protocol number (any without one first): the order of
+    /// the rows listed by protocol.
+    pub by_protocol: &'a [usize],
 }
 
 /// SHA-256 of some bytes, in hex.
@@ -354,12 +357,6 @@ impl Context<'_> {
             .position(|&p| p == f)
             .map_or_else(String::new, |k| (k + 1).to_string())
     }
-    /// Indexes of the applications ordered by protocol number.
-    fn by_protocol(&self) -> Vec<usize> {
-        let mut v: Vec<usize> = (0..self.facts.len()).collect();
-        v.sort_by_key(|&i| self.protocol(i));
-        v
-    }
     /// The facility row of application `i` for a facility list.
     fn facility_row(&self, scores: &BatchScores, i: usize, key: ListKey) -> Option<usize> {
         let ListKey::Facility(f) = key else { return None };
@@ -512,7 +509,7 @@ impl RankingRows {
         let mut reasons = Reasons::default();
         let width = ranking_header(cx.reg).len();
         let mut t = Table::headerless();
-        for i in cx.by_protocol() {
+        for &i in cx.by_protocol {
             if !s.excluded.get(i).copied().unwrap_or(false) {
                 continue;
             }
@@ -575,7 +572,7 @@ pub fn allocation<'a>(cx: &Context<'_>, out: &RunOutcome, file: &'a mut Chunks<'
         header.insert(2, "time_slot".into());
     }
     let mut t = Table::new(&header, file);
-    for i in cx.by_protocol() {
+    for &i in cx.by_protocol {
         let (f, status) = match out.status(i) {
             Status::Accepted(f) => (f, "accepted"),
             Status::Offered(f) => (f, "offered"),
@@ -730,7 +727,7 @@ fn public_table<'a>(file: &'a mut Chunks<'a>) -> Table<'a> {
 
 /// The excluded applications at the end of a public list, by protocol, with no reason.
 fn public_excluded(t: &mut Table, cx: &Context<'_>, s: &BatchScores) {
-    for i in cx.by_protocol() {
+    for &i in cx.by_protocol {
         if s.excluded.get(i).copied().unwrap_or(false) {
             t.row(&[
                 String::new(),
