@@ -407,18 +407,8 @@ impl Rows<'_> {
                 Some(Err(_)) => {} // reported with the other answers below
             }
             match self.reg.facts_of_row_into(&row, table, &mut facts) {
+                // A facility listed twice is refused by the typing (as in a JSON application).
                 Ok(()) => {
-                    let prefs = facts.preferences();
-                    if prefs
-                        .iter()
-                        .enumerate()
-                        .any(|(i, f)| prefs.get(..i).is_some_and(|b| b.contains(f)))
-                    {
-                        problems.push(format!(
-                            "{file}:{line}:{} (preferences): a facility is listed twice",
-                            self.column("preferences")
-                        ));
-                    }
                     out.facts.push(&facts);
                     out.lines.push(line);
                     out.family.push(row.family.map(str::to_owned));
@@ -810,6 +800,22 @@ mod tests {
             report(5)
         );
         assert!(report(8).contains("not UTF-8"), "{}", report(8));
+        // A facility listed twice is named at its place in the list.
+        let mut twice = base.clone();
+        let prefs = column("preferences");
+        twice[4][prefs] = format!("{}|{}", code(1), code(1));
+        let r = outcome(read_applications(
+            "a.csv",
+            &csv_bytes(&reg, &twice, false),
+            &reg,
+            &mut table(),
+            true,
+            None,
+        ));
+        assert_eq!(
+            r, "problems:\na.csv:6:3 (preferences): facility number 2 is listed twice",
+            "{r}"
+        );
         // Windows line ends: the same lines as Unix ones (the CSV reader alone counts one short).
         assert_eq!(report(1), report(0));
         assert_eq!(report(3), report(2));
