@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::digits::push_digits;
+
 use serde::{Deserialize, Serialize};
 
 macro_rules! id_type {
@@ -169,26 +171,9 @@ impl ProtocolNumber {
     /// formatter: a ranking of a million applications writes a few million of them.
     pub fn push_to(self, out: &mut String) {
         // The year is always 1900..=9999 (see `new`): four digits.
-        push_padded(u32::from(self.year.unsigned_abs()), 4, out);
+        push_digits(u64::from(self.year.unsigned_abs()), 4, out);
         out.push('/');
-        push_padded(self.number, 6, out);
-    }
-}
-
-/// Appends the decimal digits of `n`, with leading zeros up to `width` digits.
-fn push_padded(mut n: u32, width: usize, out: &mut String) {
-    let mut digits = [b'0'; 10];
-    let mut start = digits.len();
-    while start > 0 && (n > 0 || digits.len() - start < width) {
-        start -= 1;
-        if let Some(d) = digits.get_mut(start) {
-            // `n % 10` is a single digit.
-            *d = b'0' + u8::try_from(n % 10).unwrap_or(0);
-        }
-        n /= 10;
-    }
-    for &d in digits.get(start..).unwrap_or(&[]) {
-        out.push(char::from(d));
+        push_digits(u64::from(self.number), 6, out);
     }
 }
 

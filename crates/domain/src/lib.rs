@@ -7,6 +7,7 @@
 
 pub mod age;
 pub mod codice_fiscale;
+pub mod digits;
 pub mod ids;
 pub mod isee;
 pub mod money;

@@ -71,22 +71,7 @@ fn to_units(d: Decimal, scale: u32) -> Result<i64, EvalError> {
     whole_units(d, scale).ok_or(EvalError::Overflow)
 }
 
-/// Appends the decimal digits of `n`, with leading zeros up to `width` digits.
-pub fn push_digits(mut n: u64, width: u32, out: &mut String) {
-    let mut digits = [b'0'; 20];
-    let mut start = digits.len();
-    while n > 0 || digits.len() - start < width as usize {
-        start -= 1;
-        if let Some(d) = digits.get_mut(start) {
-            // `n % 10` is a single digit.
-            *d = b'0' + u8::try_from(n % 10).unwrap_or(0);
-        }
-        n /= 10;
-    }
-    for &d in digits.get(start..).unwrap_or(&[]) {
-        out.push(char::from(d));
-    }
-}
+pub use graduatorie_domain::digits::push_digits;
 
 impl BatchScores {
     /// Group per tier level of application `i`.

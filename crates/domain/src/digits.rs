@@ -1,0 +1,49 @@
+//! Whole numbers written as decimal digits without the general formatter: rankings and their files
+//! write millions of numbers (points, positions, protocol numbers), and `format!` was a visible part
+//! of that time.
+
+/// Appends the decimal digits of `n`, with leading zeros up to `width` digits (any width).
+pub fn push_digits(mut n: u64, width: u32, out: &mut String) {
+    // `u64::MAX` has 20 digits.
+    let mut digits = [b'0'; 20];
+    let mut start = digits.len();
+    while n > 0 && start > 0 {
+        start -= 1;
+        if let Some(d) = digits.get_mut(start) {
+            // `n % 10` is a single digit.
+            *d = b'0' + u8::try_from(n % 10).unwrap_or(0);
+        }
+        n /= 10;
+    }
+    let written = digits.len() - start;
+    for _ in written..width as usize {
+        out.push('0');
+    }
+    for &d in digits.get(start..).unwrap_or(&[]) {
+        out.push(char::from(d));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn digits_are_what_format_writes(n in any::<u64>(), width in 0u32..=30) {
+            let mut out = "x".to_owned();
+            push_digits(n, width, &mut out);
+            prop_assert_eq!(out, format!("x{n:0width$}", width = width as usize));
+        }
+    }
+
+    #[test]
+    fn zero_with_no_width_is_nothing_and_with_width_is_zeros() {
+        let mut out = String::new();
+        push_digits(0, 0, &mut out);
+        assert_eq!(out, "");
+        push_digits(0, 3, &mut out);
+        assert_eq!(out, "000");
+    }
+}
