@@ -2,6 +2,8 @@
 //! allocation) separately on a synthetic Bologna call, the same call as `benches/run.rs`.
 //!
 //! Run: `cargo run --release -p graduatorie-ranker --example phases -- 1000000 [global_order|deferred_acceptance]`.
+//! With `APPLICATIONS=path/applications.csv` (from `graduatorie generate` with the same
+//! regulation, 2,000 facilities) the applications are read from that table instead of generated.
 //! Prints the best of three runs per phase and the peak memory of the process. A diagnostic for
 //! `docs/performance.md`, not a benchmark: the figures there come from `cargo bench`.
 #![expect(clippy::unwrap_used, clippy::print_stdout, reason = "diagnostic tool")]
@@ -57,13 +59,28 @@ fn main() {
     let mut g = Generator::new(&reg, "bench", 2_000, 8);
     let seats = g.seats(n, reg.sections().len());
     let mut table = FacilityTable::closed((0..2_000).map(code));
-    let mut facts: Vec<Facts> = Vec::new();
-    for i in 1..=n {
-        if let Some(app) = g.application(i, &mut table) {
-            facts.push(reg.facts(&app, &mut table).unwrap());
+    let mut facts = FactsBatch::new();
+    if let Ok(path) = std::env::var("APPLICATIONS") {
+        // A table written by `graduatorie generate` (much faster than generating here): the first
+        // `n` rows.
+        let mut reader = csv::Reader::from_path(path).unwrap();
+        let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        let layout = reg.csv_layout(&header).unwrap();
+        let mut record = csv::StringRecord::new();
+        let mut one = Facts::default();
+        while facts.len() < n as usize && reader.read_record(&mut record).unwrap() {
+            let row = layout.row_of(record.iter());
+            reg.facts_of_row_into(&row, &mut table, &mut one).unwrap();
+            facts.push(&one);
+        }
+    } else {
+        for i in 1..=n {
+            if let Some(app) = g.application(i, &mut table) {
+                facts.push(&reg.facts(&app, &mut table).unwrap());
+            }
         }
     }
-    let facts: FactsBatch = facts.into_iter().collect();
     println!(
         "{n} applications generated and typed in {:.2?}; {}",
         t.elapsed(),

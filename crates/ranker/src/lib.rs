@@ -18,6 +18,7 @@
 pub mod allocate;
 pub mod budget;
 mod keys;
+mod prefetch;
 pub mod ranking;
 pub mod rounds;
 pub mod run;
