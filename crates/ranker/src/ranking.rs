@@ -78,17 +78,18 @@ pub fn rank(
 pub fn rank_scores(regulation: &Regulation, batch: Scored<'_>, kind: ListKind) -> Vec<RankedList> {
     let s = batch.scores;
     let protocol = |i: usize| batch.protocols.get(i).copied().flatten();
-    // One draw value per application, computed once (not at every comparison).
+    // One draw value per application, computed once (not at every comparison); none at all when
+    // the regulation has no draw (33 MB for a million).
     let uses_draw = regulation
         .tie_breaks()
         .iter()
         .any(|t| matches!(t.kind, TieKind::Draw));
-    let draws: Vec<Option<[u8; 32]>> = (0..s.len)
-        .map(|i| match (uses_draw, batch.seed, protocol(i)) {
-            (true, Some(seed), Some(p)) => Some(draw_value(seed, p)),
-            _ => None,
-        })
-        .collect();
+    let draws: Vec<Option<[u8; 32]>> = match (uses_draw, batch.seed) {
+        (true, Some(seed)) => (0..s.len)
+            .map(|i| protocol(i).map(|p| draw_value(seed, p)))
+            .collect(),
+        _ => Vec::new(),
+    };
     let standing = |i: usize, row: Option<usize>| {
         let section = s.section.get(i).copied().flatten();
         let (total, tie_keys) = match row {
@@ -162,8 +163,12 @@ pub fn rank_scores(regulation: &Regulation, batch: Scored<'_>, kind: ListKind) -
                 *slot = index(m);
             }
         }
-        let standings: Vec<Standing<'_>> = everyone.iter().map(|&a| standing(a as usize, None)).collect();
-        let (keys, complete) = keys::keys(regulation, &standings, batch.seed);
+        let member = |m: usize| standing(everyone.get(m).copied().unwrap_or(u32::MAX) as usize, None);
+        let standings = keys::Members {
+            len: everyone.len(),
+            get: &member,
+        };
+        let (keys, complete) = keys::keys(regulation, standings, batch.seed);
         return lists
             .into_iter()
             .map(|(key, members)| {
@@ -174,7 +179,7 @@ pub fn rank_scores(regulation: &Regulation, batch: Scored<'_>, kind: ListKind) -
                         Some((keys.get(m as usize).copied()?, m))
                     })
                     .collect();
-                let order = keys::sort(regulation, &standings, pairs, complete, batch.seed)
+                let order = keys::sort(regulation, standings, pairs, complete, batch.seed)
                     .into_iter()
                     .filter_map(|m| everyone.get(m as usize).copied())
                     .collect();
