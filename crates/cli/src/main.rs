@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 the input was refused (a wrong rules file or application, with the located
 //! problems on stderr); 2 the command line itself was wrong (clap's usage errors).
 
+mod compare;
 mod db_cmd;
 mod demo;
 mod generate_cmd;

@@ -24,6 +24,7 @@ use graduatorie_rules::model::TieKind;
 use graduatorie_rules::{BatchScores, FactsBatch, Regulation};
 use sha2::{Digest, Sha256};
 
+use crate::compare::Compare;
 use crate::println_out;
 use crate::report::{self, Context, Manifest, ManifestRegulation, sha256_hex};
 use crate::tables;
@@ -808,35 +809,19 @@ pub fn verify(dir: &str) -> Result<(), String> {
     let path = Path::new(dir);
     let (files, manifest) = read_run_dir(path)?;
     let rounds = files.answers.len() + 1;
-    // Every file is compared as it is recomputed; the first in name order that differs is reported.
+    // Every file is compared piece by piece as it is recomputed; the first in name order that
+    // differs is reported.
     let mut differences: BTreeMap<String, String> = BTreeMap::new();
-    let mut made: HashMap<String, Vec<u8>> = HashMap::new();
+    let mut open: HashMap<String, Compare> = HashMap::new();
     compute(files, &mut |name, piece, last| {
-        let mut expected = made.remove(name).unwrap_or_default();
-        expected.extend_from_slice(piece);
-        if !last {
-            made.insert(name.to_owned(), expected);
-            return Ok(());
+        let compare = open
+            .entry(name.to_owned())
+            .or_insert_with(|| Compare::open(path.join(name)));
+        if let Some(difference) = compare.piece(name, piece, last) {
+            differences.insert(name.to_owned(), difference);
         }
-        let file = path.join(name);
-        match std::fs::read(&file) {
-            Err(_) => {
-                differences.insert(
-                    name.to_owned(),
-                    format!("{}: missing (the run should have it)", file.display()),
-                );
-            }
-            Ok(actual) if actual != expected => {
-                differences.insert(
-                    name.to_owned(),
-                    format!(
-                        "{}: differs from the recomputation: {}",
-                        file.display(),
-                        first_difference(name, &expected, &actual)
-                    ),
-                );
-            }
-            Ok(_) => {}
+        if last {
+            open.remove(name);
         }
         Ok(())
     })
@@ -853,38 +838,6 @@ pub fn verify(dir: &str) -> Result<(), String> {
             .unwrap_or(""),
     ));
     Ok(())
-}
-
-/// Where two versions of a file first differ: the line and, for CSV, the column.
-fn first_difference(name: &str, expected: &[u8], actual: &[u8]) -> String {
-    let e: Vec<&[u8]> = expected.split(|&b| b == b'\n').collect();
-    let a: Vec<&[u8]> = actual.split(|&b| b == b'\n').collect();
-    let header = e.first().copied().unwrap_or(&[]);
-    for (k, (x, y)) in e.iter().zip(a.iter()).enumerate() {
-        if x == y {
-            continue;
-        }
-        let cells = |l: &[u8]| -> Vec<String> {
-            let mut r = csv::ReaderBuilder::new().has_headers(false).from_reader(l);
-            r.records()
-                .next()
-                .and_then(Result::ok)
-                .map(|rec| rec.iter().map(str::to_owned).collect())
-                .unwrap_or_default()
-        };
-        let (cx, cy, names) = (cells(x), cells(y), cells(header));
-        let field = (0..cx.len().max(cy.len())).find(|&i| cx.get(i) != cy.get(i));
-        return match field {
-            Some(i) if k > 0 && name.ends_with(".csv") => format!(
-                "first at line {}, column {} ({})",
-                k + 1,
-                i + 1,
-                names.get(i).map_or("", String::as_str)
-            ),
-            _ => format!("first at line {}", k + 1),
-        };
-    }
-    format!("first at line {} (one file is longer)", e.len().min(a.len()) + 1)
 }
 
 #[cfg(test)]
