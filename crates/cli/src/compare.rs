@@ -20,8 +20,8 @@ pub struct Compare {
     partial: Vec<u8>,
     /// The file's bytes under the piece being compared.
     read: Vec<u8>,
-    /// The first difference, once found (nothing more is compared).
-    verdict: Option<String>,
+    /// Whether a difference has been found (nothing more is compared).
+    differs: bool,
 }
 
 impl Compare {
@@ -38,20 +38,19 @@ impl Compare {
             header: None,
             partial: Vec::new(),
             read: Vec::new(),
-            verdict: None,
+            differs: false,
         }
     }
 
     /// Compares the next piece of the recomputed file (`last`: the file ends after it). Returns the
     /// first difference when this piece shows it (once only).
     pub fn piece(&mut self, name: &str, piece: &[u8], last: bool) -> Option<String> {
-        if self.verdict.is_some() {
+        if self.differs {
             return None;
         }
         let verdict = self.compare(name, piece, last)?;
-        let message = format!("{}: {verdict}", self.path.display());
-        self.verdict = Some(message.clone());
-        Some(message)
+        self.differs = true;
+        Some(format!("{}: {verdict}", self.path.display()))
     }
 
     fn compare(&mut self, name: &str, piece: &[u8], last: bool) -> Option<String> {

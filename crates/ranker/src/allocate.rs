@@ -484,9 +484,10 @@ pub fn deferred_acceptance_with(
         }
         // The proposal held is the last one made.
         let choice = next.get(r).copied().unwrap_or(1).saturating_sub(1) as usize;
+        let turn = u32::try_from(r).unwrap_or(u32::MAX);
         if let (Some(p), Some(held)) = (
             placed.get_mut(a as usize),
-            proposals.get(a as usize * stride + choice),
+            row(turn).and_then(|at| proposals.get(at + choice)),
         ) {
             *p = Some(placement(choice, held.facility));
         }
