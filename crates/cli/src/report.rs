@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 
 use graduatorie_domain::{Money, ProtocolNumber};
 use graduatorie_ranker::{BudgetOutcome, ListKey, RankedList, RunOutcome, Status};
-use graduatorie_rules::batch::push_digits;
 use graduatorie_rules::explain::write_value;
 use graduatorie_rules::model::TieKind;
+use graduatorie_rules::scores::push_digits;
 use graduatorie_rules::{BatchScores, Eligibility, FactsBatch, Regulation, Value, draw_value};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -360,7 +360,9 @@ impl Context<'_> {
     /// The facility row of application `i` for a facility list.
     fn facility_row(&self, scores: &BatchScores, i: usize, key: ListKey) -> Option<usize> {
         let ListKey::Facility(f) = key else { return None };
-        scores.facility_rows(i).find(|&r| scores.facility(r).0 == f)
+        scores
+            .facility_rows(i)
+            .find(|&r| scores.facility(r).facility == f)
     }
 }
 
@@ -413,8 +415,8 @@ fn ranking_tail(
     let reg = cx.reg;
     let (total, points, subtotals, ties) = match row {
         Some(r) => {
-            let (_, _, total, points, subtotals, ties) = s.facility(r);
-            (total, points, subtotals, ties)
+            let f = s.facility(r);
+            (f.total, f.points, f.subtotals, f.ties)
         }
         None => (
             s.total.get(i).copied().unwrap_or_default(),
@@ -436,13 +438,13 @@ fn ranking_tail(
         );
     }
     t.points(s, total);
-    for &d in points.iter().chain(subtotals) {
+    for d in points.chain(subtotals.iter().copied()) {
         t.points(s, d);
     }
     for (k, tb) in reg.tie_breaks().iter().enumerate() {
         match tb.kind {
             TieKind::Value(_) => {
-                t.value(ties.get(k).copied().unwrap_or(Value::Missing));
+                t.value(ties.get(k));
             }
             TieKind::Draw => match (cx.seed, cx.protocol(i)) {
                 (Some(seed), Some(p)) => t.hex(&draw_value(seed, p)),
@@ -662,7 +664,7 @@ pub fn public<'a>(cx: &Context<'_>, out: &RunOutcome, file: &'a mut Chunks<'a>) 
     // a facility's (see `ranking`).
     let tail = |t: &mut Table, i: usize, key: ListKey| {
         let total = match cx.facility_row(s, i, key) {
-            Some(r) => s.facility(r).2,
+            Some(r) => s.facility(r).total,
             None => s.total.get(i).copied().unwrap_or_default(),
         };
         let tier = public_tier(cx, s, i);

@@ -80,7 +80,7 @@ impl<F> Copy for Members<'_, F> {}
 const NOBODY: Standing<'static> = Standing {
     tier: &[],
     total: rust_decimal::Decimal::ZERO,
-    tie_keys: &[],
+    tie_keys: graduatorie_rules::Ties::NONE,
     section: None,
     protocol: None,
     draw: None,
@@ -353,7 +353,7 @@ impl Plan {
             }
             total.add(Value::Dec(m.total));
             for (k, c) in columns.iter_mut().enumerate() {
-                c.add(m.tie_keys.get(k).copied().unwrap_or(Value::Missing));
+                c.add(m.tie_keys.get(k));
             }
             with_draw += usize::from(m.draw.is_some());
             draw_with_protocol &= m.draw.is_some() == m.protocol.is_some();
@@ -490,7 +490,7 @@ impl Field {
         match self.source {
             Source::Tier(l) => u128::from(m.tier.get(l).copied().unwrap_or(0)),
             Source::Total => self.value(Value::Dec(m.total)),
-            Source::Tie(k) => self.value(m.tie_keys.get(k).copied().unwrap_or(Value::Missing)),
+            Source::Tie(k) => self.value(m.tie_keys.get(k)),
             Source::DrawMissing => u128::from(m.draw.is_none()),
             Source::Draw(high) => {
                 let Some(d) = m.draw else { return 0 };

@@ -94,8 +94,8 @@ pub fn rank_scores(regulation: &Regulation, batch: Scored<'_>, kind: ListKind) -
         let section = s.section.get(i).copied().flatten();
         let (total, tie_keys) = match row {
             Some(r) => {
-                let (_, _, total, _, _, ties) = s.facility(r);
-                (total, ties)
+                let f = s.facility(r);
+                (f.total, f.ties)
             }
             None => (s.total.get(i).copied().unwrap_or_default(), s.tie_keys(i)),
         };
@@ -130,7 +130,7 @@ pub fn rank_scores(regulation: &Regulation, batch: Scored<'_>, kind: ListKind) -
         ListKind::PerFacility => {
             for i in admitted {
                 for row in s.facility_rows(i) {
-                    let (f, ..) = s.facility(row);
+                    let f = s.facility(row).facility;
                     lists
                         .entry(ListKey::Facility(f))
                         .or_default()

@@ -21,259 +21,17 @@
 
 use rust_decimal::Decimal;
 
-use crate::evaluate::{Eligibility, Evaluation, EvaluationError};
+use crate::evaluate::{Evaluation, EvaluationError};
 use crate::expr::Expr;
 use crate::expr::eval::FacilityLists;
 use crate::expr::eval::{self, EvalError, add_present, apply};
 use crate::facts_batch::FactsBatch;
 use crate::model::{Criterion, PointsRule, Regulation, TieKind};
+use crate::scores::{BatchScores, TieColumns, to_units};
 use crate::value::{Value, from_units, whole_units};
 
 /// Applications scored together; small enough for the columns to stay in the processor's cache.
 const CHUNK: usize = 1024;
-
-/// Scores of a batch of applications, one row per application (and per preferred facility).
-#[derive(Debug, Clone, Default)]
-pub struct BatchScores {
-    /// Number of applications.
-    pub len: usize,
-    levels: usize,
-    n_criteria: usize,
-    n_subtotals: usize,
-    n_ties: usize,
-    /// Excluded by an eligibility rule.
-    pub excluded: Vec<bool>,
-    /// Admitted *con riserva*.
-    pub reserve: Vec<bool>,
-    /// Age section.
-    pub section: Vec<Option<u16>>,
-    /// The neighbouring section whose spare seats the child may take (border ages).
-    pub border: Vec<Option<u16>>,
-    tier: Vec<u16>,
-    /// Decimals of points: a point value `p` stands for `p × 10^-scale`.
-    scale: u32,
-    points: Vec<i64>,
-    subtotals: Vec<i64>,
-    /// Total of the criteria that do not depend on the facility (in units of `10^-scale`).
-    pub total: Vec<i64>,
-    tie_keys: Vec<Value>,
-    facility_start: Vec<u32>,
-    /// Per preferred facility: (facility, rank, total).
-    facilities: Vec<(u32, u32, i64)>,
-    facility_points: Vec<i64>,
-    facility_subtotals: Vec<i64>,
-    facility_ties: Vec<Value>,
-}
-
-/// The largest number of points a batch holds (any criterion, subtotal or total): `i64::MAX` units of
-/// `10^-points_decimals`, about 9.2 × 10^18 / 10^decimals.
-fn to_units(d: Decimal, scale: u32) -> Result<i64, EvalError> {
-    whole_units(d, scale).ok_or(EvalError::Overflow)
-}
-
-pub use graduatorie_domain::digits::push_digits;
-
-impl BatchScores {
-    /// Group per tier level of application `i`.
-    pub fn tier(&self, i: usize) -> &[u16] {
-        self.tier
-            .get(i * self.levels..(i + 1) * self.levels)
-            .unwrap_or(&[])
-    }
-    /// Decimals of every point value: `p` points in this batch are `p × 10^-points_scale()`.
-    pub fn points_scale(&self) -> u32 {
-        self.scale
-    }
-    /// A point value of this batch as a decimal (normalized: no trailing zeros).
-    pub fn decimal(&self, points: i64) -> Decimal {
-        from_units(points, self.scale)
-    }
-    /// Appends a point value of this batch as text, exactly as [`BatchScores::decimal`] displays
-    /// (`-12.5`, `0.05`, `20`), without going through a decimal: rankings print millions of them.
-    pub fn write_points(&self, points: i64, out: &mut String) {
-        let one = 10u64.pow(self.scale);
-        if points < 0 {
-            out.push('-');
-        }
-        let magnitude = points.unsigned_abs();
-        push_digits(magnitude / one, 1, out);
-        let mut fraction = magnitude % one;
-        if fraction != 0 {
-            let mut width = self.scale;
-            while fraction.is_multiple_of(10) {
-                fraction /= 10;
-                width -= 1;
-            }
-            out.push('.');
-            push_digits(fraction, width, out);
-        }
-    }
-    /// Points per criterion of application `i` (zero for criteria that depend on the facility).
-    pub fn points(&self, i: usize) -> &[i64] {
-        self.points
-            .get(i * self.n_criteria..(i + 1) * self.n_criteria)
-            .unwrap_or(&[])
-    }
-    /// Subtotals of application `i`.
-    pub fn subtotals(&self, i: usize) -> &[i64] {
-        self.subtotals
-            .get(i * self.n_subtotals..(i + 1) * self.n_subtotals)
-            .unwrap_or(&[])
-    }
-    /// Tie-break values of application `i`.
-    pub fn tie_keys(&self, i: usize) -> &[Value] {
-        self.tie_keys
-            .get(i * self.n_ties..(i + 1) * self.n_ties)
-            .unwrap_or(&[])
-    }
-    /// Rows of application `i` per preferred facility: indexes for [`BatchScores::facility`].
-    pub fn facility_rows(&self, i: usize) -> std::ops::Range<usize> {
-        let start = self.facility_start.get(i).copied().unwrap_or(0) as usize;
-        let end = self
-            .facility_start
-            .get(i + 1)
-            .copied()
-            .map_or(start, |e| e as usize);
-        start..end
-    }
-    /// Facility, rank, total, points per criterion, subtotals and tie-break values of a facility row.
-    pub fn facility(&self, row: usize) -> (u32, u32, i64, &[i64], &[i64], &[Value]) {
-        let (f, r, t) = self.facilities.get(row).copied().unwrap_or((0, 0, 0));
-        let points = self
-            .facility_points
-            .get(row * self.n_criteria..(row + 1) * self.n_criteria)
-            .unwrap_or(&[]);
-        let subtotals = self
-            .facility_subtotals
-            .get(row * self.n_subtotals..(row + 1) * self.n_subtotals)
-            .unwrap_or(&[]);
-        let ties = self
-            .facility_ties
-            .get(row * self.n_ties..(row + 1) * self.n_ties)
-            .unwrap_or(&[]);
-        (f, r, t, points, subtotals, ties)
-    }
-
-    /// Appends the scores of the applications that follow (scored by the same regulation, e.g. by
-    /// [`Regulation::score_batch_range`]).
-    pub fn append(&mut self, next: &BatchScores) {
-        let shift = u32::try_from(self.facilities.len()).unwrap_or(u32::MAX);
-        self.len += next.len;
-        self.excluded.extend_from_slice(&next.excluded);
-        self.reserve.extend_from_slice(&next.reserve);
-        self.section.extend_from_slice(&next.section);
-        self.border.extend_from_slice(&next.border);
-        self.tier.extend_from_slice(&next.tier);
-        self.points.extend_from_slice(&next.points);
-        self.subtotals.extend_from_slice(&next.subtotals);
-        self.total.extend_from_slice(&next.total);
-        self.tie_keys.extend_from_slice(&next.tie_keys);
-        // Each part starts its facility rows at 0 (its first entry).
-        self.facility_start.extend(
-            next.facility_start
-                .iter()
-                .skip(1)
-                .map(|&s| s.saturating_add(shift)),
-        );
-        self.facilities.extend_from_slice(&next.facilities);
-        self.facility_points.extend_from_slice(&next.facility_points);
-        self.facility_subtotals
-            .extend_from_slice(&next.facility_subtotals);
-        self.facility_ties.extend_from_slice(&next.facility_ties);
-    }
-
-    /// The scores of applications evaluated one by one (by [`Regulation::evaluate`]). Fails, naming
-    /// the application, only when points exceed what a batch holds ([`BatchScores::decimal`]).
-    pub fn from_evaluations(
-        reg: &Regulation,
-        evaluations: &[Evaluation],
-    ) -> Result<Self, (usize, EvaluationError)> {
-        let mut out = BatchScores::empty(reg);
-        for (i, ev) in evaluations.iter().enumerate() {
-            out.push_row(reg, ev).map_err(|e| (i, e))?;
-        }
-        Ok(out)
-    }
-
-    fn empty(reg: &Regulation) -> Self {
-        BatchScores {
-            levels: reg.tiers.len(),
-            n_criteria: reg.criteria.len(),
-            n_subtotals: reg.subtotals.len(),
-            n_ties: reg.tie_breaks.len(),
-            scale: reg.points_decimals,
-            facility_start: vec![0],
-            ..BatchScores::default()
-        }
-    }
-
-    /// Appends one evaluated application; on error (points too large) nothing is appended.
-    fn push_row(&mut self, reg: &Regulation, ev: &Evaluation) -> Result<(), EvaluationError> {
-        let scale = self.scale;
-        let units = |d: Decimal| {
-            to_units(d, scale).map_err(|error| EvaluationError {
-                what: "punteggio".to_owned(),
-                error,
-            })
-        };
-        let row_points = |criteria: &[crate::evaluate::CriterionResult]| {
-            let mut points = vec![0i64; reg.criteria.len()];
-            for r in criteria {
-                if let Some(p) = points.get_mut(usize::from(r.criterion)) {
-                    *p = units(r.points)?;
-                }
-            }
-            Ok::<_, EvaluationError>(points)
-        };
-        // Exactly `k` subtotals per row whatever the evaluation holds, so rows never shift.
-        let k = self.n_subtotals;
-        let units_of = |ds: &[Decimal]| {
-            (0..k)
-                .map(|s| units(ds.get(s).copied().unwrap_or_default()))
-                .collect::<Result<Vec<_>, _>>()
-        };
-        // Everything converted first, so that a failure leaves the batch as it was.
-        let points = row_points(&ev.criteria)?;
-        let subtotals = units_of(&ev.subtotals)?;
-        let total = units(ev.total)?;
-        let mut facilities = Vec::with_capacity(ev.facilities.len());
-        for f in &ev.facilities {
-            facilities.push((
-                (f.facility, f.rank, units(f.total)?),
-                row_points(&f.criteria)?,
-                units_of(&f.subtotals)?,
-            ));
-        }
-        self.len += 1;
-        self.excluded
-            .push(matches!(ev.eligibility, Eligibility::Excluded(_)));
-        self.reserve
-            .push(matches!(ev.eligibility, Eligibility::Reserve(_)));
-        self.section.push(ev.section);
-        self.border.push(ev.border);
-        self.tier
-            .extend((0..self.levels).map(|l| ev.tier.get(l).copied().unwrap_or(0)));
-        self.points.extend_from_slice(&points);
-        self.subtotals.extend_from_slice(&subtotals);
-        self.total.push(total);
-        let n_ties = self.n_ties;
-        let ties = |keys: &[Value]| -> Vec<Value> {
-            (0..n_ties)
-                .map(|t| keys.get(t).copied().unwrap_or(Value::Missing))
-                .collect()
-        };
-        self.tie_keys.extend(ties(&ev.tie_keys));
-        for ((row, points, subtotals), f) in facilities.into_iter().zip(&ev.facilities) {
-            self.facilities.push(row);
-            self.facility_points.extend_from_slice(&points);
-            self.facility_subtotals.extend_from_slice(&subtotals);
-            self.facility_ties.extend(ties(&f.tie_keys));
-        }
-        self.facility_start
-            .push(u32::try_from(self.facilities.len()).unwrap_or(u32::MAX));
-        Ok(())
-    }
-}
 
 /// The applications (or records, or preferred facilities) an expression is evaluated for.
 #[derive(Debug, Clone, Default)]
@@ -790,23 +548,17 @@ impl Batch<'_> {
         }))
     }
 
-    fn tie_keys(&self, d: &Domain, out: &mut Vec<Value>) -> Result<(), EvalError> {
-        let k = self.reg.tie_breaks.len();
-        let mut columns = Vec::with_capacity(k);
-        for t in &self.reg.tie_breaks {
-            columns.push(match &t.kind {
-                TieKind::Value(e) => self.eval(e, d)?,
-                TieKind::Draw | TieKind::Protocol => vec![Value::Missing; d.len()],
+    /// The values of the tie-break steps `columns` keeps, per step (empty for the others: they read
+    /// the scores, or nothing).
+    fn tie_keys(&self, d: &Domain, columns: &TieColumns) -> Result<Vec<Vec<Value>>, EvalError> {
+        let mut out = Vec::with_capacity(self.reg.tie_breaks.len());
+        for (k, t) in self.reg.tie_breaks.iter().enumerate() {
+            out.push(match &t.kind {
+                TieKind::Value(e) if columns.keeps(k) => self.eval(e, d)?,
+                _ => Vec::new(),
             });
         }
-        for i in 0..d.len() {
-            out.extend(
-                columns
-                    .iter()
-                    .map(|c| c.get(i).copied().unwrap_or(Value::Missing)),
-            );
-        }
-        Ok(())
+        Ok(out)
     }
 }
 
@@ -825,20 +577,9 @@ impl Regulation {
         facts: &FactsBatch,
         range: std::ops::Range<usize>,
     ) -> Result<BatchScores, (usize, EvaluationError)> {
-        let mut out = BatchScores::empty(self);
         let (first, last) = (range.start.min(facts.len()), range.end.min(facts.len()));
-        // Reserved once: growing these by chunks copied them over and over (a tenth of the work).
-        let n = last.saturating_sub(first);
-        out.excluded.reserve(n);
-        out.reserve.reserve(n);
-        out.section.reserve(n);
-        out.border.reserve(n);
-        out.tier.reserve(n * self.tiers.len());
-        out.points.reserve(n * self.criteria.len());
-        out.subtotals.reserve(n * self.subtotals.len());
-        out.total.reserve(n);
-        out.tie_keys.reserve(n * self.tie_breaks.len());
-        out.facility_start.reserve(n);
+        // Reserved once: growing the columns by chunks copied them over and over (a tenth of the work).
+        let mut out = BatchScores::with_capacity(self, last.saturating_sub(first));
         let mut start = first;
         while start < last {
             let end = (start + CHUNK).min(last);
@@ -975,10 +716,9 @@ impl Regulation {
                 }
             }
         }
-        let mut tie_keys = Vec::with_capacity(n * self.tie_breaks.len());
         b.score_subtotals = &subtotals;
         b.score_totals = &totals;
-        b.tie_keys(&all, &mut tie_keys)?;
+        let tie_keys = b.tie_keys(&all, &out.ties)?;
         // Per preferred facility.
         let mut fac = Domain {
             rows: vec![Vec::new(); self.lists.len()],
@@ -1007,7 +747,7 @@ impl Regulation {
             f_subtotals.extend_from_slice(subtotals.get(a * k..(a + 1) * k).unwrap_or(&[]));
             f_totals.push(totals.get(a).copied().unwrap_or_default());
         }
-        let mut f_ties = Vec::with_capacity(m * self.tie_breaks.len());
+        let mut f_ties = Vec::new();
         if m > 0 {
             for (ci, crit) in self.criteria.iter().enumerate() {
                 if !crit.per_facility {
@@ -1022,7 +762,7 @@ impl Regulation {
             }
             b.score_subtotals = &f_subtotals;
             b.score_totals = &f_totals;
-            b.tie_keys(&fac, &mut f_ties)?;
+            f_ties = b.tie_keys(&fac, &out.facility_ties)?;
         }
         // Nothing failed: append.
         let base = out.facilities.len();
@@ -1032,10 +772,12 @@ impl Regulation {
         out.section.extend(section);
         out.border.extend(border);
         out.tier.extend(tier);
-        out.points.extend(points);
+        out.points.extend(&points);
         out.subtotals.extend(subtotals);
         out.total.extend(totals);
-        out.tie_keys.extend(tie_keys);
+        for (k, values) in tie_keys.iter().enumerate() {
+            out.ties.push_column(k, values);
+        }
         for (i, &(f, r)) in fac.facility.iter().enumerate() {
             out.facilities.push((
                 f,
@@ -1043,9 +785,11 @@ impl Regulation {
                 f_totals.get(i).copied().unwrap_or_default(),
             ));
         }
-        out.facility_points.extend(f_points);
+        out.facility_points.extend(&f_points);
         out.facility_subtotals.extend(f_subtotals);
-        out.facility_ties.extend(f_ties);
+        for (k, values) in f_ties.iter().enumerate() {
+            out.facility_ties.push_column(k, values);
+        }
         out.facility_start.extend(
             facility_start
                 .into_iter()

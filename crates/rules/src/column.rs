@@ -2,9 +2,14 @@
 //!
 //! A [`Value`] takes 24 bytes whatever it holds; a million applications with a dozen inputs are
 //! hundreds of megabytes, most of them yes/no answers and choices. A column stores yes/no answers in a
-//! byte, choices in two, whole numbers in eight and lists of facilities in four, with one reserved code
-//! for a missing answer; any other kind, or a column mixing kinds, keeps the values as they are. The
-//! kind is found from the first answer given, and reading gives back exactly the values pushed.
+//! byte, choices in two, dates and lists of facilities in four, whole numbers, instants to the second
+//! and decimals of one number of places (money: always two) in eight, with one reserved code for a
+//! missing answer; any other kind, or a column mixing kinds, keeps the values as they are. The kind is
+//! found from the first answer given, and reading gives back exactly the values pushed.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use rust_decimal::Decimal;
 
 use crate::value::Value;
 
@@ -12,6 +17,9 @@ const NO_BOOL: u8 = 2;
 const NO_CHOICE: u16 = u16::MAX;
 const NO_INT: i64 = i64::MIN;
 const NO_LIST: u32 = u32::MAX;
+const NO_DATE: i32 = i32::MIN;
+const NO_TIME: i64 = i64::MIN;
+const NO_DEC: i64 = i64::MIN;
 
 #[derive(Debug, Clone)]
 enum Store {
@@ -21,6 +29,15 @@ enum Store {
     Choices(Vec<u16>),
     Ints(Vec<i64>),
     Lists(Vec<u32>),
+    /// Year, month and day packed in order ([`date_code`]).
+    Dates(Vec<i32>),
+    /// Whole seconds since 1970.
+    Times(Vec<i64>),
+    /// Mantissas of decimals with `scale` places.
+    Decs {
+        scale: u32,
+        mantissas: Vec<i64>,
+    },
     Values(Vec<Value>),
 }
 
@@ -49,6 +66,9 @@ impl Column {
             Store::Choices(v) => v.len(),
             Store::Ints(v) => v.len(),
             Store::Lists(v) => v.len(),
+            Store::Dates(v) => v.len(),
+            Store::Times(v) => v.len(),
+            Store::Decs { mantissas, .. } => mantissas.len(),
             Store::Values(v) => v.len(),
         }
     }
@@ -64,6 +84,12 @@ impl Column {
                 Value::Choice(c) if c != NO_CHOICE => Store::Choices(filled(room, n, NO_CHOICE)),
                 Value::Int(i) if i != NO_INT => Store::Ints(filled(room, n, NO_INT)),
                 Value::Facilities(l) if l != NO_LIST => Store::Lists(filled(room, n, NO_LIST)),
+                Value::Date(_) => Store::Dates(filled(room, n, NO_DATE)),
+                Value::Time(t) if time_code(t).is_some() => Store::Times(filled(room, n, NO_TIME)),
+                Value::Dec(d) if dec_code(d, d.scale()).is_some() => Store::Decs {
+                    scale: d.scale(),
+                    mantissas: filled(room, n, NO_DEC),
+                },
                 _ => Store::Values(filled(room, n, Value::Missing)),
             };
         }
@@ -80,6 +106,14 @@ impl Column {
             (Store::Ints(c), Value::Int(x)) if x != NO_INT => push(c, x),
             (Store::Lists(c), Value::Missing) => push(c, NO_LIST),
             (Store::Lists(c), Value::Facilities(x)) if x != NO_LIST => push(c, x),
+            (Store::Dates(c), Value::Missing) => push(c, NO_DATE),
+            (Store::Dates(c), Value::Date(d)) => push(c, date_code(d)),
+            (Store::Times(c), Value::Missing) => push(c, NO_TIME),
+            (Store::Times(c), Value::Time(t)) => time_code(t).is_some_and(|x| push(c, x)),
+            (Store::Decs { mantissas, .. }, Value::Missing) => push(mantissas, NO_DEC),
+            (Store::Decs { scale, mantissas }, Value::Dec(d)) => {
+                dec_code(d, *scale).is_some_and(|x| push(mantissas, x))
+            }
             (Store::Values(c), v) => push(c, v),
             _ => false,
         };
@@ -101,6 +135,11 @@ impl Column {
             Store::Choices(c) => c.get(i).map_or(Value::Missing, |&x| choice_value(x)),
             Store::Ints(c) => c.get(i).map_or(Value::Missing, |&x| int_value(x)),
             Store::Lists(c) => c.get(i).map_or(Value::Missing, |&x| list_value(x)),
+            Store::Dates(c) => c.get(i).map_or(Value::Missing, |&x| date_value(x)),
+            Store::Times(c) => c.get(i).map_or(Value::Missing, |&x| time_value(x)),
+            Store::Decs { scale, mantissas } => {
+                mantissas.get(i).map_or(Value::Missing, |&x| dec_value(x, *scale))
+            }
             Store::Values(c) => c.get(i).copied().unwrap_or(Value::Missing),
         }
     }
@@ -117,6 +156,15 @@ impl Column {
             Store::Choices(c) => decode(c, from..to, choice_value, out),
             Store::Ints(c) => decode(c, from..to, int_value, out),
             Store::Lists(c) => decode(c, from..to, list_value, out),
+            Store::Dates(c) => decode(c, from..to, date_value, out),
+            Store::Times(c) => decode(c, from..to, time_value, out),
+            Store::Decs { scale, mantissas } => out.extend(
+                mantissas
+                    .get(from..to)
+                    .unwrap_or(&[])
+                    .iter()
+                    .map(|&x| dec_value(x, *scale)),
+            ),
             Store::Values(c) => out.extend_from_slice(c.get(from..to).unwrap_or(&[])),
         }
         true
@@ -175,8 +223,52 @@ fn list_value(x: u32) -> Value {
     }
 }
 
+/// A date as a number in date order: year, month and day in 16, 8 and 8 bits (jiff's years fit in
+/// 16 bits, so no date takes the reserved code).
+fn date_code(d: Date) -> i32 {
+    (i32::from(d.year()) << 16) | (i32::from(d.month()) << 8) | i32::from(d.day())
+}
+
+#[inline]
+fn date_value(x: i32) -> Value {
+    let (year, month, day) = (x >> 16, (x >> 8) & 0xff, x & 0xff);
+    match (i16::try_from(year), i8::try_from(month), i8::try_from(day)) {
+        (Ok(y), Ok(m), Ok(d)) if x != NO_DATE => Date::new(y, m, d).map_or(Value::Missing, Value::Date),
+        _ => Value::Missing,
+    }
+}
+
+/// An instant on a whole second as seconds since 1970 (`None` for fractions of a second, kept as
+/// values).
+fn time_code(t: Timestamp) -> Option<i64> {
+    (t.subsec_nanosecond() == 0).then(|| t.as_second())
+}
+
+#[inline]
+fn time_value(x: i64) -> Value {
+    if x == NO_TIME {
+        return Value::Missing;
+    }
+    Timestamp::from_second(x).map_or(Value::Missing, Value::Time)
+}
+
+/// The mantissa of a decimal with exactly `scale` places that a mantissa of 64 bits gives back
+/// unchanged (not the reserved code, not a negative zero).
+fn dec_code(d: Decimal, scale: u32) -> Option<i64> {
+    let m = i64::try_from(d.mantissa()).ok()?;
+    (d.scale() == scale && m != NO_DEC && (m != 0 || !d.is_sign_negative())).then_some(m)
+}
+
+#[inline]
+fn dec_value(x: i64, scale: u32) -> Value {
+    if x == NO_DEC {
+        return Value::Missing;
+    }
+    Decimal::try_new(x, scale).map_or(Value::Missing, Value::Dec)
+}
+
 #[cfg(test)]
-#[expect(clippy::indexing_slicing, reason = "tests")]
+#[expect(clippy::indexing_slicing, clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
     use jiff::civil::date;
@@ -195,8 +287,21 @@ mod tests {
             Value::Facilities(2),
             Value::Facilities(u32::MAX),
             Value::Date(date(2026, 9, 1)),
-            Value::Dec(rust_decimal::Decimal::new(12_345, 2)),
+            Value::Date(date(-9999, 1, 1)),
+            Value::Date(date(9999, 12, 31)),
+            Value::Time(Timestamp::from_second(1_780_000_000).unwrap()),
+            Value::Time(Timestamp::new(1_780_000_000, 5).unwrap()),
+            Value::Time(Timestamp::MIN),
+            Value::Dec(Decimal::new(12_345, 2)),
+            Value::Dec(Decimal::new(-7, 2)),
+            Value::Dec(Decimal::new(12_345, 1)),
+            Value::Dec(Decimal::new(0, 2)),
+            Value::Dec(-Decimal::new(0, 2)),
+            Value::Dec(Decimal::new(i64::MIN, 2)),
+            Value::Dec(Decimal::MAX),
         ];
+        // Exactly the values pushed: `==` on decimals compares amounts (1.0 == 1.00, -0 == 0).
+        let exact = |v: &[Value]| format!("{v:?}");
         // Every pair of kinds, each run starting with some missing values.
         for a in kinds {
             for b in kinds {
@@ -210,10 +315,10 @@ mod tests {
                     }
                     assert_eq!(c.len(), pushed.len());
                     let one: Vec<Value> = (0..pushed.len()).map(|i| c.get(i)).collect();
-                    assert_eq!(one, pushed, "{a:?} {b:?}");
+                    assert_eq!(exact(&one), exact(&pushed), "{a:?} {b:?}");
                     let mut run = Vec::new();
                     assert!(c.extend(1, pushed.len() - 1, &mut run));
-                    assert_eq!(run, pushed[1..], "{a:?} {b:?}");
+                    assert_eq!(exact(&run), exact(&pushed[1..]), "{a:?} {b:?}");
                     assert!(!c.extend(1, pushed.len(), &mut run));
                     assert_eq!(c.get(pushed.len()), Value::Missing);
                 }
@@ -235,5 +340,44 @@ mod tests {
         assert_eq!(c.get(0), Value::Choice(1));
         assert_eq!(c.get(1), Value::Missing);
         assert_eq!(c.get(2), Value::Bool(false));
+    }
+
+    #[test]
+    fn dates_instants_and_money_columns_are_compact() {
+        let mut c = Column::new(1, 10);
+        c.push(Value::Date(date(2024, 2, 29)));
+        assert!(matches!(c.store, Store::Dates(_)));
+        let mut c = Column::new(0, 10);
+        c.push(Value::Time(Timestamp::from_second(1_780_000_000).unwrap()));
+        assert!(matches!(c.store, Store::Times(_)));
+        let mut c = Column::new(0, 10);
+        c.push(Value::Dec(Decimal::new(1_500_000, 2)));
+        c.push(Value::Dec(Decimal::new(0, 2)));
+        assert!(matches!(c.store, Store::Decs { scale: 2, .. }));
+        // Another number of places: kept as it is.
+        c.push(Value::Dec(Decimal::new(15, 0)));
+        assert!(matches!(c.store, Store::Values(_)));
+        assert_eq!(
+            format!("{:?}", c.get(2)),
+            format!("{:?}", Value::Dec(Decimal::new(15, 0)))
+        );
+    }
+
+    /// Dates keep their order as codes, so a column of them could be compared code by code.
+    #[test]
+    fn date_codes_follow_date_order() {
+        let dates = [
+            date(-9999, 1, 1),
+            date(-1, 12, 31),
+            date(0, 1, 1),
+            date(2024, 2, 29),
+            date(2024, 3, 1),
+            date(2025, 1, 1),
+            date(9999, 12, 31),
+        ];
+        for w in dates.windows(2) {
+            assert!(date_code(w[0]) < date_code(w[1]), "{:?}", w);
+            assert!(date_code(w[0]) != NO_DATE);
+        }
     }
 }

@@ -213,7 +213,7 @@ pub fn write_value(v: Value, out: &mut String) -> bool {
             if n < 0 {
                 out.push('-');
             }
-            crate::batch::push_digits(n.unsigned_abs(), 1, out);
+            crate::scores::push_digits(n.unsigned_abs(), 1, out);
             Ok(())
         }
         Value::Dec(d) => {
@@ -225,10 +225,10 @@ pub fn write_value(v: Value, out: &mut String) -> bool {
                     }
                     // 10^scale fits in u64 up to scale 19.
                     let one = 10u64.pow(d.scale());
-                    crate::batch::push_digits(m / one, 1, out);
+                    crate::scores::push_digits(m / one, 1, out);
                     if d.scale() > 0 {
                         out.push('.');
-                        crate::batch::push_digits(m % one, d.scale(), out);
+                        crate::scores::push_digits(m % one, d.scale(), out);
                     }
                     Ok(())
                 }

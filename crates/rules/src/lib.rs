@@ -53,10 +53,10 @@ pub mod model;
 pub mod order;
 pub mod raw;
 pub mod reason;
+pub mod scores;
 pub mod source;
 pub mod value;
 
-pub use batch::BatchScores;
 pub use compile::{compile_str, load};
 pub use error::{RuleError, RuleErrors};
 pub use evaluate::{CriterionResult, Eligibility, Evaluation, EvaluationError, FacilityScore};
@@ -66,4 +66,5 @@ pub use fee::{FeeError, FeePart};
 pub use model::Regulation;
 pub use order::{Standing, draw_value};
 pub use reason::InputReason;
+pub use scores::{BatchScores, FacilityRow, Points, Ties};
 pub use value::{Ty, Value};

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::evaluate::{Evaluation, FacilityScore};
 use crate::model::{Order, Regulation, TieKind};
+use crate::scores::Ties;
 use crate::value::Value;
 
 /// What ordering needs to know of one application in one list.
@@ -24,7 +25,7 @@ pub struct Standing<'a> {
     /// Total score in this list.
     pub total: Decimal,
     /// Tie-break values in this list.
-    pub tie_keys: &'a [Value],
+    pub tie_keys: Ties<'a>,
     /// Age section, for section-specific directions.
     pub section: Option<u16>,
     /// Protocol number (draw and last resort).
@@ -40,7 +41,7 @@ impl<'a> Standing<'a> {
         Standing {
             tier: &ev.tier,
             total: ev.total,
-            tie_keys: &ev.tie_keys,
+            tie_keys: Ties::listed(&ev.tie_keys),
             section: ev.section,
             protocol,
             draw: None,
@@ -52,7 +53,7 @@ impl<'a> Standing<'a> {
         Standing {
             tier: &ev.tier,
             total: facility.total,
-            tie_keys: &facility.tie_keys,
+            tie_keys: Ties::listed(&facility.tie_keys),
             section: ev.section,
             protocol,
             draw: None,
@@ -106,8 +107,7 @@ impl Regulation {
             };
             let step = match &t.kind {
                 TieKind::Value(_) => {
-                    let (x, y) = (a.tie_keys.get(i).copied(), b.tie_keys.get(i).copied());
-                    let (x, y) = (x.unwrap_or(Value::Missing), y.unwrap_or(Value::Missing));
+                    let (x, y) = (a.tie_keys.get(i), b.tie_keys.get(i));
                     match (x == Value::Missing, y == Value::Missing) {
                         (true, true) => Ordering::Equal,
                         (true, false) => {
