@@ -74,25 +74,8 @@ impl Column {
     }
 
     /// Adds a value at the end.
+    #[inline]
     pub(crate) fn push(&mut self, v: Value) {
-        if let Store::Missing(n) = self.store
-            && v != Value::Missing
-        {
-            let room = self.capacity.max(n + 1);
-            self.store = match v {
-                Value::Bool(_) => Store::Bools(filled(room, n, NO_BOOL)),
-                Value::Choice(c) if c != NO_CHOICE => Store::Choices(filled(room, n, NO_CHOICE)),
-                Value::Int(i) if i != NO_INT => Store::Ints(filled(room, n, NO_INT)),
-                Value::Facilities(l) if l != NO_LIST => Store::Lists(filled(room, n, NO_LIST)),
-                Value::Date(_) => Store::Dates(filled(room, n, NO_DATE)),
-                Value::Time(t) if time_code(t).is_some() => Store::Times(filled(room, n, NO_TIME)),
-                Value::Dec(d) if dec_code(d, d.scale()).is_some() => Store::Decs {
-                    scale: d.scale(),
-                    mantissas: filled(room, n, NO_DEC),
-                },
-                _ => Store::Values(filled(room, n, Value::Missing)),
-            };
-        }
         let pushed = match (&mut self.store, v) {
             (Store::Missing(n), Value::Missing) => {
                 *n += 1;
@@ -118,12 +101,38 @@ impl Column {
             _ => false,
         };
         if !pushed {
-            // Another kind, or the reserved code itself: keep the values as they are from now on.
-            let mut values = Vec::with_capacity(self.capacity.max(self.len() + 1));
-            self.extend(0, self.len(), &mut values);
-            values.push(v);
-            self.store = Store::Values(values);
+            self.push_other(v);
         }
+    }
+
+    /// [`Column::push`] of a value the column's store does not take: the first answer given (which
+    /// decides the kind), another kind or the reserved code itself.
+    #[cold]
+    fn push_other(&mut self, v: Value) {
+        if let Store::Missing(n) = self.store {
+            let room = self.capacity.max(n + 1);
+            self.store = match v {
+                Value::Bool(_) => Store::Bools(filled(room, n, NO_BOOL)),
+                Value::Choice(c) if c != NO_CHOICE => Store::Choices(filled(room, n, NO_CHOICE)),
+                Value::Int(i) if i != NO_INT => Store::Ints(filled(room, n, NO_INT)),
+                Value::Facilities(l) if l != NO_LIST => Store::Lists(filled(room, n, NO_LIST)),
+                Value::Date(_) => Store::Dates(filled(room, n, NO_DATE)),
+                Value::Time(t) if time_code(t).is_some() => Store::Times(filled(room, n, NO_TIME)),
+                Value::Dec(d) if dec_code(d, d.scale()).is_some() => Store::Decs {
+                    scale: d.scale(),
+                    mantissas: filled(room, n, NO_DEC),
+                },
+                _ => Store::Values(filled(room, n, Value::Missing)),
+            };
+            // A store of the value's kind now: it takes the value.
+            self.push(v);
+            return;
+        }
+        // Another kind, or the reserved code itself: keep the values as they are from now on.
+        let mut values = Vec::with_capacity(self.capacity.max(self.len() + 1));
+        self.extend(0, self.len(), &mut values);
+        values.push(v);
+        self.store = Store::Values(values);
     }
 
     /// Value `i` (missing beyond the end).
