@@ -26,7 +26,7 @@ use crate::expr::Expr;
 use crate::expr::eval::FacilityLists;
 use crate::expr::eval::{self, EvalError, add_present, apply};
 use crate::facts_batch::FactsBatch;
-use crate::model::{Criterion, PointsRule, Regulation, TieKind};
+use crate::model::{Band, BandValue, Criterion, PointsRule, Regulation, TieKind};
 use crate::scores::{BatchScores, TieColumns, to_units};
 use crate::value::{Value, from_units, whole_units};
 
@@ -99,6 +99,39 @@ impl Domain {
             *rows = item_rows;
         }
         (d, parent)
+    }
+}
+
+/// A band of whole-number bounds giving a fixed number of points: `(from, to, points in units)`.
+type WholeBand = (Option<i64>, Option<i64>, i64);
+
+/// Bands whose bounds are whole numbers and whose points are fixed and exact at `scale`, as whole
+/// numbers (`None` when one is not), so that a whole-number value finds its band by comparing
+/// integers rather than decimals.
+fn whole_bands(bands: &[Band], scale: u32) -> Option<Vec<WholeBand>> {
+    let whole = |d: Option<Decimal>| match d {
+        None => Some(None),
+        Some(d) => whole_units(d.normalize(), 0).map(Some),
+    };
+    bands
+        .iter()
+        .map(|b| match b.gives {
+            BandValue::Fixed(p) => Some((whole(b.from)?, whole(b.to)?, whole_units(p, scale)?)),
+            BandValue::Linear(..) => None,
+        })
+        .collect()
+}
+
+/// The points of whole number `x` in `bands`, chosen as [`crate::evaluate::band_value`] chooses: the
+/// last band starting at or below `x`, nothing beyond the last band's end or before the first band.
+fn whole_band(bands: &[WholeBand], x: i64) -> i64 {
+    let Some(i) = bands.iter().rposition(|b| b.0.is_none_or(|from| x >= from)) else {
+        return 0;
+    };
+    match bands.get(i) {
+        Some(&(_, to, _)) if i + 1 == bands.len() && to.is_some_and(|to| x > to) => 0,
+        Some(&(_, _, points)) => points,
+        None => 0,
     }
 }
 
@@ -428,6 +461,10 @@ impl Batch<'_> {
             PointsRule::Table { points, .. } => Some(points.iter().map(|&p| whole_units(p, scale)).collect()),
             _ => None,
         };
+        let bands = match &c.rule {
+            PointsRule::Bands { bands, .. } => whole_bands(bands, scale),
+            _ => None,
+        };
         let units = |v: Value| -> Result<Option<i64>, EvalError> {
             Ok(match (&c.rule, v) {
                 (PointsRule::Table { .. }, Value::Choice(i)) => table
@@ -436,6 +473,9 @@ impl Batch<'_> {
                     .unwrap_or(Some(0)),
                 (PointsRule::Table { .. }, _) => Some(0),
                 (PointsRule::Formula(_), Value::Int(n)) => n.checked_mul(one),
+                (PointsRule::Bands { .. }, Value::Int(n)) if bands.is_some() => {
+                    Some(bands.as_deref().map_or(0, |b| whole_band(b, n)))
+                }
                 _ => whole_units(c.rule.points_for(v)?.0, scale),
             })
         };

@@ -430,3 +430,36 @@ proptest! {
         prop_assert_eq!(value_text(V::Missing), None);
     }
 }
+
+/// Bands over a whole number are looked up with integer comparisons when their bounds are whole and
+/// their points exact: the same points as the row evaluator's decimal lookup at every edge, below the
+/// first band, past the last one, and for a missing value.
+#[test]
+fn whole_number_bands_match_the_row_evaluator_at_every_edge() {
+    let reg = with_decimals(
+        1,
+        "[inputs.x]\ntype = \"integer\"\nlabel = \"X\"\noptional = true\n\n\
+         [criteria.a]\nlabel = \"A\"\nvalue = \"x\"\nbands = [\n  { to = 0, points = 1 },\n  { from = 1, to = 10, points = 2.5 },\n  { from = 11, to = 20, points = 3 },\n]\n\n\
+         [criteria.b]\nlabel = \"B\"\nvalue = \"x\"\nbands = [\n  { from = 5, to = 9, points = 4 },\n  { from = 10, points = 7 },\n]\n\n\
+         [criteria.c]\nlabel = \"C\"\nvalue = \"x\"\nbands = [\n  { from = 2, to = 6, points = 0.25 },\n  { from = 7, points = 1 },\n]\n",
+    );
+    let mut apps: Vec<Value> = (-3..=25).map(|x| json!({"inputs": {"x": x}})).collect();
+    apps.push(json!({"inputs": {}}));
+    let facts = facts_from(&reg, apps);
+    let batch = reg
+        .score_batch(&graduatorie_rules::FactsBatch::from_facts(&facts))
+        .unwrap();
+    assert_same(&reg, &facts, &batch);
+    // By hand, in tenths (points_decimals = 1): x = -3 is in A's first band (to 0): 1 point = 10;
+    // x = 4: A 2.5 = 25, below B's first band: 0; x = 10: A 25, B 7 = 70; x = 11: A 3 = 30;
+    // x = 21: past A's last
+    // band (to 20): 0, B's open band: 70. C gives 0.25 from 2 to 6, rounded to 0.3 = 3 (rounding of
+    // `points_decimals`, half away from zero), then 1 = 10 from 7.
+    let points = |x: i64| batch.points(usize::try_from(x + 3).unwrap()).collect::<Vec<_>>();
+    assert_eq!(points(-3), [10, 0, 0]);
+    assert_eq!(points(4), [25, 0, 3]);
+    assert_eq!(points(10), [25, 70, 10]);
+    assert_eq!(points(11), [30, 70, 10]);
+    assert_eq!(points(21), [0, 70, 10]);
+    assert_eq!(batch.points(29).collect::<Vec<_>>(), [0, 0, 0], "missing");
+}
