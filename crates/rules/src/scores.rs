@@ -336,26 +336,14 @@ impl Units {
     /// Makes room for values from `lo` to `hi`, widening what is stored when they need it.
     fn widen_for(&mut self, lo: i64, hi: i64) {
         let fits = |min: i64, max: i64| lo >= min && hi <= max;
-        let wider = match self {
-            Units::Narrow(v) if !fits(i16::MIN.into(), i16::MAX.into()) => {
-                if fits(i32::MIN.into(), i32::MAX.into()) {
-                    let mut w = Vec::with_capacity(v.capacity());
-                    w.extend(v.iter().map(|&x| i32::from(x)));
-                    Units::Half(w)
-                } else {
-                    let mut w = Vec::with_capacity(v.capacity());
-                    w.extend(v.iter().map(|&x| i64::from(x)));
-                    Units::Wide(w)
-                }
-            }
-            Units::Half(v) if !fits(i32::MIN.into(), i32::MAX.into()) => {
-                let mut w = Vec::with_capacity(v.capacity());
-                w.extend(v.iter().map(|&x| i64::from(x)));
-                Units::Wide(w)
-            }
+        let half = fits(i16::MIN.into(), i16::MAX.into());
+        let wide = !fits(i32::MIN.into(), i32::MAX.into());
+        *self = match self {
+            Units::Narrow(v) if wide => Units::Wide(widened(v, v.capacity())),
+            Units::Narrow(v) if !half => Units::Half(widened(v, v.capacity())),
+            Units::Half(v) if wide => Units::Wide(widened(v, v.capacity())),
             _ => return,
         };
-        *self = wider;
     }
 
     /// Appends `values`.
@@ -385,6 +373,13 @@ impl Units {
             }
         }
     }
+}
+
+/// `v` in a wider type, with room for `capacity` values (what was reserved for the batch).
+fn widened<T: Copy, U: From<T>>(v: &[T], capacity: usize) -> Vec<U> {
+    let mut w = Vec::with_capacity(capacity.max(v.len()));
+    w.extend(v.iter().map(|&x| U::from(x)));
+    w
 }
 
 /// The points per criterion of one row, in criterion order.
