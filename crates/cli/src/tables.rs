@@ -381,9 +381,16 @@ impl Rows<'_> {
         let file = self.file;
         let counted = until.and_then(|at| bytes.get(..at)).unwrap_or(bytes);
         let lines = counted.iter().filter(|&&b| b == b'\n').count();
+        // About one application per line: the columns are sized once rather than doubled ten times.
+        // A first half has room for the whole file, as the second is appended to it (room that is
+        // never written costs no memory).
+        let room = if until.is_some() {
+            newlines(bytes)
+        } else {
+            lines as u64
+        };
         let mut out = Part {
-            // About one application per line: the columns are sized once rather than doubled ten times.
-            facts: FactsBatch::with_capacity(lines),
+            facts: FactsBatch::with_capacity(usize::try_from(room).unwrap_or(lines)),
             ..Part::default()
         };
         // Protocol numbers with their line and where the line's problems start: repeated numbers are

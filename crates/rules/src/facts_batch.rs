@@ -67,11 +67,52 @@ impl FactsBatch {
         self.reserve.max(self.len)
     }
 
-    /// Adds the applications of `other` at the end.
+    /// Adds the applications of `other` at the end, as pushing them one by one would. Batches of one
+    /// regulation (the same inputs and lists) are joined column by column; anything else application
+    /// by application.
     pub fn append(&mut self, other: &FactsBatch) {
-        for a in 0..other.len() {
-            self.push(&other.get(a));
+        if other.is_empty() {
+            return;
         }
+        let same_shape = (self.is_empty() || self.scalars.len() == other.scalars.len())
+            && self.scalars.len() <= other.scalars.len()
+            && self.lists.len() == other.lists.len();
+        if !same_shape {
+            for a in 0..other.len() {
+                self.push(&other.get(a));
+            }
+            return;
+        }
+        let n = self.len;
+        let room = self.capacity().max(n + other.len());
+        while self.scalars.len() < other.scalars.len() {
+            self.scalars.push(Column::new(n, room));
+        }
+        for (column, more) in self.scalars.iter_mut().zip(&other.scalars) {
+            column.append(more);
+        }
+        for (table, more) in self.lists.iter_mut().zip(&other.lists) {
+            table.append(more);
+        }
+        let lists = index(self.facility_lists.len().saturating_sub(1));
+        let facilities = index(self.facilities.len());
+        self.facilities.extend_from_slice(&other.facilities);
+        self.facility_lists.extend(
+            other
+                .facility_lists
+                .iter()
+                .skip(1)
+                .map(|&at| at.saturating_add(facilities)),
+        );
+        self.facility_base.extend(
+            other
+                .facility_base
+                .iter()
+                .skip(1)
+                .map(|&at| at.saturating_add(lists)),
+        );
+        self.protocols.extend_from_slice(&other.protocols);
+        self.len += other.len;
     }
 
     /// A batch of these applications, in order.
@@ -264,6 +305,23 @@ impl Table {
         }
     }
 
+    /// The records of `other` after these, as [`Table::push`] of each application's would add them.
+    fn append(&mut self, other: &Table) {
+        if self.values.is_empty() && self.width == 0 {
+            self.width = other.width;
+        }
+        let base = index(self.values.len());
+        if other.width == self.width {
+            self.values.extend_from_slice(&other.values);
+            self.start
+                .extend(other.start.iter().skip(1).map(|&at| at.saturating_add(base)));
+        } else {
+            // Records of another width are left out, as `push` leaves them out.
+            self.start
+                .extend(std::iter::repeat_n(base, other.start.len().saturating_sub(1)));
+        }
+    }
+
     fn rows(&self, a: usize) -> &[Value] {
         let from = self.start.get(a).copied().unwrap_or(0) as usize;
         let to = self.start.get(a + 1).copied().unwrap_or(0) as usize;
@@ -278,5 +336,99 @@ impl FromIterator<Facts> for FactsBatch {
             batch.push(&f);
         }
         batch
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
+mod tests {
+    use super::*;
+
+    /// Applications of varied shapes: answers of several kinds and missing ones, records of a list
+    /// (none, one or two), lists of facilities, protocols or none.
+    fn applications() -> Vec<Facts> {
+        let kinds = [
+            Value::Missing,
+            Value::Bool(true),
+            Value::Int(4),
+            Value::Choice(1),
+            Value::Dec(rust_decimal::Decimal::new(1_250, 2)),
+        ];
+        (0..12u32)
+            .map(|i| {
+                let k = i as usize;
+                let records = k % 3;
+                let width = 2;
+                Facts {
+                    protocol: (i % 5 != 0).then(|| ProtocolNumber::new(2026, i + 1).unwrap()),
+                    scalars: vec![
+                        kinds[k % kinds.len()],
+                        kinds[(k / 2) % kinds.len()],
+                        if i % 4 == 0 {
+                            Value::Missing
+                        } else {
+                            Value::Facilities(0)
+                        },
+                    ],
+                    lists: vec![ListRows {
+                        width,
+                        values: (0..records * width)
+                            .map(|v| Value::Int(i64::from(i) * 10 + v as i64))
+                            .collect(),
+                    }],
+                    facility_lists: (0..k % 3).map(|l| vec![i, i + l as u32 + 1]).collect(),
+                }
+            })
+            .collect()
+    }
+
+    fn read_all(b: &FactsBatch) -> Vec<String> {
+        (0..b.len())
+            .map(|a| {
+                let lists: Vec<&[u32]> = (0..3).map(|l| b.facility_list(a, l)).collect();
+                format!("{:?} {:?} {:?}", b.get(a), b.preferences(a), lists)
+            })
+            .collect()
+    }
+
+    /// Two batches joined read exactly as one batch given all the applications, wherever the split,
+    /// whether the first part is empty or not; batches of other shapes are joined too.
+    #[test]
+    fn appended_batches_read_as_one() {
+        let apps = applications();
+        let whole = FactsBatch::from_facts(&apps);
+        let want = read_all(&whole);
+        for split in 0..=apps.len() {
+            let mut first = FactsBatch::with_capacity(split);
+            for f in &apps[..split] {
+                first.push(f);
+            }
+            first.append(&FactsBatch::from_facts(&apps[split..]));
+            assert_eq!(first.len(), apps.len());
+            assert_eq!(read_all(&first), want, "split at {split}");
+        }
+        // A first part with more inputs than the second (not of one regulation): as pushing.
+        let mut wider = apps.clone();
+        wider[0].scalars.push(Value::Bool(false));
+        let mut one = FactsBatch::from_facts(&wider);
+        let mut joined = FactsBatch::from_facts(&wider[..1]);
+        joined.append(&FactsBatch::from_facts(&wider[1..]));
+        assert_eq!(read_all(&joined), read_all(&one));
+        one.append(&FactsBatch::new());
+        assert_eq!(read_all(&joined), read_all(&one));
+        // Records of another width in the second part are left out, as pushing its applications
+        // one by one leaves them out.
+        let mut other = apps.clone();
+        for f in &mut other[6..] {
+            f.lists[0].width = 1;
+        }
+        let second = FactsBatch::from_facts(&other[6..]);
+        let mut by_columns = FactsBatch::from_facts(&other[..6]);
+        by_columns.append(&second);
+        let mut by_rows = FactsBatch::from_facts(&other[..6]);
+        for a in 0..second.len() {
+            by_rows.push(&second.get(a));
+        }
+        assert_eq!(read_all(&by_columns), read_all(&by_rows));
     }
 }
