@@ -21,8 +21,8 @@ pub struct FactsBatch {
     reserve: usize,
     /// Per scalar slot, one value per application (stored compactly by kind).
     scalars: Vec<Column>,
-    /// Per repeated input: where each application's records start (`len + 1` entries), and the records'
-    /// values, `width` per record.
+    /// Per repeated input: where each application's records start (`len + 1` entries), and the records,
+    /// one column per field.
     lists: Vec<Table>,
     /// Where each application's lists of facilities start in `facility_lists` (`len + 1` entries).
     facility_base: Vec<u32>,
@@ -34,9 +34,17 @@ pub struct FactsBatch {
 
 #[derive(Debug, Clone, Default)]
 struct Table {
+    /// Fields per record.
     width: usize,
+    /// Where each application's records start, counted in records.
     start: Vec<u32>,
-    values: Vec<Value>,
+    /// One column per field, a value per record: stored compactly by kind, as the scalars are (24
+    /// bytes per value took 220 MB for the parents of a million applications).
+    fields: Vec<Column>,
+    /// Records in all.
+    records: usize,
+    /// Room to make in a new field column.
+    room: usize,
 }
 
 fn index(n: usize) -> u32 {
@@ -140,14 +148,17 @@ impl FactsBatch {
             self.lists.push(Table {
                 width: 0,
                 start,
-                values: Vec::new(),
+                fields: Vec::new(),
+                records: 0,
+                // Room for a couple of records per application (parents): grown if more come.
+                room: self.reserve.max(n + 1).saturating_mul(2),
             });
         }
         for (l, table) in self.lists.iter_mut().enumerate() {
             if let Some(rows) = f.lists.get(l) {
                 table.push(rows);
             }
-            table.start.push(index(table.values.len()));
+            table.start.push(index(table.records));
         }
         for list in &f.facility_lists {
             self.facilities.extend_from_slice(list);
@@ -181,7 +192,7 @@ impl FactsBatch {
                 .iter()
                 .map(|t| ListRows {
                     width: t.width,
-                    values: t.rows(a).to_vec(),
+                    values: t.rows(a),
                 })
                 .collect(),
             facility_lists: (base..end)
@@ -218,35 +229,33 @@ impl FactsBatch {
     }
 
     /// Where application `a`'s records of `list` lie in that list's table: the offset of the first
-    /// value, the offset past the last, and the values per record.
+    /// record, the offset past the last, and the offsets per record (1: offsets count records).
     #[inline]
     pub(crate) fn list_span(&self, a: usize, list: u16) -> (u32, u32, u32) {
         self.lists.get(usize::from(list)).map_or((0, 0, 0), |t| {
             let from = t.start.get(a).copied().unwrap_or(0);
             let to = t.start.get(a + 1).copied().unwrap_or(from).max(from);
-            (from, to, index(t.width))
+            (from, to, 1)
         })
     }
 
-    /// Field `field` of the record of `list` whose values start at `offset` (see
-    /// [`FactsBatch::list_span`]).
+    /// Field `field` of the record of `list` at `offset` (see [`FactsBatch::list_span`]).
     #[inline]
     pub(crate) fn list_value_at(&self, list: u16, offset: u32, field: u16) -> Value {
         self.lists
             .get(usize::from(list))
-            .and_then(|t| t.values.get(offset as usize + usize::from(field)))
-            .copied()
-            .unwrap_or(Value::Missing)
+            .and_then(|t| t.fields.get(usize::from(field)))
+            .map_or(Value::Missing, |c| c.get(offset as usize))
     }
 
     /// Field `field` of record `row` of `list` for application `a`.
     #[inline]
     pub(crate) fn list_value(&self, a: usize, list: u16, row: u32, field: u16) -> Value {
-        self.lists
-            .get(usize::from(list))
-            .and_then(|t| t.rows(a).get(row as usize * t.width + usize::from(field)))
-            .copied()
-            .unwrap_or(Value::Missing)
+        let (from, to, _) = self.list_span(a, list);
+        match from.checked_add(row) {
+            Some(at) if at < to => self.list_value_at(list, at, field),
+            _ => Value::Missing,
+        }
     }
 
     /// The `i`-th list of facilities of application `a` (what a `Value::Facilities(i)` of it means).
@@ -294,25 +303,46 @@ fn index_u16(n: usize) -> u16 {
 }
 
 impl Table {
+    /// The column of each field, made when the first record comes.
+    fn columns(&mut self) -> &mut [Column] {
+        while self.fields.len() < self.width {
+            self.fields.push(Column::new(self.records, self.room));
+        }
+        &mut self.fields
+    }
+
     fn push(&mut self, rows: &ListRows) {
-        if self.values.is_empty() && self.width == 0 {
+        if self.records == 0 && self.width == 0 {
             self.width = rows.width;
         }
         // One width per list within a regulation; a record of another width is left out rather than
-        // read across records.
-        if rows.width == self.width {
-            self.values.extend_from_slice(&rows.values);
+        // read across records. Records are whole (a partial last one is never read).
+        if rows.width != self.width || self.width == 0 {
+            return;
         }
+        let width = self.width;
+        let columns = self.columns();
+        let mut added = 0;
+        for record in rows.values.chunks_exact(width) {
+            for (column, &v) in columns.iter_mut().zip(record) {
+                column.push(v);
+            }
+            added += 1;
+        }
+        self.records += added;
     }
 
     /// The records of `other` after these, as [`Table::push`] of each application's would add them.
     fn append(&mut self, other: &Table) {
-        if self.values.is_empty() && self.width == 0 {
+        if self.records == 0 && self.width == 0 {
             self.width = other.width;
         }
-        let base = index(self.values.len());
-        if other.width == self.width {
-            self.values.extend_from_slice(&other.values);
+        let base = index(self.records);
+        if other.width == self.width && other.records > 0 {
+            for (column, more) in self.columns().iter_mut().zip(&other.fields) {
+                column.append(more);
+            }
+            self.records += other.records;
             self.start
                 .extend(other.start.iter().skip(1).map(|&at| at.saturating_add(base)));
         } else {
@@ -322,10 +352,15 @@ impl Table {
         }
     }
 
-    fn rows(&self, a: usize) -> &[Value] {
+    /// Application `a`'s records, field after field, record after record.
+    fn rows(&self, a: usize) -> Vec<Value> {
         let from = self.start.get(a).copied().unwrap_or(0) as usize;
         let to = self.start.get(a + 1).copied().unwrap_or(0) as usize;
-        self.values.get(from..to).unwrap_or(&[])
+        let mut values = Vec::with_capacity(to.saturating_sub(from) * self.width);
+        for r in from..to {
+            values.extend(self.fields.iter().map(|c| c.get(r)));
+        }
+        values
     }
 }
 
