@@ -200,10 +200,9 @@ impl Batch<'_> {
                     .collect()
             }
             Expr::ItemField { list, field } => match d.rows.get(usize::from(*list)) {
-                Some(offsets) if offsets.len() == n => offsets
-                    .iter()
-                    .map(|&o| self.facts.list_value_at(*list, o, *field))
-                    .collect(),
+                Some(offsets) if offsets.len() == n => {
+                    self.facts.batch.list_values_at(*list, *field, offsets)
+                }
                 // Outside an aggregate (the checker does not allow it): the first record, as the row
                 // evaluator reads it.
                 _ => d
@@ -857,9 +856,6 @@ impl Chunk<'_> {
     }
     fn list_span(&self, a: u32, list: u16) -> (u32, u32, u32) {
         self.batch.list_span(self.base + a as usize, list)
-    }
-    fn list_value_at(&self, list: u16, offset: u32, field: u16) -> Value {
-        self.batch.list_value_at(list, offset, field)
     }
     fn list_value(&self, a: u32, list: u16, row: u32, field: u16) -> Value {
         self.batch.list_value(self.base + a as usize, list, row, field)

@@ -185,6 +185,26 @@ impl Column {
         }
     }
 
+    /// The values at positions `at` (missing beyond the end), the kind matched once for all of them.
+    pub(crate) fn gather(&self, at: &[u32]) -> Vec<Value> {
+        fn pick<T: Copy>(codes: &[T], at: &[u32], value: impl Fn(T) -> Value) -> Vec<Value> {
+            at.iter()
+                .map(|&i| codes.get(i as usize).map_or(Value::Missing, |&x| value(x)))
+                .collect()
+        }
+        match &self.store {
+            Store::Missing(_) => vec![Value::Missing; at.len()],
+            Store::Bools(c) => pick(c, at, bool_value),
+            Store::Choices(c) => pick(c, at, choice_value),
+            Store::Ints(c) => pick(c, at, int_value),
+            Store::Lists(c) => pick(c, at, list_value),
+            Store::Dates(c) => pick(c, at, date_value),
+            Store::Times(c) => pick(c, at, time_value),
+            Store::Decs { scale, mantissas } => pick(mantissas, at, |x| dec_value(x, *scale)),
+            Store::Values(c) => pick(c, at, |v| v),
+        }
+    }
+
     /// Appends values `from..from + len` to `out`; false (nothing appended) when they are not all
     /// stored.
     pub(crate) fn extend(&self, from: usize, len: usize, out: &mut Vec<Value>) -> bool {
@@ -366,6 +386,10 @@ mod tests {
                     assert!(c.extend(1, pushed.len() - 1, &mut run));
                     assert_eq!(exact(&run), exact(&pushed[1..]), "{a:?} {b:?}");
                     assert!(!c.extend(1, pushed.len(), &mut run));
+                    let at: Vec<u32> = (0..=pushed.len() as u32).rev().collect();
+                    let mut back: Vec<Value> = pushed.iter().rev().copied().collect();
+                    back.insert(0, Value::Missing);
+                    assert_eq!(exact(&c.gather(&at)), exact(&back), "{a:?} {b:?}");
                     assert_eq!(c.get(pushed.len()), Value::Missing);
                 }
             }

@@ -248,6 +248,18 @@ impl FactsBatch {
             .map_or(Value::Missing, |c| c.get(offset as usize))
     }
 
+    /// Field `field` of the records of `list` at `offsets`.
+    pub(crate) fn list_values_at(&self, list: u16, field: u16, offsets: &[u32]) -> Vec<Value> {
+        match self
+            .lists
+            .get(usize::from(list))
+            .and_then(|t| t.fields.get(usize::from(field)))
+        {
+            Some(c) => c.gather(offsets),
+            None => vec![Value::Missing; offsets.len()],
+        }
+    }
+
     /// Field `field` of record `row` of `list` for application `a`.
     #[inline]
     pub(crate) fn list_value(&self, a: usize, list: u16, row: u32, field: u16) -> Value {
