@@ -364,7 +364,7 @@ impl Table {
         }
     }
 
-    /// Application `a`'s records, field after field, record after record.
+    /// Application `a`'s records, one after the other, each its fields in order.
     fn rows(&self, a: usize) -> Vec<Value> {
         let from = self.start.get(a).copied().unwrap_or(0) as usize;
         let to = self.start.get(a + 1).copied().unwrap_or(0) as usize;
