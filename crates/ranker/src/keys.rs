@@ -80,6 +80,7 @@ impl<F> Copy for Members<'_, F> {}
 const NOBODY: Standing<'static> = Standing {
     tier: &[],
     total: rust_decimal::Decimal::ZERO,
+    total_units: None,
     tie_keys: graduatorie_rules::Ties::NONE,
     section: None,
     protocol: None,
@@ -226,39 +227,70 @@ impl Column {
             self.kind = None;
             return;
         };
-        match (self.kind, k) {
-            (_, Kind::Empty) => {
-                self.any_missing = true;
-                return;
-            }
-            (Some(Kind::Empty), k) => self.kind = Some(k),
-            (Some(a), b) if a == b => {}
-            _ => {
-                self.kind = None;
-                return;
-            }
+        if !self.admit(k) {
+            return;
         }
         if k == Kind::Number {
             let Some(d) = v.as_dec() else { return };
-            let first = !self.numbers;
-            self.numbers = true;
-            let up = d.scale().saturating_sub(self.scale);
-            self.scale = self.scale.max(d.scale());
-            let units = rescale(d.mantissa(), self.scale - d.scale());
-            self.dec = match (self.dec, units) {
-                (_, Some(n)) if first => Some((n, n)),
-                (Some((lo, hi)), Some(n)) => match (rescale(lo, up), rescale(hi, up)) {
-                    (Some(lo), Some(hi)) => Some((lo.min(n), hi.max(n))),
-                    _ => None,
-                },
-                _ => None,
-            };
+            self.number(d.mantissa(), d.scale());
         } else {
             self.whole = match (self.whole, whole(v, 0)) {
                 (Some((lo, hi)), Some(n)) => Some((lo.min(n), hi.max(n))),
                 _ => None,
             };
         }
+    }
+
+    /// [`Column::add`] of a number given as whole units of `10^-scale` (`None`: missing), without
+    /// making a decimal.
+    fn add_units(&mut self, units: Option<i64>, scale: u32) {
+        match units {
+            None => {
+                self.admit(Kind::Empty);
+            }
+            Some(u) => {
+                if self.admit(Kind::Number) {
+                    self.number(i128::from(u), scale);
+                }
+            }
+        }
+    }
+
+    /// Takes a value of kind `k` into the column's kind; false when nothing more is to be learnt from
+    /// it (missing, or a kind that makes the column unwritable).
+    fn admit(&mut self, k: Kind) -> bool {
+        match (self.kind, k) {
+            (_, Kind::Empty) => {
+                self.any_missing = true;
+                false
+            }
+            (Some(Kind::Empty), k) => {
+                self.kind = Some(k);
+                true
+            }
+            (Some(a), b) if a == b => true,
+            _ => {
+                self.kind = None;
+                false
+            }
+        }
+    }
+
+    /// Takes the number `mantissa × 10^-scale` into the extremes.
+    fn number(&mut self, mantissa: i128, scale: u32) {
+        let first = !self.numbers;
+        self.numbers = true;
+        let up = scale.saturating_sub(self.scale);
+        self.scale = self.scale.max(scale);
+        let units = rescale(mantissa, self.scale - scale);
+        self.dec = match (self.dec, units) {
+            (_, Some(n)) if first => Some((n, n)),
+            (Some((lo, hi)), Some(n)) => match (rescale(lo, up), rescale(hi, up)) {
+                (Some(lo), Some(hi)) => Some((lo.min(n), hi.max(n))),
+                _ => None,
+            },
+            _ => None,
+        };
     }
 
     /// The column's range as whole numbers, or `None` when it cannot be written.
@@ -351,9 +383,15 @@ impl Plan {
             for (g, t) in groups.iter_mut().zip(m.tier) {
                 *g = (*g).max(*t);
             }
-            total.add(Value::Dec(m.total));
+            match m.total_units {
+                Some((u, scale)) => total.add_units(Some(u), scale),
+                None => total.add(Value::Dec(m.total)),
+            }
             for (k, c) in columns.iter_mut().enumerate() {
-                c.add(m.tie_keys.get(k));
+                match m.tie_keys.units(k) {
+                    Some((u, scale)) => c.add_units(u, scale),
+                    None => c.add(m.tie_keys.get(k)),
+                }
             }
             with_draw += usize::from(m.draw.is_some());
             draw_with_protocol &= m.draw.is_some() == m.protocol.is_some();
@@ -489,8 +527,14 @@ impl Field {
     fn code(&self, m: &Standing<'_>) -> u128 {
         match self.source {
             Source::Tier(l) => u128::from(m.tier.get(l).copied().unwrap_or(0)),
-            Source::Total => self.value(Value::Dec(m.total)),
-            Source::Tie(k) => self.value(m.tie_keys.get(k)),
+            Source::Total => match m.total_units {
+                Some((u, scale)) => self.number(Some(u), scale),
+                None => self.value(Value::Dec(m.total)),
+            },
+            Source::Tie(k) => match m.tie_keys.units(k) {
+                Some((u, scale)) => self.number(u, scale),
+                None => self.value(m.tie_keys.get(k)),
+            },
             Source::DrawMissing => u128::from(m.draw.is_none()),
             Source::Draw(high) => {
                 let Some(d) = m.draw else { return 0 };
@@ -518,8 +562,19 @@ impl Field {
     }
 
     fn value(&self, v: Value) -> u128 {
+        self.offset(whole(v, self.scale))
+    }
+
+    /// [`Field::value`] of the number `units × 10^-scale` (`None`: missing).
+    fn number(&self, units: Option<i64>, scale: u32) -> u128 {
+        let up = self.scale.checked_sub(scale);
+        self.offset(units.and_then(|u| u.checked_mul(10i64.checked_pow(up?)?)))
+    }
+
+    /// The code of a present value written as a whole number at the field's scale, or of a missing one.
+    fn offset(&self, n: Option<i64>) -> u128 {
         let range = (i128::from(self.max) - i128::from(self.min)) as u128;
-        match whole(v, self.scale) {
+        match n {
             None => {
                 if self.missing_first {
                     0

@@ -102,6 +102,7 @@ pub fn rank_scores(regulation: &Regulation, batch: Scored<'_>, kind: ListKind) -
         Standing {
             tier: s.tier(i),
             total: s.decimal(total),
+            total_units: Some((total, s.points_scale())),
             tie_keys,
             section,
             protocol: protocol(i),

@@ -1,5 +1,6 @@
 //! Lists sorted by byte keys come out exactly as the regulation's comparator orders them, whatever the
-//! tiers, totals (at any scale), missing values, per-section directions, draws and protocols.
+//! tiers, totals and subtotals (at any scale), missing values, per-section directions, draws and
+//! protocols.
 
 use graduatorie_domain::ProtocolNumber;
 use graduatorie_ranker::{Evaluated, ListKey, ListKind, rank};
@@ -47,10 +48,18 @@ when = "born < '2025-01-01'"
 label = "T"
 groups = [{ id = "a", label = "A", when = "flag" }, { id = "b", label = "B" }]
 
+[subtotals]
+home = "Casa"
+
 [criteria.near]
 label = "Vicino"
+subtotal = "home"
 when = "near == facility"
 points = 3
+
+[[tie_break]]
+by = "home"
+order = "desc"
 
 [[tie_break]]
 by = "isee"
@@ -60,6 +69,10 @@ missing = "first"
 [[tie_break]]
 by = "flag"
 order = "desc"
+
+[[tie_break]]
+by = "total"
+order = "asc"
 
 [[tie_break]]
 by = "born"
@@ -103,6 +116,7 @@ fn evaluation() -> impl Strategy<Value = (Evaluation, Option<u32>)> {
     (
         0u16..2,
         (0i64..6, 0u32..3),
+        (0i64..3, 0u32..3),
         isee(),
         any::<bool>(),
         0i8..3,
@@ -112,10 +126,34 @@ fn evaluation() -> impl Strategy<Value = (Evaluation, Option<u32>)> {
         prop::collection::vec((0u32..3, 0i64..3), 0..3),
     )
         .prop_map(
-            |(tier, (total, scale), isee, flag, day, section, excluded, protocol, facs)| {
+            |(
+                tier,
+                (total, scale),
+                (home, home_scale),
+                isee,
+                flag,
+                day,
+                section,
+                excluded,
+                protocol,
+                facs,
+            )| {
                 let born = Value::Date(date(2025, 1, day + 1));
                 let total = Decimal::new(total * 10i64.pow(scale), scale);
-                let ties = vec![isee, Value::Bool(flag), born, Value::Missing, Value::Missing];
+                let home = Decimal::new(home * 10i64.pow(home_scale), home_scale);
+                // One value per step: the subtotal, ISEE, flag, the total, birth date, draw, protocol.
+                let steps = |home: Decimal, total: Decimal| {
+                    vec![
+                        Value::Dec(home),
+                        isee,
+                        Value::Bool(flag),
+                        Value::Dec(total),
+                        born,
+                        Value::Missing,
+                        Value::Missing,
+                    ]
+                };
+                let ties = steps(home, total);
                 let mut seen = Vec::new();
                 let facilities = facs
                     .into_iter()
@@ -125,13 +163,17 @@ fn evaluation() -> impl Strategy<Value = (Evaluation, Option<u32>)> {
                         new
                     })
                     .enumerate()
-                    .map(|(k, (f, bonus))| FacilityScore {
-                        facility: f,
-                        rank: u32::try_from(k).unwrap() + 1,
-                        criteria: Vec::new(),
-                        subtotals: Vec::new(),
-                        total: total + Decimal::from(bonus * 3),
-                        tie_keys: ties.clone(),
+                    .map(|(k, (f, bonus))| {
+                        let (home, total) =
+                            (home + Decimal::from(bonus * 3), total + Decimal::from(bonus * 3));
+                        FacilityScore {
+                            facility: f,
+                            rank: u32::try_from(k).unwrap() + 1,
+                            criteria: Vec::new(),
+                            subtotals: vec![home],
+                            total,
+                            tie_keys: steps(home, total),
+                        }
                     })
                     .collect();
                 let ev = Evaluation {
@@ -143,6 +185,7 @@ fn evaluation() -> impl Strategy<Value = (Evaluation, Option<u32>)> {
                     section,
                     tier: vec![tier],
                     total,
+                    subtotals: vec![home],
                     tie_keys: ties,
                     facilities,
                     ..Evaluation::default()

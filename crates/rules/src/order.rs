@@ -24,6 +24,9 @@ pub struct Standing<'a> {
     pub tier: &'a [u16],
     /// Total score in this list.
     pub total: Decimal,
+    /// The same total as whole units of `10^-scale`, when known (scores of a batch): the ranking's
+    /// keys read it instead of the decimal.
+    pub total_units: Option<(i64, u32)>,
     /// Tie-break values in this list.
     pub tie_keys: Ties<'a>,
     /// Age section, for section-specific directions.
@@ -41,6 +44,7 @@ impl<'a> Standing<'a> {
         Standing {
             tier: &ev.tier,
             total: ev.total,
+            total_units: None,
             tie_keys: Ties::listed(&ev.tie_keys),
             section: ev.section,
             protocol,
@@ -53,6 +57,7 @@ impl<'a> Standing<'a> {
         Standing {
             tier: &ev.tier,
             total: facility.total,
+            total_units: None,
             tie_keys: Ties::listed(&facility.tie_keys),
             section: ev.section,
             protocol,
