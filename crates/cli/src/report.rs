@@ -382,7 +382,7 @@ fn ranking_header(reg: &Regulation) -> Vec<String> {
 }
 
 /// Reasons are not kept by batch scoring; the few applications that need them (excluded, or admitted
-/// with reserve) are evaluated again, without explanations.
+/// with reserve) have their eligibility evaluated again (only that: not the points).
 #[derive(Default)]
 struct Reasons(graduatorie_rules::Evaluation);
 
@@ -393,7 +393,7 @@ impl Reasons {
         }
         match cx
             .reg
-            .evaluate_into(&cx.facts.get(i), &mut self.0, false)
+            .eligibility_into(&cx.facts.get(i), &mut self.0)
             .map(|()| &self.0.eligibility)
         {
             Ok(Eligibility::Excluded(r) | Eligibility::Reserve(r)) => r.join("; "),

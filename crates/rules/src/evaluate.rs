@@ -124,21 +124,20 @@ impl Regulation {
             })
     }
 
-    /// Evaluates an application, reusing `out`'s buffers; `explain` adds the reasons of each criterion.
-    pub fn evaluate_into(
+    /// What [`Regulation::evaluate_into`] finds before the tiers (derived values, age section, border
+    /// age, eligibility), and nothing after: the reasons of an exclusion, or of an admission *con
+    /// riserva*, without the points (reports need them for a tenth of a call's applications).
+    pub fn eligibility_into(&self, facts: &Facts, out: &mut Evaluation) -> Result<(), EvaluationError> {
+        let mut rows = vec![0u32; self.lists.len()];
+        self.eligibility_with(facts, out, &mut rows)
+    }
+
+    fn eligibility_with(
         &self,
         facts: &Facts,
         out: &mut Evaluation,
-        explain: bool,
+        rows: &mut [u32],
     ) -> Result<(), EvaluationError> {
-        let mut rows = [0u32; 16];
-        let mut rows_vec;
-        let rows: &mut [u32] = if self.lists.len() <= rows.len() {
-            &mut rows
-        } else {
-            rows_vec = vec![0u32; self.lists.len()];
-            &mut rows_vec
-        };
         self.derived_values(facts, rows, &mut out.derived)
             .map_err(|(d, error)| EvaluationError {
                 what: d.label.clone(),
@@ -187,6 +186,26 @@ impl Regulation {
         } else {
             Eligibility::Eligible
         };
+        Ok(())
+    }
+
+    /// Evaluates an application, reusing `out`'s buffers; `explain` adds the reasons of each criterion.
+    pub fn evaluate_into(
+        &self,
+        facts: &Facts,
+        out: &mut Evaluation,
+        explain: bool,
+    ) -> Result<(), EvaluationError> {
+        let mut rows = [0u32; 16];
+        let mut rows_vec;
+        let rows: &mut [u32] = if self.lists.len() <= rows.len() {
+            &mut rows
+        } else {
+            rows_vec = vec![0u32; self.lists.len()];
+            &mut rows_vec
+        };
+        self.eligibility_with(facts, out, rows)?;
+        let mut env = Env::new(facts, &out.derived, rows);
         // Tiers.
         out.tier.clear();
         for level in &self.tiers {

@@ -233,6 +233,36 @@ fn every_regulation_across_chunk_boundaries() {
     }
 }
 
+/// The eligibility alone ([`Regulation::eligibility_into`]) is what a whole evaluation finds: the
+/// same derived values, section, border age and eligibility with its reasons, for every regulation.
+#[test]
+fn eligibility_alone_is_what_the_whole_evaluation_finds() {
+    let mut not_eligible = 0;
+    for reg in regulations() {
+        let facts = batch_of(&reg, 600, 13);
+        let (mut whole, mut alone) = (
+            graduatorie_rules::Evaluation::default(),
+            graduatorie_rules::Evaluation::default(),
+        );
+        for f in &facts {
+            reg.evaluate_into(f, &mut whole, false).unwrap();
+            reg.eligibility_into(f, &mut alone).unwrap();
+            assert_eq!(alone.eligibility, whole.eligibility, "{}", reg.identity.id);
+            assert_eq!((alone.section, alone.border), (whole.section, whole.border));
+            assert_eq!(format!("{:?}", alone.derived), format!("{:?}", whole.derived));
+            not_eligible += usize::from(!matches!(
+                whole.eligibility,
+                graduatorie_rules::Eligibility::Eligible
+            ));
+        }
+    }
+    // The generator reaches exclusions and reserves, so the comparison of reasons is not vacuous.
+    assert!(
+        not_eligible > 100,
+        "only {not_eligible} applications not simply eligible"
+    );
+}
+
 /// An application read back from the columns is the application that went in: same protocol,
 /// submission time, preferences and, answer by answer, the same evaluation.
 #[test]
