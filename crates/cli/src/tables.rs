@@ -380,17 +380,14 @@ impl Rows<'_> {
     ) -> (Part, End) {
         let file = self.file;
         let counted = until.and_then(|at| bytes.get(..at)).unwrap_or(bytes);
-        let lines = counted.iter().filter(|&&b| b == b'\n').count();
+        let lines = usize::try_from(newlines(counted)).unwrap_or(0);
         // About one application per line: the columns are sized once rather than doubled ten times.
         // A first half has room for the whole file, as the second is appended to it (room that is
         // never written costs no memory).
-        let room = if until.is_some() {
-            newlines(bytes)
-        } else {
-            lines as u64
-        };
+        let rest = until.and_then(|at| bytes.get(at..)).map_or(0, newlines);
+        let room = lines.saturating_add(usize::try_from(rest).unwrap_or(0));
         let mut out = Part {
-            facts: FactsBatch::with_capacity(usize::try_from(room).unwrap_or(lines)),
+            facts: FactsBatch::with_capacity(room),
             ..Part::default()
         };
         // Protocol numbers with their line and where the line's problems start: repeated numbers are

@@ -107,29 +107,40 @@ impl Regulation {
         let Some(reserve) = &self.reserve else {
             return Ok(false);
         };
-        let mut rows = vec![0u32; self.lists.len()];
-        self.derived_values(facts, &mut rows, derived)
-            .map_err(|(d, error)| EvaluationError {
-                what: d.label.clone(),
-                error,
-            })?;
-        let mut env = Env::new(facts, derived, &mut rows);
-        reserve
-            .condition
-            .eval(&mut env)
-            .map(Value::truthy)
-            .map_err(|error| EvaluationError {
-                what: reserve.label.clone(),
-                error,
-            })
+        self.with_rows(|rows| {
+            self.derived_values(facts, rows, derived)
+                .map_err(|(d, error)| EvaluationError {
+                    what: d.label.clone(),
+                    error,
+                })?;
+            let mut env = Env::new(facts, derived, rows);
+            reserve
+                .condition
+                .eval(&mut env)
+                .map(Value::truthy)
+                .map_err(|error| EvaluationError {
+                    what: reserve.label.clone(),
+                    error,
+                })
+        })
     }
 
     /// What [`Regulation::evaluate_into`] finds before the tiers (derived values, age section, border
     /// age, eligibility), and nothing after: the reasons of an exclusion, or of an admission *con
     /// riserva*, without the points (reports need them for a tenth of a call's applications).
     pub fn eligibility_into(&self, facts: &Facts, out: &mut Evaluation) -> Result<(), EvaluationError> {
-        let mut rows = vec![0u32; self.lists.len()];
-        self.eligibility_with(facts, out, &mut rows)
+        self.with_rows(|rows| self.eligibility_with(facts, out, rows))
+    }
+
+    /// Calls `f` with a record index per list, on the stack for the usual few lists (an evaluation
+    /// otherwise allocates them).
+    fn with_rows<R>(&self, f: impl FnOnce(&mut [u32]) -> R) -> R {
+        let mut stack = [0u32; 16];
+        if self.lists.len() <= stack.len() {
+            f(&mut stack)
+        } else {
+            f(&mut vec![0u32; self.lists.len()])
+        }
     }
 
     fn eligibility_with(
@@ -196,14 +207,16 @@ impl Regulation {
         out: &mut Evaluation,
         explain: bool,
     ) -> Result<(), EvaluationError> {
-        let mut rows = [0u32; 16];
-        let mut rows_vec;
-        let rows: &mut [u32] = if self.lists.len() <= rows.len() {
-            &mut rows
-        } else {
-            rows_vec = vec![0u32; self.lists.len()];
-            &mut rows_vec
-        };
+        self.with_rows(|rows| self.evaluate_with(facts, out, explain, rows))
+    }
+
+    fn evaluate_with(
+        &self,
+        facts: &Facts,
+        out: &mut Evaluation,
+        explain: bool,
+        rows: &mut [u32],
+    ) -> Result<(), EvaluationError> {
         self.eligibility_with(facts, out, rows)?;
         let mut env = Env::new(facts, &out.derived, rows);
         // Tiers.
