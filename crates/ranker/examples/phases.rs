@@ -1,5 +1,5 @@
-//! Where the engine's time goes: times scoring, ranking and the whole run (scoring, ranking,
-//! allocation) separately on a synthetic Bologna call, the same call as `benches/run.rs`.
+//! Where the engine's time goes: times scoring, ranking, allocation and the whole run (scoring,
+//! ranking, allocation) separately on a synthetic Bologna call, the same call as `benches/run.rs`.
 //!
 //! Run: `cargo run --release -p graduatorie-ranker --example phases -- 1000000 [global_order|deferred_acceptance]`.
 //! With `APPLICATIONS=path/applications.csv` (from `graduatorie generate` with the same
@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use graduatorie_ranker::synthetic::{Generator, code};
-use graduatorie_ranker::{RunInput, Scored, rank_scores, run};
+use graduatorie_ranker::{RunInput, Scored, allocate, rank_scores, run, score_and_rank};
 use graduatorie_rules::{FacilityTable, Facts, FactsBatch};
 
 fn best<T>(mut f: impl FnMut() -> T) -> Duration {
@@ -137,6 +137,11 @@ fn main() {
     println!(
         "rank_scores   {:>10.1?}",
         best(|| rank_scores(&reg, scored, reg.allocation().lists))
+    );
+    let (scores, lists) = score_and_rank(&reg, &facts, Some("2026")).unwrap();
+    println!(
+        "allocate      {:>10.1?}",
+        best(|| allocate(input, &scores, &lists).unwrap())
     );
     println!("whole run     {:>10.1?}", best(|| run(input).unwrap()));
     println!("{}", peak_kb());

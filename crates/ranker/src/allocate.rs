@@ -305,7 +305,7 @@ pub struct Reservation {
 /// applicants that must not be placed at all.
 pub fn deferred_acceptance(
     instance: &Instance,
-    priority: impl Fn(u32, u32) -> u64,
+    priority: impl Fn(u32, u32) -> u32,
     eligible: impl Fn(u32) -> bool,
 ) -> Allocation {
     deferred_acceptance_with(instance, &[], |_| None, priority, eligible)
@@ -320,14 +320,13 @@ pub fn deferred_acceptance_with(
     instance: &Instance,
     reservations: &[Reservation],
     group_of: impl Fn(u32) -> Option<u16>,
-    priority: impl Fn(u32, u32) -> u64,
+    priority: impl Fn(u32, u32) -> u32,
     eligible: impl Fn(u32) -> bool,
 ) -> Allocation {
     let n = instance.applicants.len();
-    let width = instance.sections();
     let grid = instance.grid();
-    // Per bucket, the applicants held so far, best first.
-    let mut held: Vec<Vec<(u64, u32)>> = vec![Vec::new(); instance.seats.len() * width];
+    // Per bucket, the applicants held so far (as turns, below), best first.
+    let mut held: Vec<Vec<(u32, u32)>> = vec![Vec::new(); instance.seats.len() * grid.width];
     let mut rules: Vec<Option<Reservation>> = vec![None; held.len()];
     for r in reservations {
         if let Some(slot) = grid.bucket(r.facility, r.section).and_then(|b| rules.get_mut(b)) {
@@ -336,94 +335,85 @@ pub fn deferred_acceptance_with(
     }
     // Seats per bucket, in one flat vector (read at every proposal).
     let capacity = instance.free_seats();
-    let has_seats = |f: u32, section: u16| {
-        grid.bucket(f, section)
-            .filter(|&b| capacity.get(b).copied().unwrap_or(0) > 0)
-    };
-    // Every proposal an applicant may make, in its order (priority, bucket, facility), computed once
-    // in applicant order, so that a proposal reads one record instead of chasing the applicant, its
-    // preferences and its priority across memory.
-    let stride = instance
-        .applicants
-        .iter()
-        .map(|a| a.preferences.len())
-        .max()
-        .unwrap_or(0);
-    let mut proposals = vec![Proposal::END; n * stride];
+    // The result does not depend on the order in which proposals go out (a property of the
+    // mechanism), but the work does: applicants propose best first (by their priority at their first
+    // choice), so that a seat is rarely taken from someone who held it. With one priority order for
+    // every facility nobody is ever displaced, and the proposals are those of serial dictatorship.
+    // Each key packs the priority above the applicant: one machine word to sort.
+    let mut stride = 0usize;
+    let mut first: Vec<u64> = Vec::with_capacity(n);
     for (a, applicant) in instance.applicants.iter().enumerate() {
         let a32 = u32::try_from(a).unwrap_or(u32::MAX);
         if !eligible(a32) {
             continue;
         }
-        for (k, &f) in applicant.preferences.iter().enumerate() {
-            if let Some(slot) = proposals.get_mut(a * stride + k) {
-                *slot = match has_seats(f, applicant.section) {
-                    Some(b) => Proposal {
-                        key: priority(f, a32),
-                        bucket: u32::try_from(b).unwrap_or(NO_SEATS),
-                        facility: f,
-                    },
-                    None => Proposal {
-                        key: 0,
-                        bucket: NO_SEATS,
-                        facility: f,
-                    },
-                };
-            }
-        }
+        stride = stride.max(applicant.preferences.len());
+        let key = applicant
+            .preferences
+            .first()
+            .map_or(u32::MAX, |&f| priority(f, a32));
+        first.push((u64::from(key) << 32) | u64::from(a32));
     }
-    // The result does not depend on the order in which proposals go out (a property of the
-    // mechanism), but the work does: applicants propose best first (by their priority at their first
-    // choice), so that a seat is rarely taken from someone who held it. With one priority order for
-    // every facility nobody is ever displaced, and the proposals are those of serial dictatorship.
-    let mut first: Vec<(u64, u32)> = (0..u32::try_from(n).unwrap_or(u32::MAX))
-        .filter(|&a| eligible(a))
-        .map(|a| {
-            let key = proposals.get(a as usize * stride).map_or(u64::MAX, |p| p.key);
-            (key, a)
-        })
-        .collect();
     first.sort_unstable();
     // Applicants by their turn to propose: below, `r` is a turn and `ranked[r]` its applicant.
-    let ranked: Vec<u32> = first.into_iter().map(|(_, a)| a).collect();
-    let row = |r: u32| ranked.get(r as usize).map(|&a| a as usize * stride);
+    let ranked: Vec<u32> = first.iter().map(|&k| (k & u64::from(u32::MAX)) as u32).collect();
+    drop(first);
     let turns = ranked.len();
+    let mut turn_of = vec![u32::MAX; n];
+    for (r, &a) in ranked.iter().enumerate() {
+        if let Some(t) = turn_of.get_mut(a as usize) {
+            *t = u32::try_from(r).unwrap_or(u32::MAX);
+        }
+    }
+    // Every proposal an applicant may make, in its order, computed once (reading the applicants in
+    // their order) and laid out by turn: proposals are mostly made in that order, so they stream
+    // from memory instead of chasing the applicant, its preferences and its priority at every
+    // proposal. Turn `r`'s are the row `proposals[r × stride..]`, zero past its end.
+    let mut proposals = vec![0u64; turns * stride];
+    for (a, applicant) in instance.applicants.iter().enumerate() {
+        let Some(&r) = turn_of.get(a).filter(|&&r| r != u32::MAX) else {
+            continue;
+        };
+        let at = r as usize * stride;
+        let Some(row) = proposals.get_mut(at..at + stride) else {
+            continue;
+        };
+        let a = u32::try_from(a).unwrap_or(u32::MAX);
+        for (slot, &f) in row.iter_mut().zip(&applicant.preferences) {
+            *slot = match grid
+                .bucket(f, applicant.section)
+                .filter(|&b| capacity.get(b).copied().unwrap_or(0) > 0)
+                .and_then(|b| u32::try_from(b).ok())
+                .filter(|&b| b < NO_SEATS - 1)
+            {
+                Some(b) => Proposal::pack(priority(f, a), b),
+                None => Proposal::pack(0, NO_SEATS),
+            };
+        }
+    }
+    drop(turn_of);
+    // Per turn: how many of its proposals it has made, and the bucket holding it (or [`NO_SEATS`]).
     let mut next = vec![0u32; turns];
+    let mut holder = vec![NO_SEATS; turns];
     // A stack of turns: the best on top.
     let mut free: Vec<u32> = (0..u32::try_from(turns).unwrap_or(u32::MAX)).rev().collect();
     let group_of = |r: u32| ranked.get(r as usize).and_then(|&a| group_of(a));
     let mut rejected = Vec::new();
     // Per bucket: how many are held, and the priority of the worst of them.
     let mut count = vec![0u32; held.len()];
-    let mut worst = vec![0u64; held.len()];
+    let mut worst = vec![0u32; held.len()];
     while let Some(r) = free.pop() {
-        // The turns below the top of the stack come next, unless someone is displaced: their
-        // proposals, scattered in applicant order, are asked for ahead (see `crate::prefetch`).
-        if let Some(p) = free
-            .len()
-            .checked_sub(AHEAD)
-            .and_then(|i| free.get(i))
-            .and_then(|&t| proposals.get(row(t)?..))
-        {
-            // A row may span two cache lines.
-            for q in p.iter().step_by(4).take(2) {
-                prefetch(q);
-            }
-        }
         let Some(k) = next.get_mut(r as usize) else {
             continue;
         };
-        if *k as usize >= stride {
-            continue;
-        }
-        let Some(&Proposal { key, bucket, .. }) = row(r).and_then(|at| proposals.get(at + *k as usize))
+        let Some(Proposal { key, bucket }) = proposals
+            .get(r as usize * stride + *k as usize)
+            .filter(|_| (*k as usize) < stride)
+            .and_then(|&p| Proposal::unpack(p))
         else {
-            continue;
+            continue; // nothing left to ask for
         };
         *k += 1;
-        if bucket == END {
-            continue;
-        }
         let b = bucket as usize;
         let (Some(list), Some(rule), Some(&seats)) = (held.get_mut(b), rules.get(b), capacity.get(b)) else {
             // A facility without this section, or without seats in it: the next preference.
@@ -441,6 +431,7 @@ pub fn deferred_acceptance_with(
                 list.push((key, r));
                 *held_now += 1;
                 *last = key;
+                set(&mut holder, r, bucket);
             } else {
                 free.push(r);
             }
@@ -448,82 +439,81 @@ pub fn deferred_acceptance_with(
         }
         let at = list.partition_point(|&(k, _)| k < key);
         list.insert(at, (key, r));
+        set(&mut holder, r, bucket);
         match rule {
             None => {
                 if list.len() > seats
                     && let Some((_, worst)) = list.pop()
                 {
+                    set(&mut holder, worst, NO_SEATS);
                     free.push(worst);
                 }
             }
             Some(rule) => {
                 choose(list, seats, rule, &group_of, &mut rejected);
+                for &x in &rejected {
+                    set(&mut holder, x, NO_SEATS);
+                }
                 free.append(&mut rejected);
             }
         }
         *held_now = u32::try_from(list.len()).unwrap_or(u32::MAX);
         *last = list.last().map_or(0, |&(k, _)| k);
     }
-    let mut holds = vec![false; turns];
-    for &(_, r) in held.iter().flatten() {
-        if let Some(h) = holds.get_mut(r as usize) {
-            *h = true;
-        }
-    }
+    // The proposal held is the last one made; its bucket names the facility.
+    let width = u32::try_from(grid.width).unwrap_or(u32::MAX).max(1);
     let mut placed = vec![None; n];
-    for (r, &a) in ranked.iter().enumerate() {
-        if !holds.get(r).copied().unwrap_or(false) {
+    for ((&a, &b), &k) in ranked.iter().zip(&holder).zip(&next) {
+        if b == NO_SEATS {
             continue;
         }
-        let ahead = u32::try_from(r + AHEAD).unwrap_or(u32::MAX);
-        if let Some(p) = next
-            .get(r + AHEAD)
-            .and_then(|&k| proposals.get(row(ahead)? + (k as usize).saturating_sub(1)))
-        {
-            prefetch(p);
-        }
-        // The proposal held is the last one made.
-        let choice = next.get(r).copied().unwrap_or(1).saturating_sub(1) as usize;
-        let turn = u32::try_from(r).unwrap_or(u32::MAX);
-        if let (Some(p), Some(held)) = (
-            placed.get_mut(a as usize),
-            row(turn).and_then(|at| proposals.get(at + choice)),
-        ) {
-            *p = Some(placement(choice, held.facility));
+        if let Some(p) = placed.get_mut(a as usize) {
+            *p = Some(placement(k.saturating_sub(1) as usize, b / width));
         }
     }
     Allocation { placed }
+}
+
+/// Records what turn `r` holds.
+fn set(holder: &mut [u32], r: u32, bucket: u32) {
+    if let Some(h) = holder.get_mut(r as usize) {
+        *h = bucket;
+    }
 }
 
 /// One proposal of deferred acceptance.
 #[derive(Debug, Clone, Copy)]
 struct Proposal {
     /// The applicant's priority at the facility.
-    key: u64,
-    /// The bucket (facility and section), or [`NO_SEATS`], or [`END`].
+    key: u32,
+    /// The bucket (facility and section), or [`NO_SEATS`].
     bucket: u32,
-    /// The facility.
-    facility: u32,
 }
 
 impl Proposal {
-    /// A slot past the end of an applicant's preferences.
-    const END: Proposal = Proposal {
-        key: 0,
-        bucket: END,
-        facility: 0,
-    };
+    /// One word: the key above the bucket plus one, so that zero (what a row holds past its end, as
+    /// the table is made) is no proposal.
+    fn pack(key: u32, bucket: u32) -> u64 {
+        (u64::from(key) << 32) | u64::from(bucket.saturating_add(1))
+    }
+
+    /// The proposal packed in `word`, or `None` past the end of a row.
+    fn unpack(word: u64) -> Option<Proposal> {
+        let low = (word & u64::from(u32::MAX)) as u32;
+        (low != 0).then(|| Proposal {
+            key: (word >> 32) as u32,
+            bucket: if low == u32::MAX { NO_SEATS } else { low - 1 },
+        })
+    }
 }
 
-/// A proposal slot past the end of an applicant's preferences.
-const END: u32 = u32::MAX;
 /// A preference for a facility without seats in the applicant's section.
-const NO_SEATS: u32 = u32::MAX - 1;
+const NO_SEATS: u32 = u32::MAX;
 
 /// The choice rule of a facility with a reservation: keeps in `list` (best first) the applicants it
 /// chooses and moves the others to `rejected`.
 fn choose(
-    list: &mut Vec<(u64, u32)>,
+    list: &mut Vec<(u32, u32)>,
     seats: usize,
     rule: &Reservation,
     group_of: &impl Fn(u32) -> Option<u16>,
@@ -576,7 +566,7 @@ fn choose(
 /// Places given in a round are final.
 pub fn first_choice_first(
     instance: &Instance,
-    priority: impl Fn(u32, u32) -> u64,
+    priority: impl Fn(u32, u32) -> u32,
     eligible: impl Fn(u32) -> bool,
 ) -> Allocation {
     let n = instance.applicants.len();
@@ -591,7 +581,7 @@ pub fn first_choice_first(
         .unwrap_or(0);
     for round in 0..rounds {
         // (bucket, priority, applicant, facility) for everyone asking this round.
-        let mut asking: Vec<(usize, u64, u32, u32)> = Vec::new();
+        let mut asking: Vec<(usize, u32, u32, u32)> = Vec::new();
         for (a, applicant) in instance.applicants.iter().enumerate() {
             let a = u32::try_from(a).unwrap_or(u32::MAX);
             if placed.get(a as usize).is_some_and(Option::is_some) || !eligible(a) {

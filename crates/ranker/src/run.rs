@@ -330,28 +330,23 @@ pub fn allocate(
     // Without facility lists the priority is the same everywhere: one position per applicant, read
     // at every proposal of deferred acceptance (so kept in one flat vector).
     let per_facility = facility_list.iter().any(Option::is_some);
-    let common: Vec<u64> = if per_facility {
+    let common: Vec<u32> = if per_facility {
         Vec::new()
     } else {
         (0..n)
-            .map(|a| {
-                positions
-                    .of_application(a)
-                    .first()
-                    .map_or(u64::MAX, |(_, p)| u64::from(*p))
-            })
+            .map(|a| positions.of_application(a).first().map_or(u32::MAX, |(_, p)| *p))
             .collect()
     };
-    let priority = |f: u32, a: u32| -> u64 {
+    let priority = |f: u32, a: u32| -> u32 {
         if !per_facility {
-            return common.get(a as usize).copied().unwrap_or(u64::MAX);
+            return common.get(a as usize).copied().unwrap_or(u32::MAX);
         }
         let mine = positions.of_application(a as usize);
         let wanted = match facility_list.get(f as usize).copied().flatten() {
             Some(l) => mine.iter().find(|(list, _)| *list as usize == l),
             None => mine.first(),
         };
-        wanted.map_or(u64::MAX, |(_, p)| u64::from(*p))
+        wanted.map_or(u32::MAX, |(_, p)| *p)
     };
     // The group the regulation reserves seats for, if any.
     let group: Vec<bool> = match reg.reserve() {

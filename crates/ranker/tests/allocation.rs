@@ -15,8 +15,8 @@ fn app(section: u16, prefs: &[u32]) -> Applicant {
 }
 
 /// Priority by position in one common ranking: `rank[applicant]`, lower first.
-fn global(rank: &[u32]) -> impl Fn(u32, u32) -> u64 + '_ {
-    move |_, a| u64::from(rank[a as usize])
+fn global(rank: &[u32]) -> impl Fn(u32, u32) -> u32 + '_ {
+    move |_, a| rank[a as usize]
 }
 
 #[test]
@@ -61,7 +61,7 @@ fn deferred_acceptance_by_hand_with_sibling_priority() {
         seats: vec![vec![1], vec![1]],
         applicants: vec![app(0, &[1, 0]), app(0, &[1, 0]), app(0, &[1])],
     };
-    let priority = |f: u32, a: u32| if f == 1 && a == 2 { 0 } else { u64::from(a) + 1 };
+    let priority = |f: u32, a: u32| if f == 1 && a == 2 { 0 } else { a + 1 };
     let a = deferred_acceptance(&inst, priority, |_| true);
     assert_eq!(at(&a), vec![Some(0), None, Some(1)]);
 }
@@ -114,13 +114,13 @@ fn excluded_applicants_are_never_placed() {
 }
 
 /// A random instance: up to 4 facilities × 2 sections, up to 9 applicants, distinct priorities.
-fn instance() -> impl Strategy<Value = (Instance, Vec<u32>, Vec<Vec<u64>>)> {
+fn instance() -> impl Strategy<Value = (Instance, Vec<u32>, Vec<Vec<u32>>)> {
     (1usize..5, 1usize..3, 1usize..10).prop_flat_map(|(nf, ns, na)| {
         let seats = prop::collection::vec(prop::collection::vec(0u32..3, ns), nf);
         let apps = prop::collection::vec((0..u16::try_from(ns).unwrap(), preferences(nf)), na);
         let order = Just((0..u32::try_from(na).unwrap()).collect::<Vec<u32>>()).prop_shuffle();
         let per_facility =
-            prop::collection::vec(Just((0..na as u64).collect::<Vec<u64>>()).prop_shuffle(), nf);
+            prop::collection::vec(Just((0..na as u32).collect::<Vec<u32>>()).prop_shuffle(), nf);
         (seats, apps, order, per_facility).prop_map(|(seats, apps, order, per_facility)| {
             let applicants = apps
                 .into_iter()

@@ -20,8 +20,8 @@ fn all_want_a(n: usize) -> Instance {
 }
 
 /// Ranking by index: applicant 0 first.
-fn by_index(_: u32, a: u32) -> u64 {
-    u64::from(a)
+fn by_index(_: u32, a: u32) -> u32 {
+    a
 }
 
 #[test]
@@ -119,13 +119,13 @@ fn a_referred_child_rejected_by_a_full_reserve_tries_its_next_choice() {
 }
 
 /// An instance, per-facility priorities, who is in the group, and (facility, reserved, cap) rules.
-type Case = (Instance, Vec<Vec<u64>>, Vec<bool>, Vec<(u32, u32, Option<u32>)>);
+type Case = (Instance, Vec<Vec<u32>>, Vec<bool>, Vec<(u32, u32, Option<u32>)>);
 
 fn instance() -> impl Strategy<Value = Case> {
     (1usize..4, 1usize..10).prop_flat_map(|(nf, na)| {
         let seats = prop::collection::vec(prop::collection::vec(0u32..4, 1), nf);
         let apps = prop::collection::vec(preferences(nf), na);
-        let prio = prop::collection::vec(Just((0..na as u64).collect::<Vec<u64>>()).prop_shuffle(), nf);
+        let prio = prop::collection::vec(Just((0..na as u32).collect::<Vec<u32>>()).prop_shuffle(), nf);
         let groups = prop::collection::vec(any::<bool>(), na);
         let rules = prop::collection::vec(
             (0..u32::try_from(nf).unwrap(), 0u32..3, prop::option::of(0u32..3)),
@@ -183,7 +183,7 @@ proptest! {
                 let limit = alloc.placed[a].map_or(applicant.preferences.len(), |p| p.choice as usize);
                 if !applicant.preferences[..limit].contains(&f) { continue; }
                 let a = u32::try_from(a).unwrap();
-                let mut candidates: Vec<(u64, u32)> = holders.iter().map(|&h| (priority(f, h), h)).collect();
+                let mut candidates: Vec<(u32, u32)> = holders.iter().map(|&h| (priority(f, h), h)).collect();
                 candidates.push((priority(f, a), a));
                 candidates.sort();
                 // The facility's choice among holders + a, as documented.

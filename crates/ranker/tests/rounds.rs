@@ -169,7 +169,7 @@ proptest! {
         use_da in any::<bool>(),
     ) {
         let p = RoundPolicy { refusal, no_answer_accepts, move_up };
-        let da = |i: &Instance, ok: &dyn Fn(u32) -> bool, _: &[Option<u32>]| deferred_acceptance(i, |_, a| u64::from(a), ok);
+        let da = |i: &Instance, ok: &dyn Fn(u32) -> bool, _: &[Option<u32>]| deferred_acceptance(i, |_, a| a, ok);
         let mechanism: Mechanism<'_> = if use_da { &da } else { &sd };
         let original = start.clone();
         let mut state = RoundState::start(start);
