@@ -4,7 +4,7 @@
 //! Run: `cargo run --release -p graduatorie-ranker --example phases -- 1000000 [global_order|deferred_acceptance]`.
 //! With `APPLICATIONS=path/applications.csv` (from `graduatorie generate` with the same
 //! regulation, 2,000 facilities) the applications are read from that table instead of generated.
-//! Prints the best of three runs per phase and the peak memory of the process. A diagnostic for
+//! Prints the best of three runs per phase (of `BEST` runs, if set) and the peak memory of the process. A diagnostic for
 //! `docs/performance.md`, not a benchmark: the figures there come from `cargo bench`.
 #![expect(clippy::unwrap_used, clippy::print_stdout, reason = "diagnostic tool")]
 
@@ -15,7 +15,11 @@ use graduatorie_ranker::{RunInput, Scored, allocate, rank_scores, run, score_and
 use graduatorie_rules::{FacilityTable, Facts, FactsBatch};
 
 fn best<T>(mut f: impl FnMut() -> T) -> Duration {
-    (0..3)
+    let runs: usize = std::env::var("BEST")
+        .ok()
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(3);
+    (0..runs.max(1))
         .map(|_| {
             let t = Instant::now();
             std::hint::black_box(f());

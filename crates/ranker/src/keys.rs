@@ -15,8 +15,7 @@
 //! stable sort would. A property test (`tests/order_keys.rs`) holds the result to the comparator's.
 
 use graduatorie_rules::model::{Order, TieKind};
-use graduatorie_rules::value::whole_units;
-use graduatorie_rules::{Regulation, Standing, Value};
+use graduatorie_rules::{BatchScores, Ordinal, OrdinalKind, Regulation, Standing, Value};
 
 /// The members' indexes (into `standings`, all of one list) in the regulation's order; complete ties
 /// keep their index order.
@@ -25,6 +24,7 @@ pub(crate) fn order(reg: &Regulation, standings: &[Standing<'_>], seed: Option<&
     let standings = Members {
         len: standings.len(),
         get: &member,
+        rows: None,
     };
     let (keys, complete) = keys(reg, standings, seed);
     let pairs = keys
@@ -48,14 +48,27 @@ where
     F: Fn(usize) -> Standing<'a>,
 {
     let (fields, complete) = plan(reg, standings, seed);
-    let keys = (0..standings.len)
+    let by_column = |f: &Field| standings.rows.is_some() && matches!(f.source, Source::Tie(_));
+    let mut keys: Vec<u128> = (0..standings.len)
         .map(|i| {
             let m = (standings.get)(i);
             fields
                 .iter()
+                .filter(|f| !by_column(f))
                 .fold(0u128, |k, f| k | ((f.code(&m) >> f.cut) << f.shift))
         })
         .collect();
+    if let Some((scores, rows)) = standings.rows {
+        for f in fields.iter().filter(|f| by_column(f)) {
+            if let Source::Tie(k) = f.source {
+                scores.each_tie_ordinal(k, rows, |m, o| {
+                    if let Some(key) = keys.get_mut(m) {
+                        *key |= (f.ordinal(o) >> f.cut) << f.shift;
+                    }
+                });
+            }
+        }
+    }
     (keys, complete)
 }
 
@@ -66,6 +79,10 @@ pub(crate) struct Members<'m, F> {
     pub len: usize,
     /// The standing of the `i`th.
     pub get: &'m F,
+    /// When the members' tie-break values are those of rows of one batch's scores (the `i`th's
+    /// `rows[i]`, as its standing has them), they are read from there a step at a time: reading
+    /// every step of a member at once matched the kind of each value.
+    pub rows: Option<(&'m BatchScores, &'m [u32])>,
 }
 
 impl<F> Clone for Members<'_, F> {
@@ -160,37 +177,7 @@ struct Field {
 enum Kind {
     Empty,
     Number,
-    Bool,
-    Date,
-    Time,
-    Choice,
-    Facility,
-}
-
-fn kind_of(v: Value) -> Option<Kind> {
-    Some(match v {
-        Value::Missing => Kind::Empty,
-        Value::Int(_) | Value::Dec(_) => Kind::Number,
-        Value::Bool(_) => Kind::Bool,
-        Value::Date(_) => Kind::Date,
-        Value::Time(_) => Kind::Time,
-        Value::Choice(_) => Kind::Choice,
-        Value::Facility(_) => Kind::Facility,
-        Value::Facilities(_) => return None,
-    })
-}
-
-/// A present value as a whole number that orders as the value (numbers at `scale`).
-fn whole(v: Value, scale: u32) -> Option<i64> {
-    Some(match v {
-        Value::Int(_) | Value::Dec(_) => whole_units(v.as_dec()?, scale)?,
-        Value::Bool(b) => i64::from(b),
-        Value::Date(d) => (i64::from(d.year()) << 9) | (i64::from(d.month()) << 5) | i64::from(d.day()),
-        Value::Time(t) => i64::try_from(t.as_nanosecond()).ok()?,
-        Value::Choice(c) => i64::from(c),
-        Value::Facility(f) => i64::from(f),
-        Value::Missing | Value::Facilities(_) => return None,
-    })
+    Other(OrdinalKind),
 }
 
 /// What the first pass learns of one column.
@@ -222,35 +209,21 @@ impl Column {
         }
     }
 
-    fn add(&mut self, v: Value) {
-        let Some(k) = kind_of(v) else {
-            self.kind = None;
-            return;
-        };
-        if !self.admit(k) {
-            return;
-        }
-        if k == Kind::Number {
-            let Some(d) = v.as_dec() else { return };
-            self.number(d.mantissa(), d.scale());
-        } else {
-            self.whole = match (self.whole, whole(v, 0)) {
-                (Some((lo, hi)), Some(n)) => Some((lo.min(n), hi.max(n))),
-                _ => None,
-            };
-        }
-    }
-
-    /// [`Column::add`] of a number given as whole units of `10^-scale` (`None`: missing), without
-    /// making a decimal.
-    fn add_units(&mut self, units: Option<i64>, scale: u32) {
-        match units {
-            None => {
+    #[inline]
+    fn add(&mut self, v: Ordinal) {
+        match v {
+            Ordinal::Missing => {
                 self.admit(Kind::Empty);
             }
-            Some(u) => {
+            Ordinal::Unordered => self.kind = None,
+            Ordinal::Number { units, scale } => {
                 if self.admit(Kind::Number) {
-                    self.number(i128::from(u), scale);
+                    self.number(i128::from(units), scale);
+                }
+            }
+            Ordinal::Whole { kind, code } => {
+                if self.admit(Kind::Other(kind)) {
+                    self.whole = self.whole.map(|(lo, hi)| (lo.min(code), hi.max(code)));
                 }
             }
         }
@@ -258,6 +231,7 @@ impl Column {
 
     /// Takes a value of kind `k` into the column's kind; false when nothing more is to be learnt from
     /// it (missing, or a kind that makes the column unwritable).
+    #[inline]
     fn admit(&mut self, k: Kind) -> bool {
         match (self.kind, k) {
             (_, Kind::Empty) => {
@@ -277,7 +251,16 @@ impl Column {
     }
 
     /// Takes the number `mantissa × 10^-scale` into the extremes.
+    #[inline]
     fn number(&mut self, mantissa: i128, scale: u32) {
+        if self.numbers && scale == self.scale {
+            // Most numbers of a column have its scale: nothing to rescale.
+            if let Some((lo, hi)) = &mut self.dec {
+                *lo = (*lo).min(mantissa);
+                *hi = (*hi).max(mantissa);
+            }
+            return;
+        }
         let first = !self.numbers;
         self.numbers = true;
         let up = scale.saturating_sub(self.scale);
@@ -383,18 +366,19 @@ impl Plan {
             for (g, t) in groups.iter_mut().zip(m.tier) {
                 *g = (*g).max(*t);
             }
-            match m.total_units {
-                Some((u, scale)) => total.add_units(Some(u), scale),
-                None => total.add(Value::Dec(m.total)),
-            }
-            for (k, c) in columns.iter_mut().enumerate() {
-                match m.tie_keys.units(k) {
-                    Some((u, scale)) => c.add_units(u, scale),
-                    None => c.add(m.tie_keys.get(k)),
+            total.add(total_of(&m));
+            if s.rows.is_none() {
+                for (k, c) in columns.iter_mut().enumerate() {
+                    c.add(m.tie_keys.ordinal(k));
                 }
             }
             with_draw += usize::from(m.draw.is_some());
             draw_with_protocol &= m.draw.is_some() == m.protocol.is_some();
+        }
+        if let Some((scores, rows)) = s.rows {
+            for (k, c) in columns.iter_mut().enumerate() {
+                scores.each_tie_ordinal(k, rows, |_, o| c.add(o));
+            }
         }
         // Protocol numbers take only the bits their range needs (a million of one year: 20).
         let (min, max) = if protocols.0 > protocols.1 {
@@ -517,6 +501,14 @@ impl Plan {
     }
 }
 
+/// A standing's total as a whole number: from the units of a batch, without making a decimal.
+fn total_of(m: &Standing<'_>) -> Ordinal {
+    match m.total_units {
+        Some((units, scale)) => Ordinal::Number { units, scale },
+        None => Value::Dec(m.total).ordinal(),
+    }
+}
+
 /// A protocol number as a whole number in its order (year, then number).
 fn protocol_whole(p: graduatorie_domain::ProtocolNumber) -> i64 {
     (i64::from(p.year()) << 32) | i64::from(p.number())
@@ -527,14 +519,8 @@ impl Field {
     fn code(&self, m: &Standing<'_>) -> u128 {
         match self.source {
             Source::Tier(l) => u128::from(m.tier.get(l).copied().unwrap_or(0)),
-            Source::Total => match m.total_units {
-                Some((u, scale)) => self.number(Some(u), scale),
-                None => self.value(Value::Dec(m.total)),
-            },
-            Source::Tie(k) => match m.tie_keys.units(k) {
-                Some((u, scale)) => self.number(u, scale),
-                None => self.value(m.tie_keys.get(k)),
-            },
+            Source::Total => self.ordinal(total_of(m)),
+            Source::Tie(k) => self.ordinal(m.tie_keys.ordinal(k)),
             Source::DrawMissing => u128::from(m.draw.is_none()),
             Source::Draw(high) => {
                 let Some(d) = m.draw else { return 0 };
@@ -561,17 +547,25 @@ impl Field {
         }
     }
 
-    fn value(&self, v: Value) -> u128 {
-        self.offset(whole(v, self.scale))
+    #[inline]
+    fn ordinal(&self, v: Ordinal) -> u128 {
+        match v {
+            Ordinal::Number { units, scale } => self.number(Some(units), scale),
+            Ordinal::Whole { code, .. } => self.offset(Some(code)),
+            // Never written: a column holding such a value ends the key.
+            Ordinal::Missing | Ordinal::Unordered => self.offset(None),
+        }
     }
 
     /// [`Field::value`] of the number `units × 10^-scale` (`None`: missing).
+    #[inline]
     fn number(&self, units: Option<i64>, scale: u32) -> u128 {
         let up = self.scale.checked_sub(scale);
         self.offset(units.and_then(|u| u.checked_mul(10i64.checked_pow(up?)?)))
     }
 
     /// The code of a present value written as a whole number at the field's scale, or of a missing one.
+    #[inline]
     fn offset(&self, n: Option<i64>) -> u128 {
         let range = (i128::from(self.max) - i128::from(self.min)) as u128;
         match n {

@@ -168,6 +168,7 @@ pub fn rank_scores(regulation: &Regulation, batch: Scored<'_>, kind: ListKind) -
         let standings = keys::Members {
             len: everyone.len(),
             get: &member,
+            rows: Some((s, &everyone)),
         };
         let (keys, complete) = keys::keys(regulation, standings, batch.seed);
         return lists

@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use rust_decimal::Decimal;
 
-use crate::value::Value;
+use crate::value::{Ordinal, OrdinalKind, Value, date_ordinal};
 
 const NO_BOOL: u8 = 2;
 const NO_CHOICE: u16 = u16::MAX;
@@ -153,6 +153,52 @@ impl Column {
         }
     }
 
+    /// The `i`th value as [`Value::ordinal`] gives it, read from its code without making the value
+    /// (making it, a decimal or a checked date, was a tenth of ranking a million).
+    #[inline]
+    pub(crate) fn ordinal(&self, i: usize) -> Ordinal {
+        fn at<T: Copy>(codes: &[T], i: usize, ordinal: impl Fn(T) -> Ordinal) -> Ordinal {
+            codes.get(i).map_or(Ordinal::Missing, |&x| ordinal(x))
+        }
+        match &self.store {
+            Store::Missing(_) => Ordinal::Missing,
+            Store::Bools(c) => at(c, i, bool_ordinal),
+            Store::Choices(c) => at(c, i, choice_ordinal),
+            Store::Ints(c) => at(c, i, int_ordinal),
+            Store::Lists(c) => at(c, i, list_ordinal),
+            Store::Dates(c) => at(c, i, date_code_ordinal),
+            Store::Times(c) => at(c, i, time_ordinal),
+            Store::Decs { scale, mantissas } => at(mantissas, i, |x| dec_ordinal(x, *scale)),
+            Store::Values(c) => at(c, i, Value::ordinal),
+        }
+    }
+
+    /// `f(m, ordinal)` for the value of each row `rows[m]`, in order, as [`Column::ordinal`] reads
+    /// it: the kind is matched once for the whole column, not at every value.
+    pub(crate) fn each_ordinal(&self, rows: &[u32], mut f: impl FnMut(usize, Ordinal)) {
+        fn each<T: Copy>(
+            codes: &[T],
+            rows: &[u32],
+            ordinal: impl Fn(T) -> Ordinal,
+            f: &mut impl FnMut(usize, Ordinal),
+        ) {
+            for (m, &r) in rows.iter().enumerate() {
+                f(m, codes.get(r as usize).map_or(Ordinal::Missing, |&x| ordinal(x)));
+            }
+        }
+        match &self.store {
+            Store::Missing(_) => (0..rows.len()).for_each(|m| f(m, Ordinal::Missing)),
+            Store::Bools(c) => each(c, rows, bool_ordinal, &mut f),
+            Store::Choices(c) => each(c, rows, choice_ordinal, &mut f),
+            Store::Ints(c) => each(c, rows, int_ordinal, &mut f),
+            Store::Lists(c) => each(c, rows, list_ordinal, &mut f),
+            Store::Dates(c) => each(c, rows, date_code_ordinal, &mut f),
+            Store::Times(c) => each(c, rows, time_ordinal, &mut f),
+            Store::Decs { scale, mantissas } => each(mantissas, rows, |x| dec_ordinal(x, *scale), &mut f),
+            Store::Values(c) => each(c, rows, Value::ordinal, &mut f),
+        }
+    }
+
     /// Appends the values of `other` at the end, as pushing them one by one would. Columns of the
     /// same kind are joined code by code (joining the two halves of a million applications value by
     /// value was a tenth of reading them).
@@ -289,6 +335,83 @@ fn list_value(x: u32) -> Value {
     }
 }
 
+#[inline]
+fn bool_ordinal(b: u8) -> Ordinal {
+    match b {
+        0 | 1 => Ordinal::Whole {
+            kind: OrdinalKind::Bool,
+            code: i64::from(b),
+        },
+        _ => Ordinal::Missing,
+    }
+}
+
+#[inline]
+fn choice_ordinal(x: u16) -> Ordinal {
+    if x == NO_CHOICE {
+        return Ordinal::Missing;
+    }
+    Ordinal::Whole {
+        kind: OrdinalKind::Choice,
+        code: i64::from(x),
+    }
+}
+
+#[inline]
+fn int_ordinal(x: i64) -> Ordinal {
+    if x == NO_INT {
+        return Ordinal::Missing;
+    }
+    Ordinal::Number { units: x, scale: 0 }
+}
+
+#[inline]
+fn list_ordinal(x: u32) -> Ordinal {
+    if x == NO_LIST {
+        Ordinal::Missing
+    } else {
+        Ordinal::Unordered
+    }
+}
+
+/// The ordinal of a date code: codes are made from valid dates only, so their parts fit.
+#[inline]
+fn date_code_ordinal(x: i32) -> Ordinal {
+    if x == NO_DATE {
+        return Ordinal::Missing;
+    }
+    Ordinal::Whole {
+        kind: OrdinalKind::Date,
+        code: date_ordinal(
+            i64::from(x >> 16),
+            i64::from((x >> 8) & 0xff),
+            i64::from(x & 0xff),
+        ),
+    }
+}
+
+#[inline]
+fn time_ordinal(x: i64) -> Ordinal {
+    if x == NO_TIME {
+        return Ordinal::Missing;
+    }
+    match x.checked_mul(1_000_000_000) {
+        Some(code) => Ordinal::Whole {
+            kind: OrdinalKind::Time,
+            code,
+        },
+        None => Ordinal::Unordered,
+    }
+}
+
+#[inline]
+fn dec_ordinal(x: i64, scale: u32) -> Ordinal {
+    if x == NO_DEC {
+        return Ordinal::Missing;
+    }
+    Ordinal::Number { units: x, scale }
+}
+
 /// A date as a number in date order: year, month and day in 16, 8 and 8 bits (jiff's years fit in
 /// 16 bits, so no date takes the reserved code).
 fn date_code(d: Date) -> i32 {
@@ -391,6 +514,20 @@ mod tests {
                     back.insert(0, Value::Missing);
                     assert_eq!(exact(&c.gather(&at)), exact(&back), "{a:?} {b:?}");
                     assert_eq!(c.get(pushed.len()), Value::Missing);
+                    // Read as the ranking's keys read them: what the values themselves give.
+                    let ordinals: Vec<Ordinal> = (0..=pushed.len()).map(|i| c.ordinal(i)).collect();
+                    let wanted: Vec<Ordinal> = pushed
+                        .iter()
+                        .map(|v| v.ordinal())
+                        .chain([Ordinal::Missing])
+                        .collect();
+                    assert_eq!(ordinals, wanted, "{a:?} {b:?}");
+                    let rows: Vec<u32> = (0..=pushed.len() as u32).rev().collect();
+                    let mut each = Vec::new();
+                    c.each_ordinal(&rows, |m, o| each.push((m, o)));
+                    let wanted: Vec<(usize, Ordinal)> =
+                        rows.iter().map(|&r| ordinals[r as usize]).enumerate().collect();
+                    assert_eq!(each, wanted, "{a:?} {b:?}");
                 }
             }
         }
@@ -494,6 +631,15 @@ mod tests {
         ];
         for w in dates.windows(2) {
             assert!(date_code(w[0]) < date_code(w[1]), "{:?}", w);
+            let ordinal = |d| match Value::Date(d).ordinal() {
+                Ordinal::Whole { code, .. } => Some(code),
+                _ => None,
+            };
+            assert!(
+                ordinal(w[0]).is_some() && ordinal(w[0]) < ordinal(w[1]),
+                "{:?}",
+                w
+            );
             assert!(date_code(w[0]) != NO_DATE);
         }
     }

@@ -67,4 +67,4 @@ pub use model::Regulation;
 pub use order::{Standing, draw_value};
 pub use reason::InputReason;
 pub use scores::{BatchScores, FacilityRow, Points, Ties};
-pub use value::{Ty, Value};
+pub use value::{Ordinal, OrdinalKind, Ty, Value};

@@ -15,7 +15,7 @@ use crate::evaluate::{Eligibility, Evaluation, EvaluationError};
 use crate::expr::Expr;
 use crate::expr::eval::EvalError;
 use crate::model::{Regulation, TieKind};
-use crate::value::{Value, from_units, whole_units};
+use crate::value::{Ordinal, Value, from_units, whole_units};
 
 pub use graduatorie_domain::digits::push_digits;
 
@@ -129,6 +129,31 @@ impl BatchScores {
             total: self.total.get(i).copied().unwrap_or_default(),
             scale: self.scale,
         })
+    }
+    /// `f(m, ordinal)` for tie-break step `k` of each application `rows[m]`, in order: what
+    /// [`Ties::ordinal`] of its [`BatchScores::tie_keys`] gives, read column by column with the step's
+    /// kind matched once (matched at every value, it was most of making the ranking's keys).
+    pub fn each_tie_ordinal(&self, k: usize, rows: &[u32], mut f: impl FnMut(usize, Ordinal)) {
+        let scale = self.scale;
+        match self.ties.steps.get(k) {
+            Some(Step::Values(c)) => c.each_ordinal(rows, f),
+            Some(Step::Subtotal(s)) => {
+                for (m, &r) in rows.iter().enumerate() {
+                    let units = self.subtotals(r as usize).get(usize::from(*s)).copied();
+                    f(
+                        m,
+                        units.map_or(Ordinal::Missing, |units| Ordinal::Number { units, scale }),
+                    );
+                }
+            }
+            Some(Step::Total) => {
+                for (m, &r) in rows.iter().enumerate() {
+                    let units = self.total.get(r as usize).copied().unwrap_or_default();
+                    f(m, Ordinal::Number { units, scale });
+                }
+            }
+            Some(Step::Nothing) | None => (0..rows.len()).for_each(|m| f(m, Ordinal::Missing)),
+        }
     }
     /// Rows of application `i` per preferred facility: indexes for [`BatchScores::facility`].
     pub fn facility_rows(&self, i: usize) -> std::ops::Range<usize> {
@@ -528,24 +553,27 @@ impl<'a> Ties<'a> {
         Ties(TiesOf::Listed(values))
     }
 
-    /// Step `k`'s value as whole units of `10^-scale` (`None` inside when missing), when the step
-    /// reads a subtotal or the total of a batch; `None` for any other step. The ranking's keys are
-    /// made from these without the decimal [`Ties::get`] makes (making it and reading it back as a
-    /// whole number was a fifth of ranking a million).
+    /// Step `k`'s value as [`Value::ordinal`] gives it (missing for a draw or protocol step, or
+    /// beyond the chain), read from the scores or the stored column without making the value: the
+    /// ranking's keys are made from these (making a decimal, or a checked date, and reading it back as
+    /// a whole number was a fifth of ranking a million).
     #[inline]
-    pub fn units(&self, k: usize) -> Option<(Option<i64>, u32)> {
+    pub fn ordinal(&self, k: usize) -> Ordinal {
         match self.0 {
-            TiesOf::Listed(_) => None,
+            TiesOf::Listed(values) => values.get(k).map_or(Ordinal::Missing, |v| v.ordinal()),
             TiesOf::Scored {
                 columns,
+                row,
                 subtotals,
                 total,
                 scale,
-                ..
             } => match columns.steps.get(k) {
-                Some(Step::Subtotal(s)) => Some((subtotals.get(usize::from(*s)).copied(), scale)),
-                Some(Step::Total) => Some((Some(total), scale)),
-                _ => None,
+                Some(Step::Values(c)) => c.ordinal(row),
+                Some(Step::Subtotal(s)) => subtotals
+                    .get(usize::from(*s))
+                    .map_or(Ordinal::Missing, |&units| Ordinal::Number { units, scale }),
+                Some(Step::Total) => Ordinal::Number { units: total, scale },
+                Some(Step::Nothing) | None => Ordinal::Missing,
             },
         }
     }
@@ -660,12 +688,23 @@ mod tests {
             [dec("1.5"), Value::Missing, born, dec("2"), Value::Missing].map(|v| format!("{v:?}"))
         );
         assert_eq!(ties(1, &[0], 0).get(2), Value::Missing);
-        // The same steps as whole units: the subtotal and the total only.
+        // The same steps as ordinals: the subtotal and the total as whole units at the points' scale,
+        // the date from its code, as the values themselves give them.
         assert_eq!(
-            (0..5).map(|k| t.units(k)).collect::<Vec<_>>(),
-            [Some((Some(15), 1)), None, None, Some((Some(20), 1)), None]
+            (0..5).map(|k| t.ordinal(k)).collect::<Vec<_>>(),
+            [
+                Ordinal::Number { units: 15, scale: 1 },
+                Ordinal::Missing,
+                born.ordinal(),
+                Ordinal::Number { units: 20, scale: 1 },
+                Ordinal::Missing
+            ]
         );
-        assert_eq!(ties(0, &[], 20).units(0), Some((None, 1)));
-        assert_eq!(Ties::listed(&[dec("1.5")]).units(0), None);
+        assert_eq!(ties(0, &[], 20).ordinal(0), Ordinal::Missing);
+        assert_eq!(ties(1, &[0], 0).ordinal(2), Ordinal::Missing);
+        assert_eq!(
+            Ties::listed(&[dec("1.5")]).ordinal(0),
+            Ordinal::Number { units: 15, scale: 1 }
+        );
     }
 }

@@ -101,6 +101,83 @@ impl Value {
     }
 }
 
+/// A value as sorting keys read it: a whole number in the order of its kind (see
+/// [`Value::ordinal`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ordinal {
+    /// No value.
+    Missing,
+    /// The number `units × 10^-scale`.
+    Number {
+        /// Whole units.
+        units: i64,
+        /// Decimal places of a unit.
+        scale: u32,
+    },
+    /// A value of another kind as a whole number that orders as the value does.
+    Whole {
+        /// The kind: values of different kinds do not compare.
+        kind: OrdinalKind,
+        /// The number.
+        code: i64,
+    },
+    /// A value no whole number of 64 bits carries (a list of facilities, a number or an instant too
+    /// large).
+    Unordered,
+}
+
+/// The kind of an [`Ordinal::Whole`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrdinalKind {
+    /// Yes/no: 0 or 1.
+    Bool,
+    /// A date: year, month and day packed in order.
+    Date,
+    /// An instant: nanoseconds since 1970.
+    Time,
+    /// A choice: the option's index.
+    Choice,
+    /// A facility: its index.
+    Facility,
+}
+
+impl Value {
+    /// The value as a whole number in its kind's order: what the ranking's keys are made of. Reading a
+    /// stored column gives the same without making the value (`Column::ordinal`).
+    pub fn ordinal(self) -> Ordinal {
+        let whole = |kind, code| Ordinal::Whole { kind, code };
+        match self {
+            Value::Missing => Ordinal::Missing,
+            Value::Int(i) => Ordinal::Number { units: i, scale: 0 },
+            Value::Dec(d) => match i64::try_from(d.mantissa()) {
+                Ok(units) => Ordinal::Number {
+                    units,
+                    scale: d.scale(),
+                },
+                Err(_) => Ordinal::Unordered,
+            },
+            Value::Bool(b) => whole(OrdinalKind::Bool, i64::from(b)),
+            Value::Date(d) => whole(
+                OrdinalKind::Date,
+                date_ordinal(i64::from(d.year()), i64::from(d.month()), i64::from(d.day())),
+            ),
+            Value::Time(t) => match i64::try_from(t.as_nanosecond()) {
+                Ok(n) => whole(OrdinalKind::Time, n),
+                Err(_) => Ordinal::Unordered,
+            },
+            Value::Choice(c) => whole(OrdinalKind::Choice, i64::from(c)),
+            Value::Facility(f) => whole(OrdinalKind::Facility, i64::from(f)),
+            Value::Facilities(_) => Ordinal::Unordered,
+        }
+    }
+}
+
+/// A date's year, month and day as one number in date order.
+#[inline]
+pub(crate) fn date_ordinal(year: i64, month: i64, day: i64) -> i64 {
+    (year << 9) | (month << 5) | day
+}
+
 /// Powers of ten up to the largest decimal scale (28).
 #[expect(clippy::indexing_slicing, reason = "a constant table, checked when compiled")]
 const POW10: [i128; 29] = {

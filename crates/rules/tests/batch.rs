@@ -233,6 +233,41 @@ fn every_regulation_across_chunk_boundaries() {
     }
 }
 
+/// The tie-break values the ranking's keys read, step by step for a whole column of applications
+/// ([`BatchScores::each_tie_ordinal`]) or one application at a time ([`Ties::ordinal`]), are the
+/// values the comparator reads ([`Ties::get`]), for every regulation.
+#[test]
+fn tie_values_read_as_keys_are_the_comparators() {
+    let mut present = 0;
+    for reg in regulations() {
+        let facts = batch_of(&reg, 1500, 29);
+        let batch = reg
+            .score_batch(&graduatorie_rules::FactsBatch::from_facts(&facts))
+            .unwrap();
+        // Every other application, backwards.
+        let rows: Vec<u32> = (0..facts.len() as u32).rev().step_by(2).collect();
+        for k in 0..reg.tie_breaks().len() {
+            let mut each = Vec::new();
+            batch.each_tie_ordinal(k, &rows, |m, o| each.push((m, o)));
+            assert_eq!(each.len(), rows.len(), "{} step {k}", reg.identity.id);
+            for (m, o) in each {
+                let ties = batch.tie_keys(rows[m] as usize);
+                assert_eq!(o, ties.ordinal(k), "{} step {k} row {}", reg.identity.id, rows[m]);
+                let value = ties.get(k);
+                match o {
+                    // A subtotal or the total: the same number, whatever its trailing zeros.
+                    graduatorie_rules::Ordinal::Number { units, scale } => {
+                        assert_eq!(Some(rust_decimal::Decimal::new(units, scale)), value.as_dec());
+                    }
+                    _ => assert_eq!(o, value.ordinal(), "{} step {k}", reg.identity.id),
+                }
+                present += usize::from(!matches!(o, graduatorie_rules::Ordinal::Missing));
+            }
+        }
+    }
+    assert!(present > 10_000, "{present}");
+}
+
 /// The eligibility alone ([`Regulation::eligibility_into`]) is what a whole evaluation finds: the
 /// same derived values, section, border age and eligibility with its reasons, for every regulation.
 #[test]
