@@ -4,8 +4,9 @@
 //! Run: `cargo run --release -p graduatorie-ranker --example phases -- 1000000 [global_order|deferred_acceptance]`.
 //! With `APPLICATIONS=path/applications.csv` (from `graduatorie generate` with the same
 //! regulation, 2,000 facilities) the applications are read from that table instead of generated.
-//! Prints the best of three runs per phase (of `BEST` runs, if set) and the peak memory of the process. A diagnostic for
-//! `docs/performance.md`, not a benchmark: the figures there come from `cargo bench`.
+//! Prints the best of three runs per phase (of `BEST` runs, if set) and the peak memory of the
+//! process. A diagnostic for `docs/performance.md`, not a benchmark: the figures there come from
+//! `cargo bench`.
 #![expect(clippy::unwrap_used, clippy::print_stdout, reason = "diagnostic tool")]
 
 use std::time::{Duration, Instant};
