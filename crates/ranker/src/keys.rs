@@ -48,6 +48,7 @@ where
     F: Fn(usize) -> Standing<'a>,
 {
     let (fields, complete, free) = plan(reg, standings, seed);
+    // With the batch's rows at hand, tie-break fields are written a step at a time from there.
     let by_column = |f: &Field| standings.rows.is_some() && matches!(f.source, Source::Tie(_));
     let mut keys: Vec<u128> = (0..standings.len)
         .map(|i| {
@@ -58,15 +59,13 @@ where
                 .fold(0u128, |k, f| k | ((f.code(&m) >> f.cut) << f.shift))
         })
         .collect();
-    if let Some((scores, rows)) = standings.rows {
-        for f in fields.iter().filter(|f| by_column(f)) {
-            if let Source::Tie(k) = f.source {
-                scores.each_tie_ordinal(k, rows, |m, o| {
-                    if let Some(key) = keys.get_mut(m) {
-                        *key |= (f.ordinal(o) >> f.cut) << f.shift;
-                    }
-                });
-            }
+    for f in &fields {
+        if let (Source::Tie(k), Some((scores, rows))) = (f.source, standings.rows) {
+            scores.each_tie_ordinal(k, rows, |m, o| {
+                if let Some(key) = keys.get_mut(m) {
+                    *key |= (f.ordinal(o) >> f.cut) << f.shift;
+                }
+            });
         }
     }
     (keys, Written { complete, free })
@@ -130,29 +129,26 @@ where
     // order is the pairs' order: half the memory to sort (a pair takes 32 bytes).
     let widest = pairs.iter().map(|&(_, i)| i).max().unwrap_or(0);
     let bits = 32 - widest.leading_zeros();
-    let (order, sorted): (Vec<u32>, Vec<u128>) = if bits <= written.free {
+    // The sorted keys, kept only when equal ones are left for the comparator.
+    let kept = |keys: &mut dyn Iterator<Item = u128>| -> Vec<u128> {
+        if written.complete {
+            Vec::new()
+        } else {
+            keys.collect()
+        }
+    };
+    let (mut order, sorted): (Vec<u32>, Vec<u128>) = if bits <= written.free {
         let mut packed: Vec<u128> = pairs.into_iter().map(|(k, i)| k | u128::from(i)).collect();
         packed.sort_unstable();
         let mask = (1u128 << bits) - 1;
         let order = packed.iter().map(|&p| (p & mask) as u32).collect();
-        let keys = if written.complete {
-            Vec::new()
-        } else {
-            packed.iter().map(|&p| p & !mask).collect()
-        };
-        (order, keys)
+        (order, kept(&mut packed.iter().map(|&p| p & !mask)))
     } else {
         let mut pairs = pairs;
         pairs.sort_unstable();
         let order = pairs.iter().map(|&(_, i)| i).collect();
-        let keys = if written.complete {
-            Vec::new()
-        } else {
-            pairs.iter().map(|&(k, _)| k).collect()
-        };
-        (order, keys)
+        (order, kept(&mut pairs.iter().map(|&(k, _)| k)))
     };
-    let mut order = order;
     if !written.complete {
         // Members whose keys are equal: the comparator decides (stable, so index order stays for ties).
         let mut start = 0;
@@ -597,7 +593,7 @@ impl Field {
         }
     }
 
-    /// [`Field::value`] of the number `units × 10^-scale` (`None`: missing).
+    /// The code of the number `units × 10^-scale` (`None`: missing).
     #[inline]
     fn number(&self, units: Option<i64>, scale: u32) -> u128 {
         let up = self.scale.checked_sub(scale);

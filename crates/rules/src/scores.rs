@@ -134,25 +134,15 @@ impl BatchScores {
     /// [`Ties::ordinal`] of its [`BatchScores::tie_keys`] gives, read column by column with the step's
     /// kind matched once (matched at every value, it was most of making the ranking's keys).
     pub fn each_tie_ordinal(&self, k: usize, rows: &[u32], mut f: impl FnMut(usize, Ordinal)) {
-        let scale = self.scale;
         match self.ties.steps.get(k) {
             Some(Step::Values(c)) => c.each_ordinal(rows, f),
-            Some(Step::Subtotal(s)) => {
+            step => {
                 for (m, &r) in rows.iter().enumerate() {
-                    let units = self.subtotals(r as usize).get(usize::from(*s)).copied();
-                    f(
-                        m,
-                        units.map_or(Ordinal::Missing, |units| Ordinal::Number { units, scale }),
-                    );
+                    let r = r as usize;
+                    let total = self.total.get(r).copied().unwrap_or_default();
+                    f(m, Step::ordinal(step, r, self.subtotals(r), total, self.scale));
                 }
             }
-            Some(Step::Total) => {
-                for (m, &r) in rows.iter().enumerate() {
-                    let units = self.total.get(r as usize).copied().unwrap_or_default();
-                    f(m, Ordinal::Number { units, scale });
-                }
-            }
-            Some(Step::Nothing) | None => (0..rows.len()).for_each(|m| f(m, Ordinal::Missing)),
         }
     }
     /// Rows of application `i` per preferred facility: indexes for [`BatchScores::facility`].
@@ -469,6 +459,22 @@ enum Step {
     Values(Column),
 }
 
+impl Step {
+    /// The ordinal of row `row` at this step (`None`: beyond the chain), whose subtotals and total
+    /// are given in units of `10^-scale`.
+    #[inline]
+    fn ordinal(step: Option<&Step>, row: usize, subtotals: &[i64], total: i64, scale: u32) -> Ordinal {
+        match step {
+            Some(Step::Values(c)) => c.ordinal(row),
+            Some(Step::Subtotal(s)) => subtotals
+                .get(usize::from(*s))
+                .map_or(Ordinal::Missing, |&units| Ordinal::Number { units, scale }),
+            Some(Step::Total) => Ordinal::Number { units: total, scale },
+            Some(Step::Nothing) | None => Ordinal::Missing,
+        }
+    }
+}
+
 /// The tie-break values of a batch, step by step (see the module documentation).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TieColumns {
@@ -567,14 +573,7 @@ impl<'a> Ties<'a> {
                 subtotals,
                 total,
                 scale,
-            } => match columns.steps.get(k) {
-                Some(Step::Values(c)) => c.ordinal(row),
-                Some(Step::Subtotal(s)) => subtotals
-                    .get(usize::from(*s))
-                    .map_or(Ordinal::Missing, |&units| Ordinal::Number { units, scale }),
-                Some(Step::Total) => Ordinal::Number { units: total, scale },
-                Some(Step::Nothing) | None => Ordinal::Missing,
-            },
+            } => Step::ordinal(columns.steps.get(k), row, subtotals, total, scale),
         }
     }
 
