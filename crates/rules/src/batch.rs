@@ -21,11 +21,13 @@
 
 use rust_decimal::Decimal;
 
+use crate::column::NO_INT;
 use crate::evaluate::{Evaluation, EvaluationError};
-use crate::expr::Expr;
 use crate::expr::eval::FacilityLists;
 use crate::expr::eval::{self, EvalError, add_present, apply};
+use crate::expr::{ArithOp, Expr};
 use crate::facts_batch::FactsBatch;
+use crate::lane::{self, Lane, Operand};
 use crate::model::{Band, BandValue, Criterion, PointsRule, Regulation, TieKind};
 use crate::scores::{BatchScores, TieColumns, to_units};
 use crate::value::{Value, from_units, whole_units};
@@ -135,11 +137,6 @@ fn whole_band(bands: &[WholeBand], x: i64) -> i64 {
     }
 }
 
-/// Whether one operand of a binary operator is a constant.
-fn has_constant(a: &Expr, b: &Expr) -> bool {
-    matches!(a, Expr::Const(_)) || matches!(b, Expr::Const(_))
-}
-
 /// Positions of the elements whose value is true (or, with `want = false`, not true).
 fn positions(values: &[Value], want: bool) -> Vec<u32> {
     values
@@ -148,6 +145,21 @@ fn positions(values: &[Value], want: bool) -> Vec<u32> {
         .filter(|(_, v)| v.truthy() == want)
         .map(|(i, _)| u32::try_from(i).unwrap_or(u32::MAX))
         .collect()
+}
+
+/// `points(v)` for each value of `lane`; `None` when it is `None` for one of them.
+fn each_value<T>(
+    lane: &Lane,
+    mut points: impl FnMut(Value) -> Result<Option<T>, EvalError>,
+) -> Result<Option<Vec<T>>, EvalError> {
+    let mut out = Vec::with_capacity(lane.len());
+    for i in 0..lane.len() {
+        let Some(p) = points(lane.get(i))? else {
+            return Ok(None);
+        };
+        out.push(p);
+    }
+    Ok(Some(out))
 }
 
 /// Writes `values` (one per position of `at`) into `out`.
@@ -164,8 +176,8 @@ struct Batch<'a> {
     facts: Chunk<'a>,
     /// Per list, the whole domain expanded to one element per record, and each element's parent.
     expanded: Vec<std::cell::OnceCell<(Domain, Vec<u32>)>>,
-    /// Derived values, per derived value, per application of the batch.
-    derived: Vec<Vec<Value>>,
+    /// Derived values, per derived value, per application of the chunk.
+    derived: Vec<Lane>,
     /// Subtotals and total per score row (tie-breaks only), in units of `10^-points_decimals`.
     score_subtotals: &'a [i64],
     score_totals: &'a [i64],
@@ -173,44 +185,153 @@ struct Batch<'a> {
 
 type Column = Result<Vec<Value>, EvalError>;
 
+/// Whether evaluating `e` can fail for a value it meets (a division by zero). `and`, `or`, `if` and
+/// `??` then evaluate such an operand only for the elements that need it, as the row evaluator does;
+/// other operands are evaluated for every element, which is faster and gives the same values.
+fn guarded(e: &Expr) -> bool {
+    let mut divides = false;
+    e.visit(&mut |x| divides |= matches!(x, Expr::Arith(ArithOp::Div, ..)));
+    divides
+}
+
 impl Batch<'_> {
+    /// The values of `e` for each element of `d`.
     fn eval(&self, e: &Expr, d: &Domain) -> Column {
+        self.lane(e, d).map(Lane::into_values)
+    }
+
+    /// `e` as an operator's operand: a constant is read once.
+    fn operand(&self, e: &Expr, d: &Domain) -> Result<Operand, EvalError> {
+        Ok(match e {
+            Expr::Const(v) => Operand::Const(*v),
+            _ => Operand::Lane(self.lane(e, d)?),
+        })
+    }
+
+    /// The values of `e` for each element of `d`, typed where the kinds allow (see [`crate::lane`]).
+    fn lane(&self, e: &Expr, d: &Domain) -> Result<Lane, EvalError> {
+        let n = d.len();
+        Ok(match e {
+            Expr::Const(v) => Lane::splat(*v, n),
+            Expr::Input(slot) => match d.whole.then(|| self.facts.scalar_lane(n, *slot)).flatten() {
+                Some(run) => run,
+                None => self.facts.scalar_lane_at(&d.app, *slot),
+            },
+            Expr::Derived(i) => match self.derived.get(usize::from(*i)) {
+                Some(col) if d.whole && col.len() == n => col.clone(),
+                Some(col) => col.gather(&d.app),
+                None => Lane::Values(vec![Value::Missing; n]),
+            },
+            Expr::ItemField { list, field } => match d.rows.get(usize::from(*list)) {
+                Some(offsets) if offsets.len() == n => self.facts.batch.list_lane_at(*list, *field, offsets),
+                _ => Lane::Values(self.generic(e, d)?),
+            },
+            Expr::Cmp(op, a, b) => {
+                let (x, y) = (self.operand(a, d)?, self.operand(b, d)?);
+                match lane::compare(*op, &x, &y) {
+                    Some(holds) => Lane::Bools(holds),
+                    None => Lane::Values(self.map(e, d, x.into_values(n), Some(y.into_values(n)))?),
+                }
+            }
+            Expr::Arith(op, a, b) => {
+                let (x, y) = (self.operand(a, d)?, self.operand(b, d)?);
+                match lane::arith(*op, &x, &y) {
+                    Some(ints) => Lane::Ints(ints?),
+                    None => Lane::Values(self.map(e, d, x.into_values(n), Some(y.into_values(n)))?),
+                }
+            }
+            Expr::Months(a, b) | Expr::Years(a, b) => {
+                let (x, y) = (self.operand(a, d)?, self.operand(b, d)?);
+                match lane::months(&x, &y, matches!(e, Expr::Years(..))) {
+                    Some(ints) => Lane::Ints(ints),
+                    None => Lane::Values(self.map(e, d, x.into_values(n), Some(y.into_values(n)))?),
+                }
+            }
+            // `not x` is true where x is not true, missing included.
+            Expr::Not(a) => Lane::Bools(self.lane(a, d)?.truth().into_iter().map(|t| t ^ 1).collect()),
+            Expr::Present(a) => Lane::Bools(self.lane(a, d)?.present()),
+            Expr::InSet(a, set) => match self.lane(a, d)? {
+                Lane::Choices(c) => Lane::Bools(lane::in_choices(&c, set)),
+                x => Lane::Values(self.map(e, d, x.into_values(), None)?),
+            },
+            Expr::And(a, b) | Expr::Or(a, b) if !guarded(b) => {
+                let x = self.lane(a, d)?.truth();
+                let y = self.lane(b, d)?.truth();
+                let is_and = matches!(e, Expr::And(..));
+                Lane::Bools(
+                    x.iter()
+                        .zip(&y)
+                        .map(|(p, q)| if is_and { p & q } else { p | q })
+                        .collect(),
+                )
+            }
+            Expr::If(c, y, no) if !guarded(y) && !guarded(no) => {
+                let cond = self.lane(c, d)?.truth();
+                lane::select(&cond, self.lane(y, d)?, self.lane(no, d)?)
+            }
+            Expr::Coalesce(a, b) if !guarded(b) => lane::coalesce(self.lane(a, d)?, self.lane(b, d)?),
+            Expr::Count(list, cond) => {
+                let expanded = self.expand(d, *list);
+                let (items, parent) = &*expanded;
+                let mut counts = vec![0i64; n];
+                let holds = match cond {
+                    Some(c) => self.lane(c, items)?.truth(),
+                    None => vec![1; items.len()],
+                };
+                for (p, h) in parent.iter().zip(holds) {
+                    if let (1, Some(c)) = (h, counts.get_mut(*p as usize)) {
+                        *c += 1;
+                    }
+                }
+                Lane::Ints(counts)
+            }
+            Expr::Sum(list, body) => {
+                let expanded = self.expand(d, *list);
+                let (items, parent) = &*expanded;
+                match self.lane(body, items)? {
+                    Lane::Ints(values) => Lane::Ints(lane::sum_ints(n, parent, &values)?),
+                    values => {
+                        let mut totals = vec![Value::Int(0); n];
+                        for (p, v) in parent.iter().zip(values.into_values()) {
+                            if let Some(t) = totals.get_mut(*p as usize) {
+                                *t = add_present(*t, v)?;
+                            }
+                        }
+                        Lane::Values(totals)
+                    }
+                }
+            }
+            Expr::Any(list, c) | Expr::All(list, c) => {
+                let is_any = matches!(e, Expr::Any(..));
+                let expanded = self.expand(d, *list);
+                let (items, parent) = &*expanded;
+                let holds = self.lane(c, items)?.truth();
+                let mut out = vec![u8::from(!is_any); n];
+                for (p, h) in parent.iter().zip(holds) {
+                    if let Some(slot) = out.get_mut(*p as usize)
+                        && (h == 1) == is_any
+                    {
+                        *slot = h;
+                    }
+                }
+                Lane::Bools(out)
+            }
+            _ => Lane::Values(self.generic(e, d)?),
+        })
+    }
+
+    /// The values of the nodes [`Batch::lane`] does not type, value by value.
+    fn generic(&self, e: &Expr, d: &Domain) -> Column {
         let n = d.len();
         let missing = Value::Missing;
         Ok(match e {
-            Expr::Const(v) => vec![*v; n],
-            Expr::Input(slot) => {
-                let mut run = Vec::with_capacity(n);
-                if d.whole && self.facts.scalar_run(n, *slot, &mut run) {
-                    run
-                } else {
-                    d.app.iter().map(|&a| self.facts.scalar(a, *slot)).collect()
-                }
-            }
-            Expr::Derived(i) => {
-                let col = self.derived.get(usize::from(*i));
-                if d.whole
-                    && let Some(col) = col.filter(|c| c.len() == n)
-                {
-                    return Ok(col.clone());
-                }
-                d.app
-                    .iter()
-                    .map(|&a| col.and_then(|c| c.get(a as usize)).copied().unwrap_or(missing))
-                    .collect()
-            }
-            Expr::ItemField { list, field } => match d.rows.get(usize::from(*list)) {
-                Some(offsets) if offsets.len() == n => {
-                    self.facts.batch.list_values_at(*list, *field, offsets)
-                }
-                // Outside an aggregate (the checker does not allow it): the first record, as the row
-                // evaluator reads it.
-                _ => d
-                    .app
-                    .iter()
-                    .map(|&a| self.facts.list_value(a, *list, 0, *field))
-                    .collect(),
-            },
+            // Outside an aggregate (the checker does not allow it): the first record, as the row
+            // evaluator reads it.
+            Expr::ItemField { list, field } => d
+                .app
+                .iter()
+                .map(|&a| self.facts.list_value(a, *list, 0, *field))
+                .collect(),
             Expr::ItemIndex(list) => {
                 let offsets = d.rows.get(usize::from(*list));
                 d.app
@@ -252,30 +373,11 @@ impl Batch<'_> {
             Expr::PreferenceRank => (0..n)
                 .map(|i| d.facility.get(i).map_or(missing, |(_, r)| Value::Int(*r)))
                 .collect(),
-            // A comparison or arithmetic with a constant (the most common shape: `age >= 3`,
-            // `15 * siblings`) reads the constant once instead of a column of copies of it.
-            Expr::Cmp(op, a, b) if has_constant(a, b) => {
-                self.with_constant(a, b, d, |x, y| Ok(eval::cmp(*op, x, y)))?
-            }
-            Expr::Arith(op, a, b) if has_constant(a, b) => {
-                self.with_constant(a, b, d, |x, y| eval::arith(*op, x, y))?
-            }
-            Expr::Not(a)
-            | Expr::Neg(a)
-            | Expr::Present(a)
-            | Expr::InSet(a, _)
-            | Expr::FacilityCount(a)
-            | Expr::DateOf(a) => {
+            Expr::Neg(a) | Expr::FacilityCount(a) | Expr::DateOf(a) => {
                 let x = self.eval(a, d)?;
                 self.map(e, d, x, None)?
             }
-            Expr::Cmp(_, a, b)
-            | Expr::Arith(_, a, b)
-            | Expr::InFacilities(a, b)
-            | Expr::Months(a, b)
-            | Expr::Years(a, b)
-            | Expr::Min(a, b)
-            | Expr::Max(a, b) => {
+            Expr::InFacilities(a, b) | Expr::Min(a, b) | Expr::Max(a, b) => {
                 let x = self.eval(a, d)?;
                 let y = self.eval(b, d)?;
                 self.map(e, d, x, Some(y))?
@@ -323,66 +425,22 @@ impl Batch<'_> {
                 }
                 out
             }
-            Expr::Count(list, cond) => {
-                let expanded = self.expand(d, *list);
-                let (items, parent) = &*expanded;
-                let mut counts = vec![0i64; n];
-                let holds = match cond {
-                    Some(c) => self.eval(c, items)?,
-                    None => vec![Value::Bool(true); items.len()],
-                };
-                for (p, v) in parent.iter().zip(holds) {
-                    if let (true, Some(c)) = (v.truthy(), counts.get_mut(*p as usize)) {
-                        *c += 1;
-                    }
-                }
-                counts.into_iter().map(Value::Int).collect()
-            }
-            Expr::Sum(list, body) => {
-                let expanded = self.expand(d, *list);
-                let (items, parent) = &*expanded;
-                let values = self.eval(body, items)?;
-                let mut totals = vec![Value::Int(0); n];
-                for (p, v) in parent.iter().zip(values) {
-                    if let Some(t) = totals.get_mut(*p as usize) {
-                        *t = add_present(*t, v)?;
-                    }
-                }
-                totals
-            }
-            Expr::Any(list, c) | Expr::All(list, c) => {
-                let is_any = matches!(e, Expr::Any(..));
-                let expanded = self.expand(d, *list);
-                let (items, parent) = &*expanded;
-                let values = self.eval(c, items)?;
-                let mut out = vec![Value::Bool(!is_any); n];
-                for (p, v) in parent.iter().zip(values) {
-                    if let Some(slot) = out.get_mut(*p as usize) {
-                        if is_any && v.truthy() {
-                            *slot = Value::Bool(true);
-                        } else if !is_any && !v.truthy() {
-                            *slot = Value::Bool(false);
-                        }
-                    }
-                }
-                out
-            }
+            // Typed by `lane`, which never comes back here for them.
+            Expr::Const(_)
+            | Expr::Input(_)
+            | Expr::Derived(_)
+            | Expr::Not(_)
+            | Expr::Present(_)
+            | Expr::InSet(..)
+            | Expr::Cmp(..)
+            | Expr::Arith(..)
+            | Expr::Months(..)
+            | Expr::Years(..)
+            | Expr::Count(..)
+            | Expr::Sum(..)
+            | Expr::Any(..)
+            | Expr::All(..) => self.lane(e, d)?.into_values(),
         })
-    }
-
-    /// `f(x, y)` element by element where one operand is a constant: only the other is evaluated.
-    fn with_constant(
-        &self,
-        a: &Expr,
-        b: &Expr,
-        d: &Domain,
-        f: impl Fn(Value, Value) -> Result<Value, EvalError>,
-    ) -> Column {
-        match (a, b) {
-            (_, Expr::Const(y)) => self.eval(a, d)?.into_iter().map(|x| f(x, *y)).collect(),
-            (Expr::Const(x), _) => self.eval(b, d)?.into_iter().map(|y| f(*x, y)).collect(),
-            _ => Ok(Vec::new()),
-        }
     }
 
     /// One element per record of `list` for each element of `d`, and each one's parent position;
@@ -464,7 +522,7 @@ impl Batch<'_> {
             PointsRule::Bands { bands, .. } => whole_bands(bands, scale),
             _ => None,
         };
-        let units = |v: Value| -> Result<Option<i64>, EvalError> {
+        let value_units = |v: Value| -> Result<Option<i64>, EvalError> {
             Ok(match (&c.rule, v) {
                 (PointsRule::Table { .. }, Value::Choice(i)) => table
                     .as_ref()
@@ -476,6 +534,25 @@ impl Batch<'_> {
                     Some(bands.as_deref().map_or(0, |b| whole_band(b, n)))
                 }
                 _ => whole_units(c.rule.points_for(v)?.0, scale),
+            })
+        };
+        // The same for a whole lane, the rule matched once for the common kinds (a missing value's
+        // points are the rule's own for a missing value).
+        let missing = value_units(Value::Missing)?;
+        let units = |lane: &Lane| -> Result<Option<Vec<i64>>, EvalError> {
+            let of = |x: i64, units: Option<i64>| if x == NO_INT { missing } else { units };
+            Ok(match (&c.rule, lane, &table, &bands) {
+                (PointsRule::Table { .. }, Lane::Choices(cs), Some(t), _) => cs
+                    .iter()
+                    .map(|&x| t.get(usize::from(x)).copied().unwrap_or(Some(0)))
+                    .collect(),
+                (PointsRule::Formula(_), Lane::Ints(xs), _, _) => {
+                    xs.iter().map(|&x| of(x, x.checked_mul(one))).collect()
+                }
+                (PointsRule::Bands { .. }, Lane::Ints(xs), _, Some(b)) => {
+                    xs.iter().map(|&x| of(x, Some(whole_band(b, x)))).collect()
+                }
+                _ => each_value(lane, value_units)?,
             })
         };
         let mut points = match c.for_each {
@@ -511,7 +588,7 @@ impl Batch<'_> {
 
     /// A criterion in decimals, exactly as the row evaluator computes it.
     fn criterion_decimal(&self, c: &Criterion, d: &Domain) -> Result<Vec<Decimal>, EvalError> {
-        let points = |v: Value| c.rule.points_for(v).map(|(p, _)| Some(p));
+        let points = |lane: &Lane| each_value(lane, |v| c.rule.points_for(v).map(|(p, _)| Some(p)));
         let mut points = match c.for_each {
             None => self.points_once(c, d, points)?.unwrap_or_default(),
             Some(list) => {
@@ -546,30 +623,33 @@ impl Batch<'_> {
         &self,
         c: &Criterion,
         d: &Domain,
-        mut points: impl FnMut(Value) -> Result<Option<T>, EvalError>,
+        points: impl Fn(&Lane) -> Result<Option<Vec<T>>, EvalError>,
     ) -> Result<Option<Vec<T>>, EvalError> {
-        let (sub, at) = match &c.when {
-            None => (None, None),
+        // The rule's value is read where the condition holds: for every element, then kept where it
+        // holds, unless reading it can fail where the condition does not hold.
+        let (sub, at, holds) = match &c.when {
+            None => (None, None, None),
+            Some(w) if !c.rule.value().is_some_and(guarded) => (None, None, Some(self.lane(w, d)?.truth())),
             Some(w) => {
                 let holds = positions(&self.eval(w, d)?, true);
-                (Some(d.subset(&holds)), Some(holds))
+                (Some(d.subset(&holds)), Some(holds), None)
             }
         };
         let dom = sub.as_ref().unwrap_or(d);
-        let mut values = Vec::with_capacity(dom.len());
-        match c.rule.value() {
-            None => {
-                let Some(p) = points(Value::Missing)? else {
-                    return Ok(None);
-                };
-                values.resize(dom.len(), p);
-            }
-            Some(e) => {
-                for v in self.eval(e, dom)? {
-                    let Some(p) = points(v)? else {
-                        return Ok(None);
-                    };
-                    values.push(p);
+        let values = match c.rule.value() {
+            // Fixed points: the same for every element.
+            None => points(&Lane::splat(Value::Missing, 1))?
+                .and_then(|p| p.first().copied())
+                .map(|p| vec![p; dom.len()]),
+            Some(e) => points(&self.lane(e, dom)?)?,
+        };
+        let Some(mut values) = values else {
+            return Ok(None);
+        };
+        if let Some(holds) = holds {
+            for (v, h) in values.iter_mut().zip(holds) {
+                if h == 0 {
+                    *v = T::default();
                 }
             }
         }
@@ -589,12 +669,12 @@ impl Batch<'_> {
 
     /// The values of the tie-break steps `columns` keeps, per step (empty for the others: they read
     /// the scores, or nothing).
-    fn tie_keys(&self, d: &Domain, columns: &TieColumns) -> Result<Vec<Vec<Value>>, EvalError> {
+    fn tie_keys(&self, d: &Domain, columns: &TieColumns) -> Result<Vec<Lane>, EvalError> {
         let mut out = Vec::with_capacity(self.reg.tie_breaks.len());
         for (k, t) in self.reg.tie_breaks.iter().enumerate() {
             out.push(match &t.kind {
-                TieKind::Value(e) if columns.keeps(k) => self.eval(e, d)?,
-                _ => Vec::new(),
+                TieKind::Value(e) if columns.keeps(k) => self.lane(e, d)?,
+                _ => Lane::Values(Vec::new()),
             });
         }
         Ok(out)
@@ -662,13 +742,18 @@ impl Regulation {
             score_totals: &[],
         };
         for d in &self.derived {
-            let column = b.eval(&d.expr, &all)?;
+            let column = b.lane(&d.expr, &all)?;
             b.derived.push(column);
         }
         let section: Vec<Option<u16>> = match self.section_slot.and_then(|s| b.derived.get(usize::from(s))) {
-            Some(col) => col
-                .iter()
-                .map(|v| if let Value::Choice(i) = v { Some(*i) } else { None })
+            Some(col) => (0..n)
+                .map(|i| {
+                    if let Value::Choice(c) = col.get(i) {
+                        Some(c)
+                    } else {
+                        None
+                    }
+                })
                 .collect(),
             None => vec![None; n],
         };
@@ -695,8 +780,8 @@ impl Regulation {
         let mut excluded = vec![false; n];
         let mut reserve = vec![false; n];
         for rule in &self.eligibility {
-            for (i, v) in b.eval(&rule.condition, &all)?.iter().enumerate() {
-                let flag = match (rule.reserve, v.truthy()) {
+            for (i, holds) in b.lane(&rule.condition, &all)?.truth().into_iter().enumerate() {
+                let flag = match (rule.reserve, holds == 1) {
                     (false, false) => excluded.get_mut(i),
                     (true, true) => reserve.get_mut(i),
                     _ => None,
@@ -713,8 +798,32 @@ impl Regulation {
         let levels = self.tiers.len();
         let mut tier = vec![0u16; n * levels];
         for (l, level) in self.tiers.iter().enumerate() {
+            // Each group's condition for every application at once, unless one can fail where an
+            // earlier group already holds (the row evaluator stops at the first group that holds).
+            if !level.groups.iter().any(|(_, c)| c.as_ref().is_some_and(guarded)) {
+                let mut group = vec![None; n];
+                let mut open = n;
+                for (g, (_, cond)) in level.groups.iter().enumerate() {
+                    let Some(cond) = cond else { break };
+                    if open == 0 {
+                        break;
+                    }
+                    for (slot, h) in group.iter_mut().zip(b.lane(cond, &all)?.truth()) {
+                        if slot.is_none() && h == 1 {
+                            *slot = Some(u16::try_from(g).unwrap_or(u16::MAX));
+                            open -= 1;
+                        }
+                    }
+                }
+                for (a, g) in group.into_iter().enumerate() {
+                    if let Some(t) = tier.get_mut(a * levels + l) {
+                        *t = g.unwrap_or(last_group(level.groups.len()));
+                    }
+                }
+                continue;
+            }
             let mut remaining: Vec<u32> = all.app.clone();
-            let last = u16::try_from(level.groups.len().saturating_sub(1)).unwrap_or(u16::MAX);
+            let last = last_group(level.groups.len());
             for (g, (_, cond)) in level.groups.iter().enumerate() {
                 let Some(cond) = cond else { break };
                 if remaining.is_empty() {
@@ -748,12 +857,9 @@ impl Regulation {
             if crit.per_facility {
                 continue;
             }
-            for (i, p) in b.criterion(crit, &all)?.into_iter().enumerate() {
-                add(&mut totals, &mut subtotals, k, i, crit.subtotal, p)?;
-                if let Some(slot) = points.get_mut(i * c + ci) {
-                    *slot = p;
-                }
-            }
+            let column = b.criterion(crit, &all)?;
+            add(&mut totals, &mut subtotals, k, crit.subtotal, &column)?;
+            place(&mut points, c, ci, &column);
         }
         b.score_subtotals = &subtotals;
         b.score_totals = &totals;
@@ -792,12 +898,9 @@ impl Regulation {
                 if !crit.per_facility {
                     continue;
                 }
-                for (i, p) in b.criterion(crit, &fac)?.into_iter().enumerate() {
-                    add(&mut f_totals, &mut f_subtotals, k, i, crit.subtotal, p)?;
-                    if let Some(slot) = f_points.get_mut(i * c + ci) {
-                        *slot = p;
-                    }
-                }
+                let column = b.criterion(crit, &fac)?;
+                add(&mut f_totals, &mut f_subtotals, k, crit.subtotal, &column)?;
+                place(&mut f_points, c, ci, &column);
             }
             b.score_subtotals = &f_subtotals;
             b.score_totals = &f_totals;
@@ -815,7 +918,7 @@ impl Regulation {
         out.subtotals.extend(subtotals);
         out.total.extend(totals);
         for (k, values) in tie_keys.iter().enumerate() {
-            out.ties.push_column(k, values);
+            out.ties.push_lane(k, values);
         }
         for (i, &(f, r)) in fac.facility.iter().enumerate() {
             out.facilities.push((
@@ -827,7 +930,7 @@ impl Regulation {
         out.facility_points.extend(&f_points);
         out.facility_subtotals.extend(f_subtotals);
         for (k, values) in f_ties.iter().enumerate() {
-            out.facility_ties.push_column(k, values);
+            out.facility_ties.push_lane(k, values);
         }
         out.facility_start.extend(
             facility_start
@@ -847,12 +950,13 @@ struct Chunk<'a> {
 }
 
 impl Chunk<'_> {
-    fn scalar(&self, a: u32, slot: u16) -> Value {
-        self.batch.scalar(self.base + a as usize, slot)
+    /// The values of `slot` for the first `len` applications of the chunk, if all are stored.
+    fn scalar_lane(&self, len: usize, slot: u16) -> Option<Lane> {
+        self.batch.scalar_lane(self.base, len, slot)
     }
-    /// Appends the values of `slot` for the first `len` applications of the chunk to `out`.
-    fn scalar_run(&self, len: usize, slot: u16, out: &mut Vec<Value>) -> bool {
-        self.batch.scalar_run(self.base, len, slot, out)
+    /// The values of `slot` for applications `at` of the chunk.
+    fn scalar_lane_at(&self, at: &[u32], slot: u16) -> Lane {
+        self.batch.scalar_lane_at(self.base, at, slot)
     }
     fn list_span(&self, a: u32, list: u16) -> (u32, u32, u32) {
         self.batch.list_span(self.base + a as usize, list)
@@ -879,20 +983,48 @@ impl FacilityLists for AppLists<'_> {
     }
 }
 
-/// Adds a criterion's points to the total and to its subtotal.
+/// The group of a tier level that takes the applications no condition holds for: the last.
+fn last_group(groups: usize) -> u16 {
+    u16::try_from(groups.saturating_sub(1)).unwrap_or(u16::MAX)
+}
+
+/// Adds a criterion's points, one per element, to the totals and to their subtotal.
 fn add(
     totals: &mut [i64],
     subtotals: &mut [i64],
     k: usize,
-    i: usize,
     subtotal: Option<u16>,
-    p: i64,
+    points: &[i64],
 ) -> Result<(), EvalError> {
-    if let Some(t) = totals.get_mut(i) {
-        *t = t.checked_add(p).ok_or(EvalError::Overflow)?;
+    let mut overflow = false;
+    for (t, &p) in totals.iter_mut().zip(points) {
+        let (sum, o) = t.overflowing_add(p);
+        *t = sum;
+        overflow |= o;
     }
-    if let Some(s) = subtotal.and_then(|s| subtotals.get_mut(i * k + usize::from(s))) {
-        *s = s.checked_add(p).ok_or(EvalError::Overflow)?;
+    if let Some(s) = subtotal.map(usize::from).filter(|_| k > 0) {
+        for (row, &p) in subtotals.chunks_exact_mut(k).zip(points) {
+            if let Some(t) = row.get_mut(s) {
+                let (sum, o) = t.overflowing_add(p);
+                *t = sum;
+                overflow |= o;
+            }
+        }
+    }
+    if overflow {
+        return Err(EvalError::Overflow);
     }
     Ok(())
+}
+
+/// Writes criterion `ci`'s points, one per element, into rows of `c` criteria.
+fn place(points: &mut [i64], c: usize, ci: usize, column: &[i64]) {
+    if c == 0 {
+        return;
+    }
+    for (row, &p) in points.chunks_exact_mut(c).zip(column) {
+        if let Some(slot) = row.get_mut(ci) {
+            *slot = p;
+        }
+    }
 }

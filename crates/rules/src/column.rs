@@ -11,15 +11,16 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use rust_decimal::Decimal;
 
+use crate::lane::Lane;
 use crate::value::{Ordinal, OrdinalKind, Value, date_ordinal};
 
-const NO_BOOL: u8 = 2;
-const NO_CHOICE: u16 = u16::MAX;
-const NO_INT: i64 = i64::MIN;
+pub(crate) const NO_BOOL: u8 = 2;
+pub(crate) const NO_CHOICE: u16 = u16::MAX;
+pub(crate) const NO_INT: i64 = i64::MIN;
 const NO_LIST: u32 = u32::MAX;
-const NO_DATE: i32 = i32::MIN;
-const NO_TIME: i64 = i64::MIN;
-const NO_DEC: i64 = i64::MIN;
+pub(crate) const NO_DATE: i32 = i32::MIN;
+pub(crate) const NO_TIME: i64 = i64::MIN;
+pub(crate) const NO_DEC: i64 = i64::MIN;
 
 #[derive(Debug, Clone)]
 enum Store {
@@ -231,23 +232,74 @@ impl Column {
         }
     }
 
-    /// The values at positions `at` (missing beyond the end), the kind matched once for all of them.
-    pub(crate) fn gather(&self, at: &[u32]) -> Vec<Value> {
-        fn pick<T: Copy>(codes: &[T], at: &[u32], value: impl Fn(T) -> Value) -> Vec<Value> {
+    /// Values `from..from + len` as a lane: the codes themselves for the kinds a lane types, `None`
+    /// when they are not all stored.
+    pub(crate) fn lane(&self, from: usize, len: usize) -> Option<Lane> {
+        let to = from.checked_add(len).filter(|&to| to <= self.len())?;
+        fn codes<T: Copy>(c: &[T], range: std::ops::Range<usize>) -> Vec<T> {
+            c.get(range).unwrap_or(&[]).to_vec()
+        }
+        Some(match &self.store {
+            Store::Bools(c) => Lane::Bools(codes(c, from..to)),
+            Store::Choices(c) => Lane::Choices(codes(c, from..to)),
+            Store::Ints(c) => Lane::Ints(codes(c, from..to)),
+            Store::Dates(c) => Lane::Dates(codes(c, from..to)),
+            Store::Times(c) => Lane::Times(codes(c, from..to)),
+            Store::Decs { scale, mantissas } => Lane::Decs {
+                scale: *scale,
+                mantissas: codes(mantissas, from..to),
+            },
+            _ => {
+                let mut values = Vec::with_capacity(len);
+                self.extend(from, len, &mut values);
+                Lane::Values(values)
+            }
+        })
+    }
+
+    /// The values at positions `base + at[i]` as a lane (missing beyond the end).
+    pub(crate) fn lane_at(&self, base: usize, at: &[u32]) -> Lane {
+        fn pick<T: Copy>(c: &[T], base: usize, at: &[u32], missing: T) -> Vec<T> {
             at.iter()
-                .map(|&i| codes.get(i as usize).map_or(Value::Missing, |&x| value(x)))
+                .map(|&i| c.get(base + i as usize).copied().unwrap_or(missing))
                 .collect()
         }
         match &self.store {
-            Store::Missing(_) => vec![Value::Missing; at.len()],
-            Store::Bools(c) => pick(c, at, bool_value),
-            Store::Choices(c) => pick(c, at, choice_value),
-            Store::Ints(c) => pick(c, at, int_value),
-            Store::Lists(c) => pick(c, at, list_value),
-            Store::Dates(c) => pick(c, at, date_value),
-            Store::Times(c) => pick(c, at, time_value),
-            Store::Decs { scale, mantissas } => pick(mantissas, at, |x| dec_value(x, *scale)),
-            Store::Values(c) => pick(c, at, |v| v),
+            Store::Bools(c) => Lane::Bools(pick(c, base, at, NO_BOOL)),
+            Store::Choices(c) => Lane::Choices(pick(c, base, at, NO_CHOICE)),
+            Store::Ints(c) => Lane::Ints(pick(c, base, at, NO_INT)),
+            Store::Dates(c) => Lane::Dates(pick(c, base, at, NO_DATE)),
+            Store::Times(c) => Lane::Times(pick(c, base, at, NO_TIME)),
+            Store::Decs { scale, mantissas } => Lane::Decs {
+                scale: *scale,
+                mantissas: pick(mantissas, base, at, NO_DEC),
+            },
+            _ => Lane::Values(at.iter().map(|&i| self.get(base + i as usize)).collect()),
+        }
+    }
+
+    /// Appends the values of `lane`, as pushing them one by one would: code by code when the lane
+    /// holds the store's kind.
+    pub(crate) fn push_lane(&mut self, lane: &Lane) {
+        let done = match (&mut self.store, lane) {
+            (Store::Bools(a), Lane::Bools(b)) => extend(a, b),
+            (Store::Choices(a), Lane::Choices(b)) => extend(a, b),
+            (Store::Ints(a), Lane::Ints(b)) => extend(a, b),
+            (Store::Dates(a), Lane::Dates(b)) => extend(a, b),
+            (Store::Times(a), Lane::Times(b)) => extend(a, b),
+            (
+                Store::Decs { scale, mantissas },
+                Lane::Decs {
+                    scale: s,
+                    mantissas: b,
+                },
+            ) if scale == s => extend(mantissas, b),
+            _ => false,
+        };
+        if !done {
+            for i in 0..lane.len() {
+                self.push(lane.get(i));
+            }
         }
     }
 
@@ -300,7 +352,7 @@ fn push<T>(c: &mut Vec<T>, x: T) -> bool {
 }
 
 #[inline]
-fn bool_value(b: u8) -> Value {
+pub(crate) fn bool_value(b: u8) -> Value {
     match b {
         0 => Value::Bool(false),
         1 => Value::Bool(true),
@@ -309,7 +361,7 @@ fn bool_value(b: u8) -> Value {
 }
 
 #[inline]
-fn choice_value(x: u16) -> Value {
+pub(crate) fn choice_value(x: u16) -> Value {
     if x == NO_CHOICE {
         Value::Missing
     } else {
@@ -318,7 +370,7 @@ fn choice_value(x: u16) -> Value {
 }
 
 #[inline]
-fn int_value(x: i64) -> Value {
+pub(crate) fn int_value(x: i64) -> Value {
     if x == NO_INT {
         Value::Missing
     } else {
@@ -414,12 +466,12 @@ fn dec_ordinal(x: i64, scale: u32) -> Ordinal {
 
 /// A date as a number in date order: year, month and day in 16, 8 and 8 bits (jiff's years fit in
 /// 16 bits, so no date takes the reserved code).
-fn date_code(d: Date) -> i32 {
+pub(crate) fn date_code(d: Date) -> i32 {
     (i32::from(d.year()) << 16) | (i32::from(d.month()) << 8) | i32::from(d.day())
 }
 
 #[inline]
-fn date_value(x: i32) -> Value {
+pub(crate) fn date_value(x: i32) -> Value {
     let (year, month, day) = (x >> 16, (x >> 8) & 0xff, x & 0xff);
     match (i16::try_from(year), i8::try_from(month), i8::try_from(day)) {
         (Ok(y), Ok(m), Ok(d)) if x != NO_DATE => Date::new(y, m, d).map_or(Value::Missing, Value::Date),
@@ -429,12 +481,12 @@ fn date_value(x: i32) -> Value {
 
 /// An instant on a whole second as seconds since 1970 (`None` for fractions of a second, kept as
 /// values).
-fn time_code(t: Timestamp) -> Option<i64> {
+pub(crate) fn time_code(t: Timestamp) -> Option<i64> {
     (t.subsec_nanosecond() == 0).then(|| t.as_second())
 }
 
 #[inline]
-fn time_value(x: i64) -> Value {
+pub(crate) fn time_value(x: i64) -> Value {
     if x == NO_TIME {
         return Value::Missing;
     }
@@ -449,7 +501,7 @@ fn dec_code(d: Decimal, scale: u32) -> Option<i64> {
 }
 
 #[inline]
-fn dec_value(x: i64, scale: u32) -> Value {
+pub(crate) fn dec_value(x: i64, scale: u32) -> Value {
     if x == NO_DEC {
         return Value::Missing;
     }
@@ -512,7 +564,32 @@ mod tests {
                     let at: Vec<u32> = (0..=pushed.len() as u32).rev().collect();
                     let mut back: Vec<Value> = pushed.iter().rev().copied().collect();
                     back.insert(0, Value::Missing);
-                    assert_eq!(exact(&c.gather(&at)), exact(&back), "{a:?} {b:?}");
+                    assert_eq!(
+                        exact(&c.lane_at(0, &at).into_values()),
+                        exact(&back),
+                        "{a:?} {b:?}"
+                    );
+                    // As lanes: a run, positions after a base, and pushed into another column.
+                    let lane = c.lane(1, pushed.len() - 1).unwrap();
+                    assert_eq!(
+                        exact(&lane.clone().into_values()),
+                        exact(&pushed[1..]),
+                        "{a:?} {b:?}"
+                    );
+                    assert!(c.lane(1, pushed.len()).is_none());
+                    assert_eq!(
+                        exact(&c.lane_at(1, &at[1..]).into_values()),
+                        exact(&back[..back.len() - 1])
+                    );
+                    let mut again = Column::new(1, 4);
+                    again.push_lane(&lane);
+                    again.push_lane(&c.lane(0, 1).unwrap());
+                    let read: Vec<Value> = (0..again.len()).map(|i| again.get(i)).collect();
+                    let wanted: Vec<Value> = std::iter::once(Value::Missing)
+                        .chain(pushed[1..].iter().copied())
+                        .chain([pushed[0]])
+                        .collect();
+                    assert_eq!(exact(&read), exact(&wanted), "{a:?} {b:?}");
                     assert_eq!(c.get(pushed.len()), Value::Missing);
                     // Read as the ranking's keys read them: what the values themselves give.
                     let ordinals: Vec<Ordinal> = (0..=pushed.len()).map(|i| c.ordinal(i)).collect();

@@ -11,6 +11,7 @@ use jiff::Timestamp;
 
 use crate::column::Column;
 use crate::facts::{Facts, ListRows};
+use crate::lane::Lane;
 use crate::value::Value;
 
 /// Typed applications, column by column. Application `i` reads as the `i`-th [`Facts`] pushed.
@@ -219,13 +220,30 @@ impl FactsBatch {
             .map_or(Value::Missing, |c| c.get(a))
     }
 
-    /// Appends the values of scalar `slot` for applications `from..from + len` to `out`; false (and
-    /// nothing appended) when they are not all stored.
-    #[inline]
-    pub(crate) fn scalar_run(&self, from: usize, len: usize, slot: u16, out: &mut Vec<Value>) -> bool {
-        self.scalars
-            .get(usize::from(slot))
-            .is_some_and(|c| c.extend(from, len, out))
+    /// The values of scalar `slot` for applications `from..from + len` as a lane; `None` when they are
+    /// not all stored.
+    pub(crate) fn scalar_lane(&self, from: usize, len: usize, slot: u16) -> Option<Lane> {
+        self.scalars.get(usize::from(slot))?.lane(from, len)
+    }
+
+    /// The values of scalar `slot` for applications `base + at[i]` as a lane (missing when not stored).
+    pub(crate) fn scalar_lane_at(&self, base: usize, at: &[u32], slot: u16) -> Lane {
+        match self.scalars.get(usize::from(slot)) {
+            Some(c) => c.lane_at(base, at),
+            None => Lane::Values(vec![Value::Missing; at.len()]),
+        }
+    }
+
+    /// Field `field` of the records of `list` at `offsets`, as a lane.
+    pub(crate) fn list_lane_at(&self, list: u16, field: u16, offsets: &[u32]) -> Lane {
+        match self
+            .lists
+            .get(usize::from(list))
+            .and_then(|t| t.fields.get(usize::from(field)))
+        {
+            Some(c) => c.lane_at(0, offsets),
+            None => Lane::Values(vec![Value::Missing; offsets.len()]),
+        }
     }
 
     /// Where application `a`'s records of `list` lie in that list's table: the offset of the first
@@ -246,18 +264,6 @@ impl FactsBatch {
             .get(usize::from(list))
             .and_then(|t| t.fields.get(usize::from(field)))
             .map_or(Value::Missing, |c| c.get(offset as usize))
-    }
-
-    /// Field `field` of the records of `list` at `offsets`.
-    pub(crate) fn list_values_at(&self, list: u16, field: u16, offsets: &[u32]) -> Vec<Value> {
-        match self
-            .lists
-            .get(usize::from(list))
-            .and_then(|t| t.fields.get(usize::from(field)))
-        {
-            Some(c) => c.gather(offsets),
-            None => vec![Value::Missing; offsets.len()],
-        }
     }
 
     /// Field `field` of record `row` of `list` for application `a`.

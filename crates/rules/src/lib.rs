@@ -49,6 +49,7 @@ pub mod facts;
 pub mod facts_batch;
 pub mod fee;
 pub mod form;
+mod lane;
 pub mod model;
 pub mod order;
 pub mod raw;

@@ -14,6 +14,7 @@ use crate::column::Column;
 use crate::evaluate::{Eligibility, Evaluation, EvaluationError};
 use crate::expr::Expr;
 use crate::expr::eval::EvalError;
+use crate::lane::Lane;
 use crate::model::{Regulation, TieKind};
 use crate::value::{Ordinal, Value, from_units, whole_units};
 
@@ -363,13 +364,13 @@ impl Units {
 
     /// Appends `values`.
     pub(crate) fn extend(&mut self, values: &[i64]) {
-        let lo = values.iter().copied().min().unwrap_or(0);
-        let hi = values.iter().copied().max().unwrap_or(0);
+        let (lo, hi) = values.iter().fold((0, 0), |(lo, hi), &x| (x.min(lo), x.max(hi)));
         self.widen_for(lo, hi);
-        // After widening every value fits: the fallbacks are never taken.
+        // After widening every value fits, so the casts are exact (and, unlike a checked
+        // conversion, run over many values at once).
         match self {
-            Units::Narrow(v) => v.extend(values.iter().map(|&x| i16::try_from(x).unwrap_or(0))),
-            Units::Half(v) => v.extend(values.iter().map(|&x| i32::try_from(x).unwrap_or(0))),
+            Units::Narrow(v) => v.extend(values.iter().map(|&x| x as i16)),
+            Units::Half(v) => v.extend(values.iter().map(|&x| x as i32)),
             Units::Wide(v) => v.extend_from_slice(values),
         }
     }
@@ -517,6 +518,13 @@ impl TieColumns {
             for &v in values {
                 c.push(v);
             }
+        }
+    }
+
+    /// [`TieColumns::push_column`] of a lane.
+    pub(crate) fn push_lane(&mut self, k: usize, values: &Lane) {
+        if let Some(Step::Values(c)) = self.steps.get_mut(k) {
+            c.push_lane(values);
         }
     }
 
