@@ -395,10 +395,7 @@ pub(crate) fn in_choices(choices: &[u16], set: &[Value]) -> Vec<u8> {
             _ => None,
         })
         .collect();
-    choices
-        .iter()
-        .map(|c| u8::from(*c != NO_CHOICE && listed.contains(c)))
-        .collect()
+    choices.iter().map(|c| u8::from(listed.contains(c))).collect()
 }
 
 /// `sum()` of whole numbers per parent: missing values are left out; an overflow (or a total equal to
