@@ -128,10 +128,11 @@ impl Lane {
         }
     }
 
-    /// Per element, 1 where the value is true and 0 elsewhere (missing counts as false).
-    pub(crate) fn truth(&self) -> Vec<u8> {
+    /// Per element, 1 where the value is true and 0 elsewhere (missing counts as false); yes/no
+    /// answers in place.
+    pub(crate) fn truth(self) -> Vec<u8> {
         match self {
-            Lane::Bools(c) => c.iter().map(|&b| u8::from(b == 1)).collect(),
+            Lane::Bools(c) => c.into_iter().map(|b| u8::from(b == 1)).collect(),
             Lane::Values(c) => c.iter().map(|v| u8::from(v.truthy())).collect(),
             other => vec![0; other.len()],
         }

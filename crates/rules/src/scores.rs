@@ -364,8 +364,17 @@ impl Units {
 
     /// Appends `values`.
     pub(crate) fn extend(&mut self, values: &[i64]) {
-        let (lo, hi) = values.iter().fold((0, 0), |(lo, hi), &x| (x.min(lo), x.max(hi)));
-        self.widen_for(lo, hi);
+        // Nearly always every value fits in two bytes: that is checked with additions and masks
+        // alone, which run over many values at once (a running minimum and maximum branch at every
+        // value).
+        let outside = values
+            .iter()
+            .fold(0u64, |acc, &x| acc | (x.wrapping_add(32_768) as u64 & !0xffff));
+        if outside != 0 {
+            let lo = values.iter().copied().min().unwrap_or(0);
+            let hi = values.iter().copied().max().unwrap_or(0);
+            self.widen_for(lo, hi);
+        }
         // After widening every value fits, so the casts are exact (and, unlike a checked
         // conversion, run over many values at once).
         match self {
@@ -636,6 +645,18 @@ mod tests {
             assert_eq!((0..all.len()).map(|i| u.get(i)).collect::<Vec<_>>(), all);
         }
         assert_eq!(u.get(all.len()), 0);
+        // Just past two bytes, on either side, and past four.
+        for (x, width) in [
+            (32_768, "Half"),
+            (-32_769, "Half"),
+            (2_147_483_648, "Wide"),
+            (-2_147_483_649, "Wide"),
+        ] {
+            let mut one = Units::default();
+            one.extend(&[1, x, 2]);
+            assert!(format!("{one:?}").starts_with(width), "{x}: {one:?}");
+            assert_eq!([one.get(0), one.get(1), one.get(2)], [1, x, 2]);
+        }
         // Appending in any width gives the same values.
         for split in 0..=all.len() {
             let (mut a, mut b) = (Units::default(), Units::default());
