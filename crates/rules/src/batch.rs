@@ -255,15 +255,14 @@ impl Batch<'_> {
                 x => Lane::Values(self.map(e, d, x.into_values(), None)?),
             },
             Expr::And(a, b) | Expr::Or(a, b) if !guarded(b) => {
-                let x = self.lane(a, d)?.truth();
+                let mut x = self.lane(a, d)?.truth();
                 let y = self.lane(b, d)?.truth();
-                let is_and = matches!(e, Expr::And(..));
-                Lane::Bools(
-                    x.iter()
-                        .zip(&y)
-                        .map(|(p, q)| if is_and { p & q } else { p | q })
-                        .collect(),
-                )
+                if matches!(e, Expr::And(..)) {
+                    x.iter_mut().zip(&y).for_each(|(p, q)| *p &= q);
+                } else {
+                    x.iter_mut().zip(&y).for_each(|(p, q)| *p |= q);
+                }
+                Lane::Bools(x)
             }
             Expr::If(c, y, no) if !guarded(y) && !guarded(no) => {
                 let cond = self.lane(c, d)?.truth();

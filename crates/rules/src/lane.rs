@@ -327,18 +327,20 @@ pub(crate) fn arith(op: ArithOp, x: &Operand, y: &Operand) -> Option<Result<Vec<
 
 /// Per element, `yes` where `cond` is 1 and `no` elsewhere, typed when both are of one kind.
 pub(crate) fn select(cond: &[u8], yes: Lane, no: Lane) -> Lane {
-    fn pick<T: Copy>(cond: &[u8], yes: &[T], no: &[T]) -> Vec<T> {
-        cond.iter()
-            .zip(yes.iter().zip(no))
-            .map(|(&c, (&y, &n))| if c == 1 { y } else { n })
-            .collect()
+    // Written over `no`, which is then returned: no new column, and a blend the processor does many
+    // values at a time.
+    fn pick<T: Copy>(cond: &[u8], yes: &[T], mut no: Vec<T>) -> Vec<T> {
+        for ((n, &y), &c) in no.iter_mut().zip(yes).zip(cond) {
+            *n = if c == 1 { y } else { *n };
+        }
+        no
     }
     match (yes, no) {
-        (Lane::Bools(a), Lane::Bools(b)) => Lane::Bools(pick(cond, &a, &b)),
-        (Lane::Ints(a), Lane::Ints(b)) => Lane::Ints(pick(cond, &a, &b)),
-        (Lane::Choices(a), Lane::Choices(b)) => Lane::Choices(pick(cond, &a, &b)),
-        (Lane::Dates(a), Lane::Dates(b)) => Lane::Dates(pick(cond, &a, &b)),
-        (Lane::Times(a), Lane::Times(b)) => Lane::Times(pick(cond, &a, &b)),
+        (Lane::Bools(a), Lane::Bools(b)) => Lane::Bools(pick(cond, &a, b)),
+        (Lane::Ints(a), Lane::Ints(b)) => Lane::Ints(pick(cond, &a, b)),
+        (Lane::Choices(a), Lane::Choices(b)) => Lane::Choices(pick(cond, &a, b)),
+        (Lane::Dates(a), Lane::Dates(b)) => Lane::Dates(pick(cond, &a, b)),
+        (Lane::Times(a), Lane::Times(b)) => Lane::Times(pick(cond, &a, b)),
         (
             Lane::Decs { scale, mantissas: a },
             Lane::Decs {
@@ -347,7 +349,7 @@ pub(crate) fn select(cond: &[u8], yes: Lane, no: Lane) -> Lane {
             },
         ) if scale == s => Lane::Decs {
             scale,
-            mantissas: pick(cond, &a, &b),
+            mantissas: pick(cond, &a, b),
         },
         // A branch with no value anywhere (`if … then x`, the last case of a list) takes the other's
         // kind, so that a chain of cases stays typed.
@@ -358,7 +360,7 @@ pub(crate) fn select(cond: &[u8], yes: Lane, no: Lane) -> Lane {
             let missing = other.missing_like();
             select(cond, other, missing)
         }
-        (yes, no) => Lane::Values(pick(cond, &yes.into_values(), &no.into_values())),
+        (yes, no) => Lane::Values(pick(cond, &yes.into_values(), no.into_values())),
     }
 }
 
