@@ -201,9 +201,13 @@ impl Batch<'_> {
     }
 
     /// `e` as an operator's operand: a constant is read once.
-    fn operand(&self, e: &Expr, d: &Domain) -> Result<Operand, EvalError> {
+    fn operand(&self, e: &Expr, d: &Domain) -> Result<Operand<'_>, EvalError> {
         Ok(match e {
             Expr::Const(v) => Operand::Const(*v),
+            Expr::Derived(i) => match self.derived.get(usize::from(*i)) {
+                Some(col) if d.whole && col.len() == d.len() => Operand::Held(col),
+                _ => Operand::Lane(self.lane(e, d)?),
+            },
             _ => Operand::Lane(self.lane(e, d)?),
         })
     }

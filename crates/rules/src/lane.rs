@@ -40,11 +40,20 @@ pub(crate) enum Lane {
     Values(Vec<Value>),
 }
 
-/// One side of an operator: a constant (read once) or a lane.
+/// One side of an operator as evaluated: a constant (read once), a lane made for it, or a lane held
+/// elsewhere (a derived value over the whole chunk, read by several conditions without a copy each).
 #[derive(Debug)]
-pub(crate) enum Operand {
+pub(crate) enum Operand<'a> {
     Const(Value),
     Lane(Lane),
+    Held(&'a Lane),
+}
+
+/// What the typed operators read of an operand.
+#[derive(Debug, Clone, Copy)]
+enum Side<'a> {
+    Const(Value),
+    Lane(&'a Lane),
 }
 
 impl Lane {
@@ -177,12 +186,21 @@ impl Lane {
     }
 }
 
-impl Operand {
+impl Operand<'_> {
     /// The operand's values, `n` of them.
     pub(crate) fn into_values(self, n: usize) -> Vec<Value> {
         match self {
             Operand::Const(v) => vec![v; n],
             Operand::Lane(l) => l.into_values(),
+            Operand::Held(l) => l.clone().into_values(),
+        }
+    }
+
+    fn side(&self) -> Side<'_> {
+        match self {
+            Operand::Const(v) => Side::Const(*v),
+            Operand::Lane(l) => Side::Lane(l),
+            Operand::Held(l) => Side::Lane(l),
         }
     }
 }
@@ -206,13 +224,11 @@ impl<T: Copy> Pair<'_, T> {
 }
 
 /// Whole numbers on both sides, with a constant read as a code.
-fn ints<'a>(x: &'a Operand, y: &'a Operand) -> Option<Pair<'a, i64>> {
+fn ints<'a>(x: Side<'a>, y: Side<'a>) -> Option<Pair<'a, i64>> {
     Some(match (x, y) {
-        (Operand::Lane(Lane::Ints(a)), Operand::Lane(Lane::Ints(b))) if a.len() == b.len() => {
-            Pair::Both(a, b)
-        }
-        (Operand::Lane(Lane::Ints(a)), Operand::Const(Value::Int(c))) if *c != NO_INT => Pair::Left(a, *c),
-        (Operand::Const(Value::Int(c)), Operand::Lane(Lane::Ints(b))) if *c != NO_INT => Pair::Right(*c, b),
+        (Side::Lane(Lane::Ints(a)), Side::Lane(Lane::Ints(b))) if a.len() == b.len() => Pair::Both(a, b),
+        (Side::Lane(Lane::Ints(a)), Side::Const(Value::Int(c))) if c != NO_INT => Pair::Left(a, c),
+        (Side::Const(Value::Int(c)), Side::Lane(Lane::Ints(b))) if c != NO_INT => Pair::Right(c, b),
         _ => return None,
     })
 }
@@ -225,9 +241,10 @@ fn compare_codes<T: Copy + Ord>(op: CmpOp, pair: &Pair<'_, T>, missing: T) -> Ve
 
 /// `x op y` (a comparison) for the typed shapes: numbers, yes/no answers, choices, dates, and instants
 /// against an instant constant.
-pub(crate) fn compare(op: CmpOp, x: &Operand, y: &Operand) -> Option<Vec<u8>> {
-    use Operand::{Const, Lane as L};
-    if let Some(pair) = ints(x, y) {
+pub(crate) fn compare(op: CmpOp, x: &Operand<'_>, y: &Operand<'_>) -> Option<Vec<u8>> {
+    use Side::{Const, Lane as L};
+    let (x, y) = (&x.side(), &y.side());
+    if let Some(pair) = ints(*x, *y) {
         return Some(compare_codes(op, &pair, NO_INT));
     }
     let out = match (x, y) {
@@ -299,11 +316,11 @@ fn seconds_cmp(s: i64, t: Timestamp) -> Ordering {
 /// `x op y` for whole numbers other than division (missing when either side is); an overflow is an
 /// error, as in [`crate::expr::eval::arith`]. A result equal to the missing code is reported as an
 /// overflow too: the chunk is then evaluated row by row, which holds any whole number.
-pub(crate) fn arith(op: ArithOp, x: &Operand, y: &Operand) -> Option<Result<Vec<i64>, EvalError>> {
+pub(crate) fn arith(op: ArithOp, x: &Operand<'_>, y: &Operand<'_>) -> Option<Result<Vec<i64>, EvalError>> {
     if op == ArithOp::Div {
         return None;
     }
-    let pair = ints(x, y)?;
+    let pair = ints(x.side(), y.side())?;
     let mut failed = false;
     let out = pair.map(|a, b| {
         if a == NO_INT || b == NO_INT {
@@ -372,9 +389,9 @@ pub(crate) fn coalesce(first: Lane, other: Lane) -> Lane {
 
 /// Whole months (or, with `years`, years) between dates, as [`graduatorie_domain::months_between`]
 /// counts them; missing where either date is.
-pub(crate) fn months(x: &Operand, y: &Operand, years: bool) -> Option<Vec<i64>> {
-    use Operand::{Const, Lane as L};
-    let pair = match (x, y) {
+pub(crate) fn months(x: &Operand<'_>, y: &Operand<'_>, years: bool) -> Option<Vec<i64>> {
+    use Side::{Const, Lane as L};
+    let pair = match (&x.side(), &y.side()) {
         (L(Lane::Dates(a)), L(Lane::Dates(b))) if a.len() == b.len() => Pair::Both(a, b),
         (L(Lane::Dates(a)), Const(Value::Date(c))) => Pair::Left(a, date_code(*c)),
         (Const(Value::Date(c)), L(Lane::Dates(b))) => Pair::Right(date_code(*c), b),
