@@ -3,11 +3,12 @@
 //! The batch evaluator ([`crate::batch`]) computes each expression node over a whole chunk. Holding
 //! those columns as [`Value`]s (24 bytes each, the kind matched at every element) made scoring a
 //! million applications spend most of its time moving and matching values. A lane keeps yes/no
-//! answers, whole numbers, choices, dates and instants as the plain codes [`crate::column`] stores
-//! them in (one reserved code meaning missing), so that reading an input is a copy and a comparison
-//! or a sum is a loop over numbers. Any other kind, or a mix of kinds, is held as values; every
-//! operation here answers `None` for the shapes it does not type, and the caller then works on values
-//! with the row evaluator's own operators, so a typed loop can only be a faster way to the same value.
+//! answers, whole numbers, choices, dates, instants and decimals of one scale as the plain codes
+//! [`crate::column`] stores them in (one reserved code meaning missing), so that reading an input is a
+//! copy and a comparison or a sum is a loop over numbers. Any other kind, or a mix of kinds, is held
+//! as values. The operators here answer `None` for the shapes they do not type (and `select` works
+//! value by value), and the caller then applies the row evaluator's own operators to the values, so a
+//! typed loop can only be a faster way to the same value.
 
 use std::cmp::Ordering;
 

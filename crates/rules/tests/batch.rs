@@ -580,6 +580,16 @@ impl Exprs {
         }
     }
 
+    /// A whole number for sure: no division in it.
+    fn whole(&mut self, depth: u32) -> String {
+        loop {
+            let e = self.int(depth, false);
+            if !e.contains('/') {
+                return e;
+            }
+        }
+    }
+
     fn boolean(&mut self, depth: u32, kid: bool) -> String {
         let leaf = depth == 0 || self.0.chance(25);
         if leaf {
@@ -636,10 +646,7 @@ fn random_regulation(seed: u64) -> String {
          [inputs.kids.fields.ok]\ntype = \"bool\"\nlabel = \"Ok\"\n\n"
     );
     // Without division, so that `d1` stays a whole number for the bands below.
-    let mut derived = g.int(2, false).replace("d1", "m");
-    while derived.contains('/') {
-        derived = g.int(2, false).replace("d1", "m");
-    }
+    let derived = g.whole(2).replace("d1", "m");
     text += &format!("[derived.d1]\nlabel = \"D\"\nexpr = {}\n\n", q(derived));
     text += &format!(
         "[derived.kind]\nlabel = \"K\"\ncases = [\n  {{ when = {}, value = \"x\", label = \"X\" }},\n  {{ when = {}, value = \"y\", label = \"Y\" }},\n]\n\n",
@@ -672,10 +679,7 @@ fn random_regulation(seed: u64) -> String {
     text += "[criteria.reads]\nlabel = \"P0\"\nwhen = \"flag or present(n) or m > 0 or present(c) or present(birth) or isee <= limit or submitted_at <= deadline or any(kids, kid.ok or present(kid.age))\"\npoints = 1\n\n";
     text += "[criteria.table]\nlabel = \"P4\"\nvalue = \"kind\"\ntable = { x = 5, y = 2 }\n\n";
     // Bands over a whole number (a division would make it a decimal, with other bounds).
-    let mut banded = g.int(2, false);
-    while banded.contains('/') {
-        banded = g.int(2, false);
-    }
+    let banded = g.whole(2);
     text += &format!(
         "[criteria.bands]\nlabel = \"P5\"\nvalue = {}\nbands = [\n  {{ from = 0, to = 4, points = 1 }},\n  {{ from = 5, to = 20, points = 2.5 }},\n]\n\n",
         q(banded)
