@@ -433,3 +433,31 @@ pub(crate) fn sum_ints(n: usize, parent: &[u32], values: &[i64]) -> Result<Vec<i
     }
     Ok(totals)
 }
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+
+    /// `sum()` leaves missing values out, as the row evaluator's `add_present` does, and an overflow is
+    /// an error (which sends the chunk to row evaluation).
+    #[test]
+    fn sums_leave_missing_values_out() {
+        // Parents 0, 0, 1, 2: 3 + missing = 3; 5; a parent with only a missing value sums to 0.
+        let totals = sum_ints(3, &[0, 0, 1, 2], &[3, NO_INT, 5, NO_INT]).unwrap();
+        assert_eq!(totals, [3, 5, 0]);
+        assert_eq!(sum_ints(1, &[0, 0], &[i64::MAX, 1]), Err(EvalError::Overflow));
+    }
+
+    /// A branch with no value anywhere takes the other's kind: the result stays typed and reads back
+    /// as the values would.
+    #[test]
+    fn a_missing_branch_keeps_the_other_kind() {
+        let cond = [1, 0, 1];
+        let yes = Lane::Choices(vec![4, 5, 6]);
+        let out = select(&cond, yes, Lane::splat(Value::Missing, 3));
+        assert_eq!(out, Lane::Choices(vec![4, NO_CHOICE, 6]));
+        let out = select(&cond, Lane::splat(Value::Missing, 3), Lane::Ints(vec![1, 2, 3]));
+        assert_eq!(out.into_values(), [Value::Missing, Value::Int(2), Value::Missing]);
+    }
+}
