@@ -2,12 +2,15 @@
 //!
 //! [`Regulation::evaluate_into`] walks every expression once per application; most of its time is the
 //! interpreter's own overhead (see `docs/performance.md`). Here each expression node is evaluated once
-//! per *chunk* of applications, over a column of values, so that overhead is paid once per chunk. The
-//! semantics are the row evaluator's, operator by operator ([`crate::expr::eval::apply`]): `and`, `or`,
-//! `if` and `??` evaluate their second operand only for the applications that need it, as the row
-//! evaluator does. `any`/`all` are evaluated over every record, which can only add errors (division by
-//! zero, overflow) that the row evaluator would not meet; when a chunk meets any error it is evaluated
-//! again application by application, so results and errors are exactly the row evaluator's.
+//! per *chunk* of applications, over a column of values ([`crate::lane`]: typed codes where the kind
+//! allows), so that overhead is paid once per chunk. The semantics are the row evaluator's, operator
+//! by operator ([`crate::expr::eval::apply`] where a column is not typed). `and`, `or`, `if`, `??` and
+//! a criterion's `when` evaluate both sides for every application of the chunk, except an operand
+//! that divides, which is evaluated only for the applications that need it, as the row evaluator
+//! does; `any`/`all` are evaluated over every record. Both can only add errors (overflow, or a
+//! division by zero in `any`/`all`) that the row evaluator would not meet; when a chunk meets any error
+//! it is evaluated again application by application, so results and errors are exactly the row
+//! evaluator's.
 //!
 //! The output, [`BatchScores`], keeps what a ranking needs (no explanations): eligibility, section,
 //! tiers, points per criterion, subtotals, total, tie-break values, and the same per preferred facility
