@@ -2,7 +2,7 @@
 //!
 //! [`Regulation::evaluate_into`] walks every expression once per application; most of its time is the
 //! interpreter's own overhead (see `docs/performance.md`). Here each expression node is evaluated once
-//! per *chunk* of applications, over a column of values ([`crate::lane`]: typed codes where the kind
+//! per *chunk* of applications, over a column of values (`lane.rs`: typed codes where the kind
 //! allows), so that overhead is paid once per chunk. The semantics are the row evaluator's, operator
 //! by operator ([`crate::expr::eval::apply`] where a column is not typed). `and`, `or`, `if`, `??` and
 //! a criterion's `when` evaluate both sides for every application of the chunk, except an operand
