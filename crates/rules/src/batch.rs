@@ -203,16 +203,44 @@ impl Batch<'_> {
         self.lane(e, d).map(Lane::into_values)
     }
 
-    /// `e` as an operator's operand: a constant is read once.
+    /// Derived value `i` when `d` is the whole chunk, as it is held.
+    fn derived_whole(&self, i: u16, d: &Domain) -> Option<&Lane> {
+        self.derived
+            .get(usize::from(i))
+            .filter(|col| d.whole && col.len() == d.len())
+    }
+
+    /// `e` as an operator's operand: a constant is read once, a derived value where it is held.
     fn operand(&self, e: &Expr, d: &Domain) -> Result<Operand<'_>, EvalError> {
         Ok(match e {
             Expr::Const(v) => Operand::Const(*v),
-            Expr::Derived(i) => match self.derived.get(usize::from(*i)) {
-                Some(col) if d.whole && col.len() == d.len() => Operand::Held(col),
-                _ => Operand::Lane(self.lane(e, d)?),
-            },
+            Expr::Derived(i) if let Some(col) = self.derived_whole(*i, d) => Operand::Held(col),
             _ => Operand::Lane(self.lane(e, d)?),
         })
+    }
+
+    /// Binary operator `e` over `a` and `b`: by `typed` where it types the operands, otherwise value
+    /// by value with the row evaluator's operator.
+    fn binary(
+        &self,
+        e: &Expr,
+        (a, b): (&Expr, &Expr),
+        d: &Domain,
+        typed: impl FnOnce(&Operand<'_>, &Operand<'_>) -> Option<Result<Lane, EvalError>>,
+    ) -> Result<Lane, EvalError> {
+        let (x, y) = (self.operand(a, d)?, self.operand(b, d)?);
+        match typed(&x, &y) {
+            Some(lane) => lane,
+            None => {
+                let n = d.len();
+                Ok(Lane::Values(self.map(
+                    e,
+                    d,
+                    x.into_values(n),
+                    Some(y.into_values(n)),
+                )?))
+            }
+        }
     }
 
     /// The values of `e` for each element of `d`, typed where the kinds allow (see [`crate::lane`]).
@@ -224,36 +252,24 @@ impl Batch<'_> {
                 Some(run) => run,
                 None => self.facts.scalar_lane_at(&d.app, *slot),
             },
-            Expr::Derived(i) => match self.derived.get(usize::from(*i)) {
-                Some(col) if d.whole && col.len() == n => col.clone(),
-                Some(col) => col.gather(&d.app),
-                None => Lane::Values(vec![Value::Missing; n]),
+            Expr::Derived(i) => match (self.derived_whole(*i, d), self.derived.get(usize::from(*i))) {
+                (Some(col), _) => col.clone(),
+                (None, Some(col)) => col.gather(&d.app),
+                (None, None) => Lane::Values(vec![Value::Missing; n]),
             },
             Expr::ItemField { list, field } => match d.rows.get(usize::from(*list)) {
                 Some(offsets) if offsets.len() == n => self.facts.batch.list_lane_at(*list, *field, offsets),
                 _ => Lane::Values(self.generic(e, d)?),
             },
-            Expr::Cmp(op, a, b) => {
-                let (x, y) = (self.operand(a, d)?, self.operand(b, d)?);
-                match lane::compare(*op, &x, &y) {
-                    Some(holds) => Lane::Bools(holds),
-                    None => Lane::Values(self.map(e, d, x.into_values(n), Some(y.into_values(n)))?),
-                }
-            }
-            Expr::Arith(op, a, b) => {
-                let (x, y) = (self.operand(a, d)?, self.operand(b, d)?);
-                match lane::arith(*op, &x, &y) {
-                    Some(ints) => Lane::Ints(ints?),
-                    None => Lane::Values(self.map(e, d, x.into_values(n), Some(y.into_values(n)))?),
-                }
-            }
-            Expr::Months(a, b) | Expr::Years(a, b) => {
-                let (x, y) = (self.operand(a, d)?, self.operand(b, d)?);
-                match lane::months(&x, &y, matches!(e, Expr::Years(..))) {
-                    Some(ints) => Lane::Ints(ints),
-                    None => Lane::Values(self.map(e, d, x.into_values(n), Some(y.into_values(n)))?),
-                }
-            }
+            Expr::Cmp(op, a, b) => self.binary(e, (a, b), d, |x, y| {
+                lane::compare(*op, x, y).map(|holds| Ok(Lane::Bools(holds)))
+            })?,
+            Expr::Arith(op, a, b) => self.binary(e, (a, b), d, |x, y| {
+                lane::arith(*op, x, y).map(|ints| ints.map(Lane::Ints))
+            })?,
+            Expr::Months(a, b) | Expr::Years(a, b) => self.binary(e, (a, b), d, |x, y| {
+                lane::months(x, y, matches!(e, Expr::Years(..))).map(|ints| Ok(Lane::Ints(ints)))
+            })?,
             // `not x` is true where x is not true, missing included.
             Expr::Not(a) => Lane::Bools(self.lane(a, d)?.truth().into_iter().map(|t| t ^ 1).collect()),
             Expr::Present(a) => Lane::Bools(self.lane(a, d)?.present()),
@@ -465,8 +481,6 @@ impl Batch<'_> {
     fn map(&self, e: &Expr, d: &Domain, x: Vec<Value>, y: Option<Vec<Value>>) -> Column {
         let y = y.unwrap_or_default();
         match e {
-            Expr::Not(_) => return Ok(x.into_iter().map(eval::not).collect()),
-            Expr::Present(_) => return Ok(x.into_iter().map(eval::present).collect()),
             Expr::InSet(_, set) => return Ok(x.into_iter().map(|v| eval::in_set(v, set)).collect()),
             Expr::Cmp(op, ..) => {
                 return Ok(x.into_iter().zip(y).map(|(a, b)| eval::cmp(*op, a, b)).collect());

@@ -522,28 +522,18 @@ impl TieColumns {
     }
 
     /// Appends the values of step `k` for the rows that follow.
-    pub(crate) fn push_column(&mut self, k: usize, values: &[Value]) {
-        if let Some(Step::Values(c)) = self.steps.get_mut(k) {
-            for &v in values {
-                c.push(v);
-            }
-        }
-    }
-
-    /// [`TieColumns::push_column`] of a lane.
     pub(crate) fn push_lane(&mut self, k: usize, values: &Lane) {
         if let Some(Step::Values(c)) = self.steps.get_mut(k) {
             c.push_lane(values);
         }
     }
 
+    /// Appends the rows of `other` (columns of the same regulation), code by code where the kinds
+    /// agree.
     fn append(&mut self, other: &TieColumns) {
-        let mut values = Vec::new();
-        for (k, step) in other.steps.iter().enumerate() {
-            if let Step::Values(c) = step {
-                values.clear();
-                c.extend(0, c.len(), &mut values);
-                self.push_column(k, &values);
+        for (mine, theirs) in self.steps.iter_mut().zip(&other.steps) {
+            if let (Step::Values(c), Step::Values(more)) = (mine, theirs) {
+                c.append(more);
             }
         }
     }
@@ -699,7 +689,7 @@ mod tests {
         );
         let born = Value::Date(jiff::civil::date(2025, 3, 1));
         columns.push_row(&[Value::Missing, Value::Missing, born, Value::Missing]);
-        columns.push_column(2, &[Value::Missing]);
+        columns.push_lane(2, &Lane::Values(vec![Value::Missing]));
         let ties = |row, subtotals, total| {
             Ties(TiesOf::Scored {
                 columns: &columns,
