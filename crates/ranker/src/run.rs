@@ -337,6 +337,16 @@ pub fn allocate(
             .map(|a| positions.of_application(a).first().map_or(u32::MAX, |(_, p)| *p))
             .collect()
     };
+    // With that one priority everywhere, deferred acceptance has a single stable outcome, the one
+    // serial dictatorship gives in list order (`docs/allocation.md`, "One common priority"), and
+    // serial dictatorship gets there without a proposal table. It holds when everyone who may be
+    // placed stands in exactly one list: lists of different sections never share seats, so their
+    // positions never meet at a facility.
+    let one_order = !per_facility
+        && admitted
+            .iter()
+            .enumerate()
+            .all(|(a, &admitted)| !admitted || positions.of_application(a).len() == 1);
     let priority = |f: u32, a: u32| -> u32 {
         if !per_facility {
             return common.get(a as usize).copied().unwrap_or(u32::MAX);
@@ -427,6 +437,10 @@ pub fn allocate(
                     last_border.replace(placed_at_border);
                 }
                 allocation
+            }
+            MechanismKind::DeferredAcceptance if one_order => {
+                let order: Vec<u32> = order.iter().copied().filter(|&a| eligible(a)).collect();
+                serial_dictatorship(inst, &order)
             }
             MechanismKind::DeferredAcceptance => deferred_acceptance(inst, priority, eligible),
             MechanismKind::FirstChoiceFirst => first_choice_first(inst, priority, eligible),

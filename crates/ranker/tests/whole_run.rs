@@ -2,7 +2,7 @@
 //! facility it still wants has a free seat in its section, a later round never takes an accepted seat
 //! away, and the same inputs give the same outcome.
 
-use graduatorie_ranker::{Answer, RunInput, RunOutcome, Status, run};
+use graduatorie_ranker::{Answer, RunInput, RunOutcome, Status, deferred_acceptance, run};
 use graduatorie_rules::{ApplicationJson, FacilityTable, Facts, Regulation};
 use proptest::prelude::*;
 use serde_json::json;
@@ -219,6 +219,45 @@ proptest! {
                     prop_assert_eq!(next.status(i), Status::Accepted(f));
                 }
             }
+            previous = next;
+        }
+    }
+}
+
+proptest! {
+    /// Deferred acceptance on lists per age section: every facility ranks the families the same way,
+    /// so the run takes serial dictatorship's path (`docs/allocation.md`, "One common priority"). Its
+    /// first round must be what the proposals themselves give, and every round the global-order one.
+    /// Ages above 36 have no section and may not be placed anywhere.
+    #[test]
+    fn deferred_acceptance_with_a_common_priority_gives_the_global_order_outcome(
+        apps in prop::collection::vec((0u8..=40, 0u8..=3, preferences(4)), 1..40),
+        seats in prop::collection::vec(prop::collection::vec(0u32..3, 2), 4),
+        rounds in prop::collection::vec(prop::collection::vec(answer(), 40), 0..3),
+    ) {
+        let proposing = RULES.replace("[allocation]\n", "[allocation]\nmechanism = \"deferred_acceptance\"\n");
+        prop_assert_ne!(&proposing, RULES);
+        let da = graduatorie_rules::compile_str("run.toml", &proposing).unwrap();
+        let go = graduatorie_rules::compile_str("run.toml", RULES).unwrap();
+        let (da_facts, go_facts) = (facts(&da, &apps), facts(&go, &apps));
+        let mut answers: Vec<Vec<Option<Answer>>> = Vec::new();
+        let mut previous = outcome(&da, &da_facts, &seats, &answers);
+        let priority = |_: u32, a: u32| {
+            previous.positions.of_application(a as usize).first().map_or(u32::MAX, |&(_, p)| p)
+        };
+        let may_be_placed = |a: u32| {
+            let a = a as usize;
+            !previous.scores.excluded[a] && previous.scores.section[a].is_some()
+        };
+        let proposals = deferred_acceptance(&previous.state.instance, priority, may_be_placed);
+        prop_assert_eq!(&previous.allocation, &proposals);
+        prop_assert_eq!(&previous.allocation, &outcome(&go, &go_facts, &seats, &answers).allocation);
+        for round in rounds {
+            answers.push(answers_to_offers(&previous, &round));
+            let next = outcome(&da, &da_facts, &seats, &answers);
+            let global = outcome(&go, &go_facts, &seats, &answers);
+            prop_assert_eq!(&next.allocation, &global.allocation);
+            prop_assert_eq!(&next.state, &global.state);
             previous = next;
         }
     }
