@@ -624,11 +624,7 @@ fn waits_in(cx: &Context<'_>, out: &RunOutcome, i: usize, key: ListKey) -> bool 
 
 /// The family has not refused facility `f`.
 fn still_wanted(out: &RunOutcome, i: usize, f: u32) -> bool {
-    out.state
-        .instance
-        .applicants
-        .get(i)
-        .is_some_and(|a| a.preferences.contains(&f))
+    out.state.instance.preferences(i).contains(&f)
 }
 
 /// `waiting.csv`: per list, the applications still waiting, with their position in the waiting list.

@@ -4,10 +4,15 @@
 //! Run: `cargo run --release -p graduatorie-ranker --example phases -- 1000000 [global_order|deferred_acceptance]`.
 //! With `APPLICATIONS=path/applications.csv` (from `graduatorie generate` with the same
 //! regulation, 2,000 facilities) the applications are read from that table instead of generated.
-//! Prints the best of three runs per phase (of `BEST` runs, if set) and the peak memory of the
+//! Prints the best and the median of three runs per phase (of `BEST` runs, if set) and the peak memory of the
 //! process. A diagnostic for `docs/performance.md`, not a benchmark: the figures there come from
 //! `cargo bench`.
-#![expect(clippy::unwrap_used, clippy::print_stdout, reason = "diagnostic tool")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::print_stdout,
+    reason = "diagnostic tool"
+)]
 
 use std::time::{Duration, Instant};
 
@@ -15,19 +20,21 @@ use graduatorie_ranker::synthetic::{Generator, code};
 use graduatorie_ranker::{RunInput, Scored, allocate, rank_scores, run, score_and_rank};
 use graduatorie_rules::{FacilityTable, Facts, FactsBatch};
 
-fn best<T>(mut f: impl FnMut() -> T) -> Duration {
+/// The best and the median of `BEST` runs (3 if unset), as "best (median)".
+fn best<T>(mut f: impl FnMut() -> T) -> String {
     let runs: usize = std::env::var("BEST")
         .ok()
         .and_then(|b| b.parse().ok())
         .unwrap_or(3);
-    (0..runs.max(1))
+    let mut times: Vec<Duration> = (0..runs.max(1))
         .map(|_| {
             let t = Instant::now();
             std::hint::black_box(f());
             t.elapsed()
         })
-        .min()
-        .unwrap()
+        .collect();
+    times.sort();
+    format!("{:.1?} ({:.1?})", times[0], times[times.len() / 2])
 }
 
 fn peak_kb() -> String {
@@ -129,10 +136,7 @@ fn main() {
         println!("done");
         return;
     }
-    println!(
-        "score_batch   {:>10.1?}",
-        best(|| reg.score_batch(&facts).unwrap())
-    );
+    println!("score_batch   {:>20}", best(|| reg.score_batch(&facts).unwrap()));
     let protocols = facts.protocols();
     let scored = Scored {
         scores: &scores,
@@ -140,14 +144,14 @@ fn main() {
         seed: Some("2026"),
     };
     println!(
-        "rank_scores   {:>10.1?}",
+        "rank_scores   {:>20}",
         best(|| rank_scores(&reg, scored, reg.allocation().lists))
     );
     let (scores, lists) = score_and_rank(&reg, &facts, Some("2026")).unwrap();
     println!(
-        "allocate      {:>10.1?}",
+        "allocate      {:>20}",
         best(|| allocate(input, &scores, &lists).unwrap())
     );
-    println!("whole run     {:>10.1?}", best(|| run(input).unwrap()));
+    println!("whole run     {:>20}", best(|| run(input).unwrap()));
     println!("{}", peak_kb());
 }

@@ -21,25 +21,8 @@
 //! order of the applicants in memory, because every decision follows the priority keys, which must be
 //! distinct within a facility (the regulation's tie-break chain ends with the protocol number).
 
+pub use crate::instance::{Applicant, ApplicantRef, Instance};
 use crate::prefetch::prefetch;
-
-/// One family's application as the allocation sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Applicant {
-    /// Age section of the child (index into each facility's seats).
-    pub section: u16,
-    /// Facilities, most wanted first, without repetition.
-    pub preferences: Vec<u32>,
-}
-
-/// What is on offer and who asks for it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Instance {
-    /// Seats per facility and section: `seats[facility][section]`. A missing entry means no seats.
-    pub seats: Vec<Vec<u32>>,
-    /// The applicants.
-    pub applicants: Vec<Applicant>,
-}
 
 /// The result: for each applicant, the facility and the position of that facility in its preferences
 /// (0 = first choice), or `None` when it stays on the waiting list.
@@ -115,13 +98,13 @@ fn placement(choice: usize, facility: u32) -> Placement {
 pub fn serial_dictatorship(instance: &Instance, order: &[u32]) -> Allocation {
     let mut free = instance.free_seats();
     let grid = instance.grid();
-    let mut placed = vec![None; instance.applicants.len()];
+    let mut placed = vec![None; instance.len()];
     for (i, &a) in order.iter().enumerate() {
         prefetch_turn(instance, order, i);
         if let Some(p) = order.get(i + AHEAD).and_then(|&b| placed.get(b as usize)) {
             prefetch(p);
         }
-        let Some(applicant) = instance.applicants.get(a as usize) else {
+        let Some(applicant) = instance.applicant(a as usize) else {
             continue;
         };
         for (choice, &f) in applicant.preferences.iter().enumerate() {
@@ -146,18 +129,11 @@ const AHEAD: usize = 16;
 /// Asks for what the turns a few places after the `i`th of `order` will read: the applicant, then
 /// its preferences (see [`crate::prefetch`]; about 4× faster at a million applicants).
 fn prefetch_turn(instance: &Instance, order: &[u32], i: usize) {
-    if let Some(ap) = order
-        .get(i + 2 * AHEAD)
-        .and_then(|&b| instance.applicants.get(b as usize))
-    {
-        prefetch(ap);
+    if let Some(&b) = order.get(i + 2 * AHEAD) {
+        instance.prefetch_applicant(b as usize);
     }
-    if let Some(f) = order
-        .get(i + AHEAD)
-        .and_then(|&b| instance.applicants.get(b as usize))
-        .and_then(|ap| ap.preferences.first())
-    {
-        prefetch(f);
+    if let Some(&b) = order.get(i + AHEAD) {
+        instance.prefetch_preferences(b as usize);
     }
 }
 
@@ -175,19 +151,19 @@ pub(crate) fn spare_seats(
     let mut free = instance.free_seats();
     let grid = instance.grid();
     for (a, p) in allocation.placed.iter().enumerate() {
-        let (Some(p), Some(ap)) = (p, instance.applicants.get(a)) else {
+        let (Some(p), Some(ap)) = (p, instance.applicant(a)) else {
             continue;
         };
         if let Some(seat) = grid.bucket(p.facility, ap.section).and_then(|b| free.get_mut(b)) {
             *seat = seat.saturating_sub(1);
         }
     }
-    let mut at_border = vec![false; instance.applicants.len()];
+    let mut at_border = vec![false; instance.len()];
     for &a in order {
         let (Some(None), Some(Some(to)), Some(applicant)) = (
             allocation.placed.get(a as usize),
             border.get(a as usize),
-            instance.applicants.get(a as usize),
+            instance.applicant(a as usize),
         ) else {
             continue;
         };
@@ -219,14 +195,13 @@ pub(crate) fn spare_seats(
 pub fn serial_dictatorship_together(instance: &Instance, order: &[u32], family: &[u32]) -> Allocation {
     let mut free = instance.free_seats();
     let grid = instance.grid();
-    let mut placed = vec![None; instance.applicants.len()];
+    let mut placed = vec![None; instance.len()];
     let mut members: std::collections::HashMap<u32, Vec<u32>> = std::collections::HashMap::new();
     for &a in order {
         // A member with nothing left to ask for (one holding a seat from an earlier round) does not
         // take part: its sibling still waiting competes alone.
         if instance
-            .applicants
-            .get(a as usize)
+            .applicant(a as usize)
             .is_none_or(|ap| ap.preferences.is_empty())
         {
             continue;
@@ -241,14 +216,14 @@ pub fn serial_dictatorship_together(instance: &Instance, order: &[u32], family: 
             continue; // the family had its turn with its best-ranked member
         }
         let team = members.get(&key).map_or(&[][..], Vec::as_slice);
-        let Some(first) = team.first().and_then(|&m| instance.applicants.get(m as usize)) else {
+        let Some(first) = team.first().and_then(|&m| instance.applicant(m as usize)) else {
             continue;
         };
-        'facilities: for &f in &first.preferences {
+        'facilities: for &f in first.preferences {
             // Seats needed per bucket of this facility.
             let mut need: Vec<(usize, u32)> = Vec::new();
             for &m in team {
-                let Some(ap) = instance.applicants.get(m as usize) else {
+                let Some(ap) = instance.applicant(m as usize) else {
                     continue 'facilities;
                 };
                 let Some(b) = grid.bucket(f, ap.section).filter(|_| ap.preferences.contains(&f)) else {
@@ -269,8 +244,7 @@ pub fn serial_dictatorship_together(instance: &Instance, order: &[u32], family: 
             }
             for &m in team {
                 let choice = instance
-                    .applicants
-                    .get(m as usize)
+                    .applicant(m as usize)
                     .and_then(|ap| ap.preferences.iter().position(|&p| p == f))
                     .unwrap_or(0);
                 if let Some(p) = placed.get_mut(m as usize) {
@@ -323,7 +297,7 @@ pub fn deferred_acceptance_with(
     priority: impl Fn(u32, u32) -> u32,
     eligible: impl Fn(u32) -> bool,
 ) -> Allocation {
-    let n = instance.applicants.len();
+    let n = instance.len();
     let grid = instance.grid();
     // Per bucket, the applicants held so far (as turns, below), best first.
     let mut held: Vec<Vec<(u32, u32)>> = vec![Vec::new(); instance.seats.len() * grid.width];
@@ -342,7 +316,7 @@ pub fn deferred_acceptance_with(
     // Each key packs the priority above the applicant: one machine word to sort.
     let mut stride = 0usize;
     let mut first: Vec<u64> = Vec::with_capacity(n);
-    for (a, applicant) in instance.applicants.iter().enumerate() {
+    for (a, applicant) in instance.applicants().enumerate() {
         let a32 = u32::try_from(a).unwrap_or(u32::MAX);
         if !eligible(a32) {
             continue;
@@ -370,7 +344,7 @@ pub fn deferred_acceptance_with(
     // from memory instead of chasing the applicant, its preferences and its priority at every
     // proposal. Turn `r`'s are the row `proposals[r × stride..]`, zero past its end.
     let mut proposals = vec![0u64; turns * stride];
-    for (a, applicant) in instance.applicants.iter().enumerate() {
+    for (a, applicant) in instance.applicants().enumerate() {
         let Some(&r) = turn_of.get(a).filter(|&&r| r != u32::MAX) else {
             continue;
         };
@@ -379,7 +353,7 @@ pub fn deferred_acceptance_with(
             continue;
         };
         let a = u32::try_from(a).unwrap_or(u32::MAX);
-        for (slot, &f) in row.iter_mut().zip(&applicant.preferences) {
+        for (slot, &f) in row.iter_mut().zip(applicant.preferences) {
             *slot = match grid
                 .bucket(f, applicant.section)
                 .filter(|&b| capacity.get(b).copied().unwrap_or(0) > 0)
@@ -569,20 +543,19 @@ pub fn first_choice_first(
     priority: impl Fn(u32, u32) -> u32,
     eligible: impl Fn(u32) -> bool,
 ) -> Allocation {
-    let n = instance.applicants.len();
+    let n = instance.len();
     let mut free = instance.free_seats();
     let grid = instance.grid();
     let mut placed: Vec<Option<Placement>> = vec![None; n];
     let rounds = instance
-        .applicants
-        .iter()
+        .applicants()
         .map(|a| a.preferences.len())
         .max()
         .unwrap_or(0);
     for round in 0..rounds {
         // (bucket, priority, applicant, facility) for everyone asking this round.
         let mut asking: Vec<(usize, u32, u32, u32)> = Vec::new();
-        for (a, applicant) in instance.applicants.iter().enumerate() {
+        for (a, applicant) in instance.applicants().enumerate() {
             let a = u32::try_from(a).unwrap_or(u32::MAX);
             if placed.get(a as usize).is_some_and(Option::is_some) || !eligible(a) {
                 continue;

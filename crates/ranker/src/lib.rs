@@ -17,6 +17,7 @@
 
 pub mod allocate;
 pub mod budget;
+mod instance;
 mod keys;
 mod prefetch;
 pub mod ranking;
@@ -25,8 +26,8 @@ pub mod run;
 pub mod synthetic;
 
 pub use allocate::{
-    Allocation, Applicant, Instance, Placement, Reservation, deferred_acceptance, deferred_acceptance_with,
-    first_choice_first, serial_dictatorship, serial_dictatorship_together,
+    Allocation, Applicant, ApplicantRef, Instance, Placement, Reservation, deferred_acceptance,
+    deferred_acceptance_with, first_choice_first, serial_dictatorship, serial_dictatorship_together,
 };
 pub use budget::{EdgePolicy, Grant, allocate_budget};
 pub use ranking::{Evaluated, ListKey, ListKind, RankedList, Scored, rank, rank_scores};

@@ -47,7 +47,7 @@ pub struct RoundState {
 impl RoundState {
     /// The state before any answer: everybody active, nothing accepted.
     pub fn start(instance: Instance) -> Self {
-        let n = instance.applicants.len();
+        let n = instance.len();
         RoundState {
             instance,
             refusals: vec![0; n],
@@ -72,7 +72,7 @@ pub fn next_round(
     mechanism: Mechanism<'_>,
 ) -> (RoundState, Allocation) {
     let mut s = state.clone();
-    let n = s.instance.applicants.len();
+    let n = s.instance.len();
     for a in 0..n {
         let (Some(Some(offer)), Some(&answer)) = (offers.placed.get(a), answers.get(a)) else {
             continue;
@@ -95,8 +95,7 @@ pub fn next_round(
         if let Some(r) = s.refusals.get_mut(a) {
             *r = refusals;
         }
-        let first =
-            s.instance.applicants.get(a).and_then(|ap| ap.preferences.first()) == Some(&offer.facility);
+        let first = s.instance.preferences(a).first() == Some(&offer.facility);
         let cancel = match policy.refusal {
             RefusalPolicy::LoseFacility => false,
             RefusalPolicy::LoseApplication => true,
@@ -106,9 +105,7 @@ pub fn next_round(
         if cancel && let Some(x) = s.active.get_mut(a) {
             *x = false;
         }
-        if let Some(ap) = s.instance.applicants.get_mut(a) {
-            ap.preferences.retain(|&f| f != offer.facility);
-        }
+        s.instance.retain_preferences(a, |f| f != offer.facility);
     }
     let allocation = allocate_free_seats(&mut s, policy.move_up, mechanism);
     (s, allocation)
@@ -117,12 +114,12 @@ pub fn next_round(
 /// Gives the free seats to the waiting families (and, with `move_up`, better seats to those who
 /// accepted a lower choice), until nothing changes.
 fn allocate_free_seats(s: &mut RoundState, move_up: bool, mechanism: Mechanism<'_>) -> Allocation {
-    let n = s.instance.applicants.len();
+    let n = s.instance.len();
     loop {
         // Seats left after the accepted ones.
         let mut pool = s.instance.clone();
         for (a, acc) in s.accepted.iter().enumerate() {
-            let (Some(f), Some(ap)) = (acc, s.instance.applicants.get(a)) else {
+            let (Some(f), Some(ap)) = (acc, s.instance.applicant(a)) else {
                 continue;
             };
             if let Some(seat) = pool
@@ -135,12 +132,12 @@ fn allocate_free_seats(s: &mut RoundState, move_up: bool, mechanism: Mechanism<'
         }
         // Families holding a seat compete only for the choices they prefer to it.
         for (a, acc) in s.accepted.iter().enumerate() {
-            let (Some(f), Some(ap)) = (acc, pool.applicants.get_mut(a)) else {
+            let Some(f) = acc else {
                 continue;
             };
-            match (move_up, ap.preferences.iter().position(|p| p == f)) {
-                (true, Some(k)) => ap.preferences.truncate(k),
-                _ => ap.preferences.clear(),
+            match (move_up, pool.preferences(a).iter().position(|p| p == f)) {
+                (true, Some(k)) => pool.truncate_preferences(a, k),
+                _ => pool.truncate_preferences(a, 0),
             }
         }
         let active = s.active.clone();
@@ -167,12 +164,7 @@ fn allocate_free_seats(s: &mut RoundState, move_up: bool, mechanism: Mechanism<'
         let placed = (0..n)
             .map(|a| {
                 let held = s.accepted.get(a).copied().flatten();
-                let prefs = s
-                    .instance
-                    .applicants
-                    .get(a)
-                    .map(|ap| ap.preferences.as_slice())
-                    .unwrap_or(&[]);
+                let prefs = s.instance.preferences(a);
                 let choice =
                     |f: u32| u32::try_from(prefs.iter().position(|&p| p == f).unwrap_or(0)).unwrap_or(0);
                 match (held, allocation.placed.get(a).copied().flatten()) {

@@ -10,8 +10,8 @@ use graduatorie_rules::model::MechanismKind;
 use graduatorie_rules::{BatchScores, EvaluationError, FactsBatch, Regulation};
 
 use crate::allocate::{
-    Allocation, Applicant, Instance, Reservation, deferred_acceptance, deferred_acceptance_with,
-    first_choice_first, serial_dictatorship, serial_dictatorship_together,
+    Allocation, Instance, Reservation, deferred_acceptance, deferred_acceptance_with, first_choice_first,
+    serial_dictatorship, serial_dictatorship_together,
 };
 use crate::budget::{Grant, allocate_budget};
 use crate::ranking::{ListKey, RankedList, Scored, rank_scores};
@@ -169,16 +169,7 @@ impl RunOutcome {
             (_, Some(p)) => Status::Offered(p.facility),
             (Some(f), None) => Status::Accepted(f),
             (None, None) if !self.state.active.get(i).copied().unwrap_or(false) => Status::Cancelled,
-            (None, None)
-                if self
-                    .state
-                    .instance
-                    .applicants
-                    .get(i)
-                    .is_none_or(|a| a.preferences.is_empty()) =>
-            {
-                Status::NothingLeft
-            }
+            (None, None) if self.state.instance.preferences(i).is_empty() => Status::NothingLeft,
             (None, None) => Status::Waiting,
         }
     }
@@ -298,15 +289,12 @@ pub fn allocate(
     } else {
         Vec::new()
     };
-    let instance = Instance {
-        seats: input.seats.to_vec(),
-        applicants: (0..n)
-            .map(|i| Applicant {
-                section: buckets.get(i).copied().flatten().unwrap_or(0),
-                preferences: input.facts.preferences(i).to_vec(),
-            })
-            .collect(),
-    };
+    let instance = Instance::from_fn(input.seats.to_vec(), n, |i| {
+        (
+            buckets.get(i).copied().flatten().unwrap_or(0),
+            input.facts.preferences(i),
+        )
+    });
     // Who may be placed at all: admitted, and in a bucket (a section, a time slot) when seats are
     // split so.
     let admitted: Vec<bool> = (0..n)
@@ -371,7 +359,7 @@ pub fn allocate(
         }
         None => Vec::new(),
     };
-    let section_of: Vec<u16> = instance.applicants.iter().map(|a| a.section).collect();
+    let section_of: Vec<u16> = instance.applicants().map(|a| a.section).collect();
     // Reserved seats and caps per facility and section, less the seats the group already holds
     // (accepted in earlier rounds, so not in the instance any more).
     let reservations = |held: &[Option<u32>]| -> Vec<Reservation> {
@@ -485,9 +473,7 @@ pub fn allocate(
             .filter_map(|(i, _)| Some((i, border.get(i).copied().flatten()?)))
             .collect();
         for &(i, to) in &moved {
-            if let Some(a) = state.instance.applicants.get_mut(i) {
-                a.section = to;
-            }
+            state.instance.set_section(i, to);
         }
         (state, allocation) = next_round(&state, &allocation, &full, policy, &mechanism);
     }
@@ -495,7 +481,7 @@ pub fn allocate(
     let at_border: Vec<bool> = (0..n)
         .map(|i| {
             let own = buckets.get(i).copied().flatten();
-            let now = state.instance.applicants.get(i).map(|a| a.section);
+            let now = state.instance.applicant(i).map(|a| a.section);
             let held = state.accepted.get(i).copied().flatten();
             let offered = allocation.placed.get(i).copied().flatten();
             match (held, offered) {

@@ -8,15 +8,13 @@ use crate::common::{at, every_report, preferences};
 const REFERRED: u16 = 1;
 
 fn all_want_a(n: usize) -> Instance {
-    Instance {
-        seats: vec![vec![3]],
-        applicants: (0..n)
-            .map(|_| Applicant {
-                section: 0,
-                preferences: vec![0],
-            })
-            .collect(),
-    }
+    let applicants: Vec<Applicant> = (0..n)
+        .map(|_| Applicant {
+            section: 0,
+            preferences: vec![0],
+        })
+        .collect();
+    Instance::new(vec![vec![3]], &applicants)
 }
 
 /// Ranking by index: applicant 0 first.
@@ -86,9 +84,9 @@ fn a_referred_child_rejected_by_a_full_reserve_tries_its_next_choice() {
     // A: 2 seats, 1 reserved (cap 1). B: 1 seat. Ranking 0 < 1 < 2 < 3. 2 and 3 are referred.
     // A takes 2 (reserved, best referred) and 0 (open, best left); 3 is over the cap at A → B.
     // 1 wanted [A] only: waits.
-    let inst = Instance {
-        seats: vec![vec![2], vec![1]],
-        applicants: vec![
+    let inst = Instance::new(
+        vec![vec![2], vec![1]],
+        &[
             Applicant {
                 section: 0,
                 preferences: vec![0],
@@ -106,7 +104,7 @@ fn a_referred_child_rejected_by_a_full_reserve_tries_its_next_choice() {
                 preferences: vec![0, 1],
             },
         ],
-    };
+    );
     let r = [Reservation {
         facility: 0,
         section: 0,
@@ -132,14 +130,14 @@ fn instance() -> impl Strategy<Value = Case> {
             0..3,
         );
         (seats, apps, prio, groups, rules).prop_map(|(seats, apps, prio, groups, rules)| {
-            let applicants = apps
+            let applicants: Vec<Applicant> = apps
                 .into_iter()
                 .map(|preferences| Applicant {
                     section: 0,
                     preferences,
                 })
                 .collect();
-            (Instance { seats, applicants }, prio, groups, rules)
+            (Instance::new(seats, &applicants), prio, groups, rules)
         })
     })
 }
@@ -169,7 +167,7 @@ proptest! {
         let alloc = deferred_acceptance_with(&inst, &res, group_of, priority, |_| true);
         for (f, row) in inst.seats.iter().enumerate() {
             let f = u32::try_from(f).unwrap();
-            let holders: Vec<u32> = (0..u32::try_from(inst.applicants.len()).unwrap())
+            let holders: Vec<u32> = (0..u32::try_from(inst.len()).unwrap())
                 .filter(|&a| alloc.placed[a as usize].is_some_and(|p| p.facility == f)).collect();
             prop_assert!(holders.len() <= row[0] as usize, "capacity");
             let rule = res.iter().find(|r| r.facility == f);
@@ -179,7 +177,7 @@ proptest! {
             }
             // Stability under the choice rule: for anyone preferring f to their outcome, f would not take
             // them over its current holders.
-            for (a, applicant) in inst.applicants.iter().enumerate() {
+            for (a, applicant) in inst.applicants().enumerate() {
                 let limit = alloc.placed[a].map_or(applicant.preferences.len(), |p| p.choice as usize);
                 if !applicant.preferences[..limit].contains(&f) { continue; }
                 let a = u32::try_from(a).unwrap();
@@ -208,18 +206,19 @@ proptest! {
 
     #[test]
     fn nobody_gains_by_misreporting_with_reservations((inst, prio, groups, rules) in instance(), who in 0usize..10) {
-        let i = who % inst.applicants.len();
+        let i = who % inst.len();
         let res = reservations(&rules);
         let group_of = |a: u32| groups[a as usize].then_some(REFERRED);
         let priority = |f: u32, a: u32| prio[f as usize][a as usize];
-        let truth = inst.applicants[i].preferences.clone();
+        let truth = inst.preferences(i).to_vec();
         let rank = |p: Option<u32>| p.map_or(usize::MAX, |f| truth.iter().position(|&x| x == f).unwrap_or(usize::MAX));
         let honest = rank(at(&deferred_acceptance_with(&inst, &res, group_of, priority, |_| true))[i]);
         let nf = u32::try_from(inst.seats.len()).unwrap();
         let reports = every_report(nf, nf);
         for report in reports {
-            let mut lied = inst.clone();
-            lied.applicants[i].preferences = report;
+            let mut applicants = inst.to_applicants();
+            applicants[i].preferences = report;
+            let lied = Instance::new(inst.seats.clone(), &applicants);
             let got = rank(at(&deferred_acceptance_with(&lied, &res, group_of, priority, |_| true))[i]);
             prop_assert!(got >= honest, "applicant {i} gains by misreporting");
         }

@@ -12,21 +12,19 @@ const A: u32 = 0;
 const B: u32 = 1;
 
 fn inst(prefs: &[&[u32]]) -> Instance {
-    Instance {
-        seats: vec![vec![1], vec![1]],
-        applicants: prefs
-            .iter()
-            .map(|p| Applicant {
-                section: 0,
-                preferences: p.to_vec(),
-            })
-            .collect(),
-    }
+    let applicants: Vec<Applicant> = prefs
+        .iter()
+        .map(|p| Applicant {
+            section: 0,
+            preferences: p.to_vec(),
+        })
+        .collect();
+    Instance::new(vec![vec![1], vec![1]], &applicants)
 }
 
 /// Serial dictatorship in index order (applicant 0 ranks first).
 fn sd(inst: &Instance, ok: &dyn Fn(u32) -> bool, _held: &[Option<u32>]) -> Allocation {
-    let order: Vec<u32> = (0..u32::try_from(inst.applicants.len()).unwrap())
+    let order: Vec<u32> = (0..u32::try_from(inst.len()).unwrap())
         .filter(|&a| ok(a))
         .collect();
     serial_dictatorship(inst, &order)
@@ -57,7 +55,7 @@ fn a_refusal_frees_the_seat_for_the_next_in_line() {
         &sd,
     );
     assert_eq!(at(&next), vec![None, Some(B), Some(A)]);
-    assert_eq!(state.instance.applicants[0].preferences, vec![B]);
+    assert_eq!(state.instance.preferences(0), [B]);
     assert!(state.active[0]);
     // Losing the application: 0 is out.
     let (state, next) = next_round(
@@ -140,15 +138,15 @@ fn instance() -> impl Strategy<Value = Instance> {
     (1usize..4, 1usize..8).prop_flat_map(|(nf, na)| {
         let seats = prop::collection::vec(prop::collection::vec(0u32..3, 1), nf);
         let apps = prop::collection::vec(preferences(nf), na);
-        (seats, apps).prop_map(|(seats, apps)| Instance {
-            seats,
-            applicants: apps
+        (seats, apps).prop_map(|(seats, apps)| {
+            let applicants: Vec<Applicant> = apps
                 .into_iter()
                 .map(|preferences| Applicant {
                     section: 0,
                     preferences,
                 })
-                .collect(),
+                .collect();
+            Instance::new(seats, &applicants)
         })
     })
 }
@@ -181,7 +179,7 @@ proptest! {
             let mut used = vec![0u32; original.seats.len()];
             for pl in next_offers.placed.iter().flatten() { used[pl.facility as usize] += 1; }
             for (f, &u) in used.iter().enumerate() { prop_assert!(u <= original.seats[f][0]); }
-            for (a, applicant) in original.applicants.iter().enumerate() {
+            for (a, applicant) in original.applicants().enumerate() {
                 let rank = |f: u32| applicant.preferences.iter().position(|&x| x == f).unwrap();
                 // An accepted seat is kept, or exchanged for a better one when moving up.
                 if let Some(f) = before[a] {
@@ -196,7 +194,7 @@ proptest! {
                 }
                 // A refused facility is never offered again.
                 if let Some(pl) = next_offers.placed[a] {
-                    prop_assert!(next_state.instance.applicants[a].preferences.contains(&pl.facility) || next_state.accepted[a] == Some(pl.facility));
+                    prop_assert!(next_state.instance.preferences(a).contains(&pl.facility) || next_state.accepted[a] == Some(pl.facility));
                 }
             }
             state = next_state;

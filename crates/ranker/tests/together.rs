@@ -17,10 +17,10 @@ fn twins_take_the_first_facility_with_a_seat_for_both() {
     // Facility 0 has 1 seat, facility 1 has 2. Twins 0 and 1 (family 7) rank first and third; 2 is
     // second. Twin 0's turn: facility 0 has one seat for two twins → facility 1, both there. Then 2
     // takes facility 0. Without the rule, twin 0 would take facility 0, 2 facility 1, twin 1 facility 1.
-    let inst = Instance {
-        seats: vec![vec![1], vec![2]],
-        applicants: vec![app(0, &[0, 1]), app(0, &[0, 1]), app(0, &[0, 1])],
-    };
+    let inst = Instance::new(
+        vec![vec![1], vec![2]],
+        &[app(0, &[0, 1]), app(0, &[0, 1]), app(0, &[0, 1])],
+    );
     let order = [0, 2, 1];
     assert_eq!(
         at(&serial_dictatorship_together(&inst, &order, &[7, 7, 2])),
@@ -32,10 +32,7 @@ fn twins_take_the_first_facility_with_a_seat_for_both() {
     );
     // With one seat in each facility the twins cannot be placed together: neither is, and 2 takes
     // its first choice.
-    let inst = Instance {
-        seats: vec![vec![1], vec![1]],
-        ..inst
-    };
+    let inst = Instance::new(vec![vec![1], vec![1]], &inst.to_applicants());
     assert_eq!(
         at(&serial_dictatorship_together(&inst, &order, &[7, 7, 2])),
         vec![None, None, Some(0)]
@@ -48,10 +45,7 @@ proptest! {
         prefs in prop::collection::vec((0u16..2, preferences(3), 0u32..6), 1..14),
         seats in prop::collection::vec(prop::collection::vec(0u32..3, 2), 3),
     ) {
-        let inst = Instance {
-            seats: seats.clone(),
-            applicants: prefs.iter().map(|(s, p, _)| app(*s, p)).collect(),
-        };
+        let inst = Instance::new(seats.clone(), &prefs.iter().map(|(s, p, _)| app(*s, p)).collect::<Vec<_>>());
         let family: Vec<u32> = prefs.iter().map(|(_, _, f)| *f).collect();
         let order: Vec<u32> = (0..u32::try_from(prefs.len()).unwrap()).collect();
         let got = at(&serial_dictatorship_together(&inst, &order, &family));

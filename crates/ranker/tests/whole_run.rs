@@ -133,7 +133,7 @@ fn check_capacity_and_waste(
             continue;
         }
         let s = usize::from(out.scores.section[i].unwrap());
-        for &f in &out.state.instance.applicants[i].preferences {
+        for &f in out.state.instance.preferences(i) {
             prop_assert!(
                 used[f as usize][s] == seats[f as usize][s],
                 "application {i} waits while facility {f} has a free seat in its section"
