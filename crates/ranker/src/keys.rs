@@ -27,12 +27,16 @@ pub(crate) fn order(reg: &Regulation, standings: &[Standing<'_>], seed: Option<&
         rows: None,
     };
     let (keys, written) = keys(reg, standings, seed);
-    let pairs = keys
-        .into_iter()
-        .enumerate()
-        .map(|(i, k)| (k, u32::try_from(i).unwrap_or(u32::MAX)))
-        .collect();
-    sort(reg, standings, pairs, written, seed)
+    let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
+    let pairs = keys.into_iter().enumerate().map(|(i, k)| (k, index(i)));
+    sort(
+        reg,
+        standings,
+        pairs,
+        index(standings.len.saturating_sub(1)),
+        written,
+        seed,
+    )
 }
 
 /// One key per standing, under one plan for all of them, and whether equal keys are complete ties.
@@ -112,13 +116,14 @@ const NOBODY: Standing<'static> = Standing {
     draw: None,
 };
 
-/// Sorts `(key, member)` pairs (members index `standings`; keys from [`keys`]) into the regulation's
-/// order and returns the members; equal keys are settled by the comparator unless they are complete
-/// ties, which keep index order.
+/// Sorts `(key, member)` pairs (members index `standings`, none above `widest`; keys from [`keys`])
+/// into the regulation's order and returns the members; equal keys are settled by the comparator
+/// unless they are complete ties, which keep index order.
 pub(crate) fn sort<'a, F>(
     reg: &Regulation,
     standings: Members<'_, F>,
-    pairs: Vec<(u128, u32)>,
+    pairs: impl Iterator<Item = (u128, u32)>,
+    widest: u32,
     written: Written,
     seed: Option<&str>,
 ) -> Vec<u32>
@@ -126,8 +131,8 @@ where
     F: Fn(usize) -> Standing<'a>,
 {
     // When the members' indexes fit in the bits the keys leave free, each pair is one number, whose
-    // order is the pairs' order: half the memory to sort (a pair takes 32 bytes).
-    let widest = pairs.iter().map(|&(_, i)| i).max().unwrap_or(0);
+    // order is the pairs' order: half the memory to sort (a pair takes 32 bytes), and the pairs are
+    // never held.
     let bits = 32 - widest.leading_zeros();
     // The sorted keys, kept only when equal ones are left for the comparator.
     let kept = |keys: &mut dyn Iterator<Item = u128>| -> Vec<u128> {
@@ -138,13 +143,13 @@ where
         }
     };
     let (mut order, sorted): (Vec<u32>, Vec<u128>) = if bits <= written.free {
-        let mut packed: Vec<u128> = pairs.into_iter().map(|(k, i)| k | u128::from(i)).collect();
+        let mut packed: Vec<u128> = pairs.map(|(k, i)| k | u128::from(i)).collect();
         packed.sort_unstable();
         let mask = (1u128 << bits) - 1;
         let order = packed.iter().map(|&p| (p & mask) as u32).collect();
         (order, kept(&mut packed.iter().map(|&p| p & !mask)))
     } else {
-        let mut pairs = pairs;
+        let mut pairs: Vec<(u128, u32)> = pairs.collect();
         pairs.sort_unstable();
         let order = pairs.iter().map(|&(_, i)| i).collect();
         (order, kept(&mut pairs.iter().map(|&(k, _)| k)))
@@ -376,6 +381,8 @@ impl Plan {
         let mut groups = vec![0u16; levels];
         let mut total = Column::new();
         let mut columns = vec![Column::new(); ties.len()];
+        // Only the columns of value steps are read (a draw or protocol step writes its own fields).
+        let valued = |k: usize| ties.get(k).is_some_and(|t| matches!(t.kind, TieKind::Value(_)));
         let mut same_levels = true;
         let mut same_section = true;
         let mut with_draw = 0usize;
@@ -399,7 +406,9 @@ impl Plan {
             total.add(total_of(&m));
             if s.rows.is_none() {
                 for (k, c) in columns.iter_mut().enumerate() {
-                    c.add(m.tie_keys.ordinal(k));
+                    if valued(k) {
+                        c.add(m.tie_keys.ordinal(k));
+                    }
                 }
             }
             with_draw += usize::from(m.draw.is_some());
@@ -407,7 +416,9 @@ impl Plan {
         }
         if let Some((scores, rows)) = s.rows {
             for (k, c) in columns.iter_mut().enumerate() {
-                scores.each_tie_ordinal(k, rows, |_, o| c.add(o));
+                if valued(k) {
+                    scores.each_tie_ordinal(k, rows, |_, o| c.add(o));
+                }
             }
         }
         // Protocol numbers take only the bits their range needs (a million of one year: 20).
@@ -648,13 +659,19 @@ mod tests {
         let complete = |free| Written { complete: true, free };
         // Keys using every bit: the members 0..3 need two bits, which are not free.
         let full = vec![(3u128, 0u32), (1, 1), (2, 2), (1, 3)];
-        assert_eq!(sort(&reg, members, full, complete(0), None), [1, 3, 2, 0]);
+        assert_eq!(
+            sort(&reg, members, full.into_iter(), 3, complete(0), None),
+            [1, 3, 2, 0]
+        );
         // The same order with keys leaving two bits free.
         let roomy = vec![(12u128, 0u32), (4, 1), (8, 2), (4, 3)];
         assert_eq!(
-            sort(&reg, members, roomy.clone(), complete(2), None),
+            sort(&reg, members, roomy.clone().into_iter(), 3, complete(2), None),
             [1, 3, 2, 0]
         );
-        assert_eq!(sort(&reg, members, roomy, complete(1), None), [1, 3, 2, 0]);
+        assert_eq!(
+            sort(&reg, members, roomy.into_iter(), 3, complete(1), None),
+            [1, 3, 2, 0]
+        );
     }
 }

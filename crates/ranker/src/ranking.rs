@@ -111,99 +111,115 @@ pub fn rank_scores(regulation: &Regulation, batch: Scored<'_>, kind: ListKind) -
     };
     let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
     let admitted = (0..s.len).filter(|&i| !s.excluded.get(i).copied().unwrap_or(true));
-    // Members per list, in applicant order: (applicant, facility row when the list is a facility's).
-    let mut lists: std::collections::BTreeMap<ListKey, Vec<(u32, Option<usize>)>> =
-        std::collections::BTreeMap::new();
-    match kind {
-        ListKind::Global => {
-            lists.insert(ListKey::Global, admitted.map(|i| (index(i), None)).collect());
+    if kind == ListKind::PerFacility {
+        // Members per facility, in applicant order, with the facility row of each.
+        let mut by: Vec<Vec<(u32, usize)>> = Vec::new();
+        for i in admitted {
+            for row in s.facility_rows(i) {
+                let f = s.facility(row).facility;
+                gather(&mut by, f as usize, (index(i), row));
+            }
         }
-        // Gathered by index first: looking the list up in the map for every member was a sixth of
-        // ranking a million.
+        return by
+            .into_iter()
+            .enumerate()
+            .filter(|(_, members)| !members.is_empty())
+            .map(|(f, members)| {
+                let standings: Vec<Standing<'_>> = members
+                    .iter()
+                    .map(|&(a, r)| standing(a as usize, Some(r)))
+                    .collect();
+                let order = keys::order(regulation, &standings, batch.seed)
+                    .into_iter()
+                    .filter_map(|m| members.get(m as usize).map(|&(a, _)| a))
+                    .collect();
+                RankedList {
+                    key: ListKey::Facility(index(f)),
+                    order,
+                }
+            })
+            .collect();
+    }
+    // A global list, or one per section: every admitted applicant is in one list at most. Members in
+    // applicant order, gathered by index (looking the list up in a map for every member was a sixth
+    // of ranking a million).
+    let lists: Vec<(ListKey, Vec<u32>)> = match kind {
         ListKind::PerSection => {
-            let mut by: Vec<Vec<(u32, Option<usize>)>> = Vec::new();
+            let mut by: Vec<Vec<u32>> = Vec::new();
             for i in admitted {
                 if let Some(section) = s.section.get(i).copied().flatten() {
-                    gather(&mut by, usize::from(section), (index(i), None));
+                    gather(&mut by, usize::from(section), index(i));
                 }
             }
-            for (section, members) in by.into_iter().enumerate() {
-                lists.insert(
-                    ListKey::Section(u16::try_from(section).unwrap_or(u16::MAX)),
-                    members,
-                );
-            }
+            by.into_iter()
+                .enumerate()
+                .map(|(section, members)| {
+                    (
+                        ListKey::Section(u16::try_from(section).unwrap_or(u16::MAX)),
+                        members,
+                    )
+                })
+                .collect()
         }
-        ListKind::PerFacility => {
-            let mut by: Vec<Vec<(u32, Option<usize>)>> = Vec::new();
-            for i in admitted {
-                for row in s.facility_rows(i) {
-                    let f = s.facility(row).facility;
-                    gather(&mut by, f as usize, (index(i), Some(row)));
-                }
-            }
-            for (f, members) in by.into_iter().enumerate() {
-                lists.insert(ListKey::Facility(index(f)), members);
-            }
-        }
-    }
-    lists.retain(|_, members| !members.is_empty());
-    // Lists that are not a facility's read each application's own standing: its key is made once for
-    // all lists, reading the scores in applicant order (a list at a time missed the cache at most
-    // members). A tie-break whose direction depends on the section needs each list's own plan.
-    let shared =
-        kind != ListKind::PerFacility && regulation.tie_breaks().iter().all(|t| t.section_order.is_empty());
-    if shared {
-        // Everyone in some list, in applicant order, and where each applicant is among them.
-        let mut listed = vec![false; s.len];
-        for &(a, _) in lists.values().flatten() {
-            if let Some(l) = listed.get_mut(a as usize) {
-                *l = true;
-            }
-        }
-        let everyone: Vec<u32> = (0..s.len)
-            .filter(|&a| listed.get(a).copied().unwrap_or(false))
-            .map(index)
-            .collect();
-        let mut at = vec![u32::MAX; s.len];
-        for (m, &a) in everyone.iter().enumerate() {
-            if let Some(slot) = at.get_mut(a as usize) {
-                *slot = index(m);
-            }
-        }
-        let member = |m: usize| standing(everyone.get(m).copied().unwrap_or(u32::MAX) as usize, None);
-        let standings = keys::Members {
-            len: everyone.len(),
-            get: &member,
-            rows: Some((s, &everyone)),
-        };
-        let (keys, written) = keys::keys(regulation, standings, batch.seed);
+        _ => vec![(ListKey::Global, admitted.map(index).collect())],
+    };
+    let lists = lists.into_iter().filter(|(_, members)| !members.is_empty());
+    // A tie-break whose direction depends on the section needs each list's own plan.
+    if regulation
+        .tie_breaks()
+        .iter()
+        .any(|t| !t.section_order.is_empty())
+    {
         return lists
-            .into_iter()
             .map(|(key, members)| {
-                let pairs = members
-                    .iter()
-                    .filter_map(|&(a, _)| {
-                        let m = at.get(a as usize).copied()?;
-                        Some((keys.get(m as usize).copied()?, m))
-                    })
-                    .collect();
-                let order = keys::sort(regulation, standings, pairs, written, batch.seed)
+                let standings: Vec<Standing<'_>> =
+                    members.iter().map(|&a| standing(a as usize, None)).collect();
+                let order = keys::order(regulation, &standings, batch.seed)
                     .into_iter()
-                    .filter_map(|m| everyone.get(m as usize).copied())
+                    .filter_map(|m| members.get(m as usize).copied())
                     .collect();
                 RankedList { key, order }
             })
             .collect();
     }
+    // Otherwise each application's key is made once for all lists, reading the scores in applicant
+    // order (a list at a time missed the cache at most members): the members of all lists, in
+    // applicant order, are the admitted applications in a list.
+    let lists: Vec<(ListKey, Vec<u32>)> = lists.collect();
+    let mut listed = vec![false; s.len];
+    for &a in lists.iter().flat_map(|(_, members)| members) {
+        if let Some(l) = listed.get_mut(a as usize) {
+            *l = true;
+        }
+    }
+    let everyone: Vec<u32> = (0..s.len)
+        .filter(|&a| listed.get(a).copied().unwrap_or(false))
+        .map(index)
+        .collect();
+    let mut at = vec![u32::MAX; s.len];
+    for (m, &a) in everyone.iter().enumerate() {
+        if let Some(slot) = at.get_mut(a as usize) {
+            *slot = index(m);
+        }
+    }
+    let member = |m: usize| standing(everyone.get(m).copied().unwrap_or(u32::MAX) as usize, None);
+    let standings = keys::Members {
+        len: everyone.len(),
+        get: &member,
+        rows: Some((s, &everyone)),
+    };
+    let (keys, written) = keys::keys(regulation, standings, batch.seed);
+    let widest = index(everyone.len().saturating_sub(1));
     lists
         .into_iter()
         .map(|(key, members)| {
-            let standings: Vec<Standing<'_>> =
-                members.iter().map(|&(a, r)| standing(a as usize, r)).collect();
-            let order = keys::order(regulation, &standings, batch.seed)
+            let pairs = members.iter().filter_map(|&a| {
+                let m = at.get(a as usize).copied()?;
+                Some((keys.get(m as usize).copied()?, m))
+            });
+            let order = keys::sort(regulation, standings, pairs, widest, written, batch.seed)
                 .into_iter()
-                .filter_map(|m| members.get(m as usize).map(|&(a, _)| a))
+                .filter_map(|m| everyone.get(m as usize).copied())
                 .collect();
             RankedList { key, order }
         })
@@ -211,7 +227,7 @@ pub fn rank_scores(regulation: &Regulation, batch: Scored<'_>, kind: ListKind) -
 }
 
 /// Adds `member` to list `at` of `lists`, making room for it.
-fn gather(lists: &mut Vec<Vec<(u32, Option<usize>)>>, at: usize, member: (u32, Option<usize>)) {
+fn gather<T>(lists: &mut Vec<Vec<T>>, at: usize, member: T) {
     if lists.len() <= at {
         lists.resize_with(at + 1, Vec::new);
     }
