@@ -66,6 +66,12 @@ fn main() {
         .filter(|l| !l.starts_with("spare_to") && !l.starts_with("spare_if"))
         .map(|l| format!("{l}\n"))
         .collect();
+    // `RULES=path` ranks with that regulation as it is instead (e.g. a variant with per-facility
+    // points); the applications must then come from a table generated for it.
+    let text = match std::env::var("RULES") {
+        Ok(path) => std::fs::read_to_string(path).unwrap(),
+        Err(_) => text,
+    };
     let reg = graduatorie_rules::compile_str("bologna.toml", &text).unwrap();
     let t = Instant::now();
     let mut g = Generator::new(&reg, "bench", 2_000, 8);

@@ -64,8 +64,8 @@ where
         })
         .collect();
     for f in &fields {
-        if let (Source::Tie(k), Some((scores, rows))) = (f.source, standings.rows) {
-            scores.each_tie_ordinal(k, rows, |m, o| {
+        if let (Source::Tie(k), Some(rows)) = (f.source, standings.rows) {
+            rows.each_tie_ordinal(k, |m, o| {
                 if let Some(key) = keys.get_mut(m) {
                     *key |= (f.ordinal(o) >> f.cut) << f.shift;
                 }
@@ -91,10 +91,30 @@ pub(crate) struct Members<'m, F> {
     pub len: usize,
     /// The standing of the `i`th.
     pub get: &'m F,
-    /// When the members' tie-break values are those of rows of one batch's scores (the `i`th's
-    /// `rows[i]`, as its standing has them), they are read from there a step at a time: reading
-    /// every step of a member at once matched the kind of each value.
-    pub rows: Option<(&'m BatchScores, &'m [u32])>,
+    /// When the members' tie-break values are those of rows of one batch's scores (as their
+    /// standings have them), they are read from there a step at a time: reading every step of a
+    /// member at once matched the kind of each value.
+    pub rows: Option<Rows<'m>>,
+}
+
+/// Rows of one batch's scores whose tie-break values are the members': the `i`th member's are those
+/// of `rows[i]`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rows<'m> {
+    pub scores: &'m BatchScores,
+    pub rows: &'m [u32],
+    /// Rows of the facility table ([`BatchScores::facility`]), not applications.
+    pub facility: bool,
+}
+
+impl Rows<'_> {
+    fn each_tie_ordinal(&self, k: usize, f: impl FnMut(usize, graduatorie_rules::Ordinal)) {
+        if self.facility {
+            self.scores.each_facility_tie_ordinal(k, self.rows, f);
+        } else {
+            self.scores.each_tie_ordinal(k, self.rows, f);
+        }
+    }
 }
 
 impl<F> Clone for Members<'_, F> {
@@ -414,10 +434,10 @@ impl Plan {
             with_draw += usize::from(m.draw.is_some());
             draw_with_protocol &= m.draw.is_some() == m.protocol.is_some();
         }
-        if let Some((scores, rows)) = s.rows {
+        if let Some(rows) = s.rows {
             for (k, c) in columns.iter_mut().enumerate() {
                 if valued(k) {
-                    scores.each_tie_ordinal(k, rows, |_, o| c.add(o));
+                    rows.each_tie_ordinal(k, |_, o| c.add(o));
                 }
             }
         }

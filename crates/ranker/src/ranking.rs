@@ -109,121 +109,105 @@ pub fn rank_scores(regulation: &Regulation, batch: Scored<'_>, kind: ListKind) -
             draw: draws.get(i).copied().flatten(),
         }
     };
-    let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
     let admitted = (0..s.len).filter(|&i| !s.excluded.get(i).copied().unwrap_or(true));
-    if kind == ListKind::PerFacility {
-        // Members per facility, in applicant order, with the facility row of each.
-        let mut by: Vec<Vec<(u32, usize)>> = Vec::new();
-        for i in admitted {
-            for row in s.facility_rows(i) {
-                let f = s.facility(row).facility;
-                gather(&mut by, f as usize, (index(i), row));
-            }
-        }
-        return by
-            .into_iter()
-            .enumerate()
-            .filter(|(_, members)| !members.is_empty())
-            .map(|(f, members)| {
-                let standings: Vec<Standing<'_>> = members
-                    .iter()
-                    .map(|&(a, r)| standing(a as usize, Some(r)))
-                    .collect();
-                let order = keys::order(regulation, &standings, batch.seed)
-                    .into_iter()
-                    .filter_map(|m| members.get(m as usize).map(|&(a, _)| a))
-                    .collect();
-                RankedList {
-                    key: ListKey::Facility(index(f)),
-                    order,
-                }
-            })
-            .collect();
-    }
-    // A global list, or one per section: every admitted applicant is in one list at most. Members in
-    // applicant order, gathered by index (looking the list up in a map for every member was a sixth
-    // of ranking a million).
-    let lists: Vec<(ListKey, Vec<u32>)> = match kind {
-        ListKind::PerSection => {
-            let mut by: Vec<Vec<u32>> = Vec::new();
-            for i in admitted {
-                if let Some(section) = s.section.get(i).copied().flatten() {
-                    gather(&mut by, usize::from(section), index(i));
-                }
-            }
-            by.into_iter()
-                .enumerate()
-                .map(|(section, members)| {
-                    (
-                        ListKey::Section(u16::try_from(section).unwrap_or(u16::MAX)),
-                        members,
-                    )
-                })
-                .collect()
-        }
-        _ => vec![(ListKey::Global, admitted.map(index).collect())],
-    };
-    let lists = lists.into_iter().filter(|(_, members)| !members.is_empty());
-    // A tie-break whose direction depends on the section needs each list's own plan.
-    if regulation
+    // A tie-break whose direction depends on the section needs each list's own plan: the comparator
+    // orders members of different sections first by section there.
+    let sectioned = regulation
         .tie_breaks()
         .iter()
-        .any(|t| !t.section_order.is_empty())
-    {
+        .any(|t| !t.section_order.is_empty());
+    // Everyone in some list, one entry per list they are in: the applicant and, in a facility's
+    // list, the facility row; and the list of each entry. In applicant order, lists gathered by
+    // index (looking the list up in a map for every member was a sixth of ranking a million).
+    let mut who: Vec<u32> = Vec::with_capacity(s.len);
+    let mut rows: Vec<u32> = Vec::new();
+    let mut by: Vec<Vec<u32>> = Vec::new();
+    match kind {
+        ListKind::Global => {
+            who = admitted.map(index).collect();
+            by.push((0..who.len()).map(index).collect());
+        }
+        ListKind::PerSection => {
+            for i in admitted {
+                if let Some(section) = s.section.get(i).copied().flatten() {
+                    gather(&mut by, usize::from(section), index(who.len()));
+                    who.push(index(i));
+                }
+            }
+        }
+        ListKind::PerFacility => {
+            for i in admitted {
+                for row in s.facility_rows(i) {
+                    gather(&mut by, s.facility(row).facility as usize, index(who.len()));
+                    who.push(index(i));
+                    rows.push(index(row));
+                }
+            }
+        }
+    }
+    let list_key = |l: usize| match kind {
+        ListKind::Global => ListKey::Global,
+        ListKind::PerSection => ListKey::Section(u16::try_from(l).unwrap_or(u16::MAX)),
+        ListKind::PerFacility => ListKey::Facility(index(l)),
+    };
+    let lists = by
+        .into_iter()
+        .enumerate()
+        .filter(|(_, members)| !members.is_empty())
+        .map(|(l, members)| (list_key(l), members));
+    let member = |m: usize| {
+        let a = who.get(m).copied().unwrap_or(u32::MAX) as usize;
+        standing(a, rows.get(m).map(|&r| r as usize))
+    };
+    let applicant = |m: u32| who.get(m as usize).copied();
+    if sectioned {
         return lists
             .map(|(key, members)| {
-                let standings: Vec<Standing<'_>> =
-                    members.iter().map(|&a| standing(a as usize, None)).collect();
+                let standings: Vec<Standing<'_>> = members.iter().map(|&m| member(m as usize)).collect();
                 let order = keys::order(regulation, &standings, batch.seed)
                     .into_iter()
-                    .filter_map(|m| members.get(m as usize).copied())
+                    .filter_map(|i| applicant(*members.get(i as usize)?))
                     .collect();
                 RankedList { key, order }
             })
             .collect();
     }
-    // Otherwise each application's key is made once for all lists, reading the scores in applicant
-    // order (a list at a time missed the cache at most members): the members of all lists, in
-    // applicant order, are the admitted applications in a list.
-    let lists: Vec<(ListKey, Vec<u32>)> = lists.collect();
-    let mut listed = vec![false; s.len];
-    for &a in lists.iter().flat_map(|(_, members)| members) {
-        if let Some(l) = listed.get_mut(a as usize) {
-            *l = true;
-        }
-    }
-    let everyone: Vec<u32> = (0..s.len)
-        .filter(|&a| listed.get(a).copied().unwrap_or(false))
-        .map(index)
-        .collect();
-    let mut at = vec![u32::MAX; s.len];
-    for (m, &a) in everyone.iter().enumerate() {
-        if let Some(slot) = at.get_mut(a as usize) {
-            *slot = index(m);
-        }
-    }
-    let member = |m: usize| standing(everyone.get(m).copied().unwrap_or(u32::MAX) as usize, None);
+    // Otherwise every entry's key is made once, under one plan for all lists, reading the scores in
+    // applicant order (a list at a time missed the cache at most members; planning each of 2,000
+    // facilities' lists apart was 5.5 s of 8 million entries). Tie-break values are read from the
+    // facility rows in facilities' lists, else from the applicants.
+    let table = keys::Rows {
+        scores: s,
+        rows: if kind == ListKind::PerFacility {
+            &rows
+        } else {
+            &who
+        },
+        facility: kind == ListKind::PerFacility,
+    };
     let standings = keys::Members {
-        len: everyone.len(),
+        len: who.len(),
         get: &member,
-        rows: Some((s, &everyone)),
+        rows: Some(table),
     };
     let (keys, written) = keys::keys(regulation, standings, batch.seed);
-    let widest = index(everyone.len().saturating_sub(1));
+    let widest = index(who.len().saturating_sub(1));
     lists
-        .into_iter()
         .map(|(key, members)| {
-            let pairs = members.iter().filter_map(|&a| {
-                let m = at.get(a as usize).copied()?;
-                Some((keys.get(m as usize).copied()?, m))
-            });
+            let pairs = members
+                .iter()
+                .filter_map(|&m| Some((keys.get(m as usize).copied()?, m)));
             let order = keys::sort(regulation, standings, pairs, widest, written, batch.seed)
                 .into_iter()
-                .filter_map(|m| everyone.get(m as usize).copied())
+                .filter_map(applicant)
                 .collect();
             RankedList { key, order }
         })
         .collect()
+}
+
+fn index(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 /// Adds `member` to list `at` of `lists`, making room for it.

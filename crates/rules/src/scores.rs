@@ -146,6 +146,23 @@ impl BatchScores {
             }
         }
     }
+    /// `f(m, ordinal)` for tie-break step `k` of each facility row `rows[m]`, in order: what
+    /// [`Ties::ordinal`] of its [`BatchScores::facility`]'s `ties` gives, read column by column as
+    /// [`BatchScores::each_tie_ordinal`] reads the applications'.
+    pub fn each_facility_tie_ordinal(&self, k: usize, rows: &[u32], mut f: impl FnMut(usize, Ordinal)) {
+        match self.facility_ties.steps.get(k) {
+            Some(Step::Values(c)) => c.each_ordinal(rows, f),
+            step => {
+                let n = self.n_subtotals;
+                for (m, &r) in rows.iter().enumerate() {
+                    let r = r as usize;
+                    let total = self.facilities.get(r).map_or(0, |&(_, _, t)| t);
+                    let subtotals = self.facility_subtotals.get(r * n..(r + 1) * n).unwrap_or(&[]);
+                    f(m, Step::ordinal(step, r, subtotals, total, self.scale));
+                }
+            }
+        }
+    }
     /// Rows of application `i` per preferred facility: indexes for [`BatchScores::facility`].
     pub fn facility_rows(&self, i: usize) -> std::ops::Range<usize> {
         let start = self.facility_start.get(i).copied().unwrap_or(0) as usize;
