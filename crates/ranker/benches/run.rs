@@ -38,6 +38,11 @@ fn sizes() -> Vec<usize> {
 }
 
 fn load(mechanism: &str) -> Regulation {
+    graduatorie_rules::compile_str("bologna.toml", &bologna_text(mechanism)).unwrap()
+}
+
+/// The Bologna regulation's text with `mechanism`.
+fn bologna_text(mechanism: &str) -> String {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../config/rules/bologna-nidi.toml"
@@ -57,11 +62,33 @@ fn load(mechanism: &str) -> Regulation {
         .filter(|l| !l.starts_with("spare_to") && !l.starts_with("spare_if"))
         .map(|l| format!("{l}\n"))
         .collect();
-    graduatorie_rules::compile_str("bologna.toml", &text).unwrap()
+    text
+}
+
+/// Bologna with deferred acceptance and one criterion that depends on the facility (a sibling who
+/// attends it, as Bomporto has): priorities differ by facility, so every facility has its own list
+/// (8 entries per application) and deferred acceptance cannot be replaced by serial dictatorship.
+fn per_facility() -> Regulation {
+    let text = bologna_text("deferred_acceptance")
+        .replace("lists = \"per_section\"", "lists = \"per_facility\"")
+        + r#"
+[inputs.sibling_facility]
+type = "facility"
+label = "Nido frequentato da un fratello o una sorella"
+optional = true
+
+[criteria.sibling_same_facility]
+label = "Fratello nello stesso nido"
+subtotal = "household"
+when = "facility == sibling_facility"
+points = 4
+"#;
+    graduatorie_rules::compile_str("bologna-sibling.toml", &text).unwrap()
 }
 
 static GLOBAL_ORDER: LazyLock<Regulation> = LazyLock::new(|| load("global_order"));
 static DEFERRED: LazyLock<Regulation> = LazyLock::new(|| load("deferred_acceptance"));
+static PER_FACILITY: LazyLock<Regulation> = LazyLock::new(per_facility);
 
 struct Call {
     facts: Vec<Facts>,
@@ -77,20 +104,7 @@ fn call(n: usize) -> &'static Call {
     let mut calls = CALLS.lock().unwrap();
     calls.entry(n).or_insert_with(|| {
         let reg = &*GLOBAL_ORDER;
-        let mut g = Generator::new(reg, "bench", FACILITIES, PREFERENCES);
-        let seats = g.seats(u32::try_from(n).unwrap(), reg.sections().len());
-        let mut table = FacilityTable::closed((0..FACILITIES).map(code));
-        let mut facts = Vec::with_capacity(n);
-        for i in 1..=u32::try_from(n).unwrap() {
-            if let Some(app) = g.application(i, &mut table) {
-                facts.push(reg.facts(&app, &mut table).unwrap());
-            }
-        }
-        let call = Box::leak(Box::new(Call {
-            batch: FactsBatch::from_facts(&facts),
-            facts,
-            seats,
-        }));
+        let call = generate(reg, n);
         // The naive implementation must give the same seats, or the comparison means nothing.
         let engine = engine_run(reg, call);
         assert_eq!(
@@ -103,6 +117,32 @@ fn call(n: usize) -> &'static Call {
         );
         call
     })
+}
+
+/// A synthetic call of `n` applications for [`per_facility`], made once per size.
+fn sibling_call(n: usize) -> &'static Call {
+    static CALLS: LazyLock<Mutex<HashMap<usize, &'static Call>>> =
+        LazyLock::new(|| Mutex::new(HashMap::new()));
+    let mut calls = CALLS.lock().unwrap();
+    calls.entry(n).or_insert_with(|| generate(&PER_FACILITY, n))
+}
+
+/// `n` synthetic applications for `reg`.
+fn generate(reg: &Regulation, n: usize) -> &'static Call {
+    let mut g = Generator::new(reg, "bench", FACILITIES, PREFERENCES);
+    let seats = g.seats(u32::try_from(n).unwrap(), reg.sections().len());
+    let mut table = FacilityTable::closed((0..FACILITIES).map(code));
+    let mut facts = Vec::with_capacity(n);
+    for i in 1..=u32::try_from(n).unwrap() {
+        if let Some(app) = g.application(i, &mut table) {
+            facts.push(reg.facts(&app, &mut table).unwrap());
+        }
+    }
+    Box::leak(Box::new(Call {
+        batch: FactsBatch::from_facts(&facts),
+        facts,
+        seats,
+    }))
 }
 
 fn engine_run(reg: &Regulation, call: &Call) -> Allocation {
@@ -126,11 +166,21 @@ fn engine_global_order(bencher: Bencher, n: usize) {
     bencher.bench(|| black_box(engine_run(&GLOBAL_ORDER, call)));
 }
 
-/// Scoring + ranking + deferred acceptance with per-facility priorities (here the common order).
+/// Scoring + ranking + deferred acceptance, Bologna's priorities: one order per section, the same at
+/// every facility, so the engine runs serial dictatorship in that order (its only stable outcome,
+/// `docs/allocation.md`).
 #[divan::bench(args = sizes(), sample_count = 5)]
 fn engine_deferred_acceptance(bencher: Bencher, n: usize) {
     let call = call(n);
     bencher.bench(|| black_box(engine_run(&DEFERRED, call)));
+}
+
+/// Scoring + ranking + deferred acceptance with priorities that differ by facility
+/// ([`per_facility`]): 8 scored entries per application, 2,000 lists, proposals and rejections.
+#[divan::bench(args = sizes(), sample_count = 3)]
+fn engine_per_facility_priorities(bencher: Bencher, n: usize) {
+    let call = sibling_call(n);
+    bencher.bench(|| black_box(engine_run(&PER_FACILITY, call)));
 }
 
 /// The same work done the straightforward way.
