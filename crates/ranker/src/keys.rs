@@ -42,7 +42,8 @@ pub(crate) fn order(reg: &Regulation, standings: &[Standing<'_>], seed: Option<&
 /// One key per standing, under one plan for all of them, and whether equal keys are complete ties.
 /// Keys of standings planned together compare as the comparator orders them, within any subset of
 /// them that the comparator orders without looking at sections (one list, when no tie-break step
-/// changes direction by section).
+/// changes direction by section). With `rows`, only the standings' tiers, totals in units, sections,
+/// protocols and draws are read (tie-break values come from the rows).
 pub(crate) fn keys<'a, F>(
     reg: &Regulation,
     standings: Members<'_, F>,

@@ -32,7 +32,7 @@ use crate::expr::{ArithOp, Expr};
 use crate::facts_batch::FactsBatch;
 use crate::lane::{self, Lane, Operand};
 use crate::model::{Band, BandValue, Criterion, PointsRule, Regulation, TieKind};
-use crate::scores::{BatchScores, TieColumns, to_units};
+use crate::scores::{BatchScores, NOT_PER_FACILITY, TieColumns, to_units};
 use crate::value::{Value, from_units, whole_units};
 
 /// Applications scored together; small enough for the columns to stay in the processor's cache.
@@ -718,7 +718,12 @@ impl Regulation {
     ) -> Result<BatchScores, (usize, EvaluationError)> {
         let (first, last) = (range.start.min(facts.len()), range.end.min(facts.len()));
         // Reserved once: growing the columns by chunks copied them over and over (a tenth of the work).
-        let mut out = BatchScores::with_capacity(self, last.saturating_sub(first));
+        let rows = if self.is_per_facility() {
+            (first..last).map(|a| facts.preferences(a).len()).sum()
+        } else {
+            0
+        };
+        let mut out = BatchScores::with_capacity(self, last.saturating_sub(first), rows);
         let mut start = first;
         while start < last {
             let end = (start + CHUNK).min(last);
@@ -904,7 +909,13 @@ impl Regulation {
         }
         let m = fac.len();
         fac.score = (0..u32::try_from(m).unwrap_or(u32::MAX)).collect();
-        let mut f_points = vec![0i64; m * c];
+        // Only the criteria that depend on the facility (`BatchScores::facility_slots`).
+        let width = out
+            .facility_slots
+            .iter()
+            .filter(|&&s| s != NOT_PER_FACILITY)
+            .count();
+        let mut f_points = vec![0i64; m * width];
         let mut f_subtotals: Vec<i64> = Vec::with_capacity(m * k);
         let mut f_totals: Vec<i64> = Vec::with_capacity(m);
         for &a in &fac.app {
@@ -920,7 +931,9 @@ impl Regulation {
                 }
                 let column = b.criterion(crit, &fac)?;
                 add(&mut f_totals, &mut f_subtotals, k, crit.subtotal, &column)?;
-                place(&mut f_points, c, ci, &column);
+                if let Some(&slot) = out.facility_slots.get(ci) {
+                    place(&mut f_points, width, usize::from(slot), &column);
+                }
             }
             b.score_subtotals = &f_subtotals;
             b.score_totals = &f_totals;
@@ -928,6 +941,9 @@ impl Regulation {
         }
         // Nothing failed: append.
         let base = out.facilities.len();
+        let first = u32::try_from(out.len).unwrap_or(u32::MAX);
+        out.facility_app
+            .extend(fac.app.iter().map(|&a| a.saturating_add(first)));
         out.len += n;
         out.excluded.extend(excluded);
         out.reserve.extend(reserve);

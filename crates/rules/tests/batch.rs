@@ -185,7 +185,12 @@ fn assert_same(reg: &Regulation, facts: &[Facts], batch: &BatchScores) {
                     "{ctx}"
                 );
             }
+            // The breakdown at a facility is complete: the application's points for the criteria
+            // that do not depend on the facility, so that the points add up to the row's total.
+            assert_eq!(f.points.len(), reg.criteria().len(), "{ctx}");
+            assert_eq!(f.points.sum::<i64>(), f.total, "{ctx} facility row {row}");
         }
+        assert_eq!(batch.points(i).sum::<i64>(), batch.total[i], "{ctx}");
     }
 }
 
