@@ -90,8 +90,19 @@ pub fn rank_scores(regulation: &Regulation, batch: Scored<'_>, kind: ListKind) -
             .collect(),
         _ => Vec::new(),
     };
+    // What the ranking's keys read of application `i` with `total` (units): its standing without the
+    // tie-break values and the decimal total, which the keys read elsewhere (making them was a third
+    // of ranking 8 million facility entries).
+    let bare = |i: usize, total: i64| Standing {
+        tier: s.tier(i),
+        total: rust_decimal::Decimal::ZERO,
+        total_units: Some((total, s.points_scale())),
+        tie_keys: graduatorie_rules::Ties::NONE,
+        section: s.section.get(i).copied().flatten(),
+        protocol: protocol(i),
+        draw: draws.get(i).copied().flatten(),
+    };
     let standing = |i: usize, row: Option<usize>| {
-        let section = s.section.get(i).copied().flatten();
         let (total, tie_keys) = match row {
             Some(r) => {
                 let f = s.facility(r);
@@ -100,13 +111,9 @@ pub fn rank_scores(regulation: &Regulation, batch: Scored<'_>, kind: ListKind) -
             None => (s.total.get(i).copied().unwrap_or_default(), s.tie_keys(i)),
         };
         Standing {
-            tier: s.tier(i),
             total: s.decimal(total),
-            total_units: Some((total, s.points_scale())),
             tie_keys,
-            section,
-            protocol: protocol(i),
-            draw: draws.get(i).copied().flatten(),
+            ..bare(i, total)
         }
     };
     let admitted = (0..s.len).filter(|&i| !s.excluded.get(i).copied().unwrap_or(true));
@@ -185,29 +192,19 @@ pub fn rank_scores(regulation: &Regulation, batch: Scored<'_>, kind: ListKind) -
         },
         facility: kind == ListKind::PerFacility,
     };
-    // What the keys read of each entry besides the tie-break columns (making the whole standing,
-    // the facility row's breakdown and the decimal total, was a third of ranking 8 million entries).
-    let bare = |m: usize| {
+    let keyed = |m: usize| {
         let a = who.get(m).copied().unwrap_or(u32::MAX) as usize;
         let total = match rows.get(m) {
             Some(&r) => s.facility_total(r as usize),
             None => s.total.get(a).copied().unwrap_or_default(),
         };
-        Standing {
-            tier: s.tier(a),
-            total: rust_decimal::Decimal::ZERO,
-            total_units: Some((total, s.points_scale())),
-            tie_keys: graduatorie_rules::Ties::NONE,
-            section: s.section.get(a).copied().flatten(),
-            protocol: protocol(a),
-            draw: draws.get(a).copied().flatten(),
-        }
+        bare(a, total)
     };
     let (keys, written) = keys::keys(
         regulation,
         keys::Members {
             len: who.len(),
-            get: &bare,
+            get: &keyed,
             rows: Some(table),
         },
         batch.seed,

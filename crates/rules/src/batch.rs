@@ -32,7 +32,7 @@ use crate::expr::{ArithOp, Expr};
 use crate::facts_batch::FactsBatch;
 use crate::lane::{self, Lane, Operand};
 use crate::model::{Band, BandValue, Criterion, PointsRule, Regulation, TieKind};
-use crate::scores::{BatchScores, NOT_PER_FACILITY, TieColumns, to_units};
+use crate::scores::{BatchScores, TieColumns, to_units};
 use crate::value::{Value, from_units, whole_units};
 
 /// Applications scored together; small enough for the columns to stay in the processor's cache.
@@ -910,11 +910,7 @@ impl Regulation {
         let m = fac.len();
         fac.score = (0..u32::try_from(m).unwrap_or(u32::MAX)).collect();
         // Only the criteria that depend on the facility (`BatchScores::facility_slots`).
-        let width = out
-            .facility_slots
-            .iter()
-            .filter(|&&s| s != NOT_PER_FACILITY)
-            .count();
+        let width = out.per_facility_criteria();
         let mut f_points = vec![0i64; m * width];
         let mut f_subtotals: Vec<i64> = Vec::with_capacity(m * k);
         let mut f_totals: Vec<i64> = Vec::with_capacity(m);

@@ -166,23 +166,22 @@ impl BatchScores {
             Some(Step::Values(c)) => c.each_ordinal(rows, f),
             Some(Step::Applicant) => {
                 // The application's values, read a block of rows at a time.
-                let mut apps = Vec::with_capacity(rows.len().min(4096));
-                for (b, block) in rows.chunks(4096).enumerate() {
+                const BLOCK: usize = 4096;
+                let mut apps = Vec::with_capacity(rows.len().min(BLOCK));
+                for (b, block) in rows.chunks(BLOCK).enumerate() {
                     apps.clear();
                     apps.extend(
                         block
                             .iter()
                             .map(|&r| self.facility_app.get(r as usize).copied().unwrap_or(u32::MAX)),
                     );
-                    self.each_tie_ordinal(k, &apps, |m, o| f(b * 4096 + m, o));
+                    self.each_tie_ordinal(k, &apps, |m, o| f(b * BLOCK + m, o));
                 }
             }
             step => {
-                let n = self.n_subtotals;
                 for (m, &r) in rows.iter().enumerate() {
                     let r = r as usize;
-                    let total = self.facilities.get(r).map_or(0, |&(_, _, t)| t);
-                    let subtotals = self.facility_subtotals.get(r * n..(r + 1) * n).unwrap_or(&[]);
+                    let (subtotals, total) = (self.facility_subtotals_of(r), self.facility_total(r));
                     f(m, Step::ordinal(step, r, subtotals, total, self.scale));
                 }
             }
@@ -201,10 +200,7 @@ impl BatchScores {
     /// Facility, rank and scores of a facility row.
     pub fn facility(&self, row: usize) -> FacilityRow<'_> {
         let (facility, rank, total) = self.facilities.get(row).copied().unwrap_or((0, 0, 0));
-        let subtotals = self
-            .facility_subtotals
-            .get(row * self.n_subtotals..(row + 1) * self.n_subtotals)
-            .unwrap_or(&[]);
+        let subtotals = self.facility_subtotals_of(row);
         let app = self.facility_app.get(row).map_or(usize::MAX, |&a| a as usize);
         let width = self.per_facility_criteria();
         let mut points = Points::row(&self.points, app, self.n_criteria);
@@ -233,8 +229,14 @@ impl BatchScores {
         self.facilities.get(row).map_or(0, |&(_, _, t)| t)
     }
 
-    /// How many criteria depend on the facility.
-    fn per_facility_criteria(&self) -> usize {
+    /// The subtotals of a facility row.
+    fn facility_subtotals_of(&self, row: usize) -> &[i64] {
+        let k = self.n_subtotals;
+        self.facility_subtotals.get(row * k..(row + 1) * k).unwrap_or(&[])
+    }
+
+    /// How many criteria depend on the facility (the width of a facility row's points).
+    pub(crate) fn per_facility_criteria(&self) -> usize {
         self.facility_slots
             .iter()
             .filter(|&&s| s != NOT_PER_FACILITY)
