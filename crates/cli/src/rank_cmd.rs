@@ -400,17 +400,24 @@ fn compute_seats(
     let rows = rows.map_err(|_| "the ranking could not be made".to_owned())?;
     let outcome = RunOutcome::of(scores, lists, allocated.map_err(failed)?);
     // The ranking (most of it made already) and the public list on this thread, the allocation and the
-    // waiting lists on another: about the same work.
+    // waiting lists on another: about the same work. With facilities' lists, whose ranking rows are
+    // all made here (eight per application), the public list goes to the other thread.
+    let by_facility = outcome
+        .lists
+        .iter()
+        .any(|l| matches!(l.key, graduatorie_ranker::ListKey::Facility(_)));
+    let public = || out.output("public.csv", |f| report::public(&cx, &outcome, f));
     std::thread::scope(|scope| {
         let others = scope.spawn(|| {
             out.output("allocation.csv", |f| report::allocation(&cx, &outcome, f))?;
-            out.output("waiting.csv", |f| report::waiting(&cx, &outcome, f))
+            out.output("waiting.csv", |f| report::waiting(&cx, &outcome, f))?;
+            if by_facility { public() } else { Ok(()) }
         });
         let ranking = out
             .output("ranking.csv", |f| {
                 report::ranking(&cx, &outcome.scores, &outcome.lists, rows, f);
             })
-            .and_then(|()| out.output("public.csv", |f| report::public(&cx, &outcome, f)));
+            .and_then(|()| if by_facility { Ok(()) } else { public() });
         let others = others
             .join()
             .unwrap_or_else(|_| Err("the lists could not be made".into()));

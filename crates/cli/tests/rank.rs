@@ -1006,3 +1006,93 @@ fn problems_are_listed_in_file_order_with_repeated_protocols_first_on_their_line
         assert!(got.contains(want), "{got} should be {want}\n{err}");
     }
 }
+
+/// Lists per facility (points that depend on the facility) and deferred acceptance, worked by hand:
+/// every file a family or an auditor reads.
+#[test]
+fn facilities_lists_and_deferred_acceptance_worked_by_hand() {
+    let dir = scratch("per-facility");
+    let rules = RULES
+        .replace(
+            "[inputs.siblings]\ntype = \"integer\"\nlabel = \"Fratelli\"\nmin = 0\nmax = 5\n",
+            "",
+        )
+        .replace(
+            "[eligibility.resident]",
+            "[inputs.sibling_facility]\ntype = \"facility\"\nlabel = \"Nido del fratello\"\n\
+             optional = true\n\n[eligibility.resident]",
+        )
+        .replace(
+            "[criteria.siblings]\nlabel = \"Fratelli\"\npoints = \"2 * siblings\"",
+            "[criteria.sibling_here]\nlabel = \"Fratello nello stesso nido\"\n\
+             when = \"facility == sibling_facility\"\npoints = 4",
+        )
+        .replace(
+            "label = \"Sorteggio\"\nby = \"draw\"",
+            "label = \"Protocollo\"\nby = \"protocol\"",
+        )
+        .replace(
+            "mechanism = \"global_order\"",
+            "mechanism = \"deferred_acceptance\"\nlists = \"per_facility\"\nmove_up = false",
+        );
+    let rules = write(&dir, "pf.toml", &rules);
+    let apps = write(
+        &dir,
+        "apps.csv",
+        "protocol,preferences,resident,single_parent,sibling_facility\n\
+         2026/000001,A|B,true,false,B\n\
+         2026/000002,A|B,true,true,\n\
+         2026/000003,B|A,true,false,A\n\
+         2026/000004,B,true,false,\n\
+         2026/000005,A,false,false,\n",
+    );
+    let facs = write(&dir, "facs.csv", FACILITIES);
+    let out = dir.join("out");
+    let o = rank_seats(&rules, &apps, &facs, None, out.to_str().unwrap());
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // Points: 000002 single parent, 10 at both; 000001 a sibling at B, 4 there and 0 at A; 000003 a
+    // sibling at A, 4 there and 0 at B; 000004 0. 000005 is not resident: excluded.
+    // List A: 000002 (10), 000003 (4), 000001 (0). List B: 000002 (10), 000001 (4), then 000003 and
+    // 000004 with 0, by protocol.
+    // Deferred acceptance, one seat each. Round 1: 000001 and 000002 propose to A, which keeps 000002;
+    // 000003 and 000004 to B, which keeps 000003 (protocol). Round 2: 000001 proposes to B, which
+    // keeps it (4 > 0) and rejects 000003. Round 3: 000003 proposes to A, which keeps 000002. 000003
+    // and 000004 have nothing left to ask: 000002 gets A, 000001 gets B.
+    assert_eq!(
+        read(&out, "public.csv"),
+        "graduatoria,posizione,protocollo,punteggio,precedenza,esito\n\
+         A Nido Arcobaleno,1,2026/000002,10,,posto offerto: A\n\
+         A Nido Arcobaleno,2,2026/000003,4,,in attesa\n\
+         A Nido Arcobaleno,3,2026/000001,0,,ammessa in altra struttura\n\
+         B Nido Girasole,1,2026/000002,10,,ammessa in altra struttura\n\
+         B Nido Girasole,2,2026/000001,4,,posto offerto: B\n\
+         B Nido Girasole,3,2026/000003,0,,in attesa\n\
+         B Nido Girasole,4,2026/000004,0,,in attesa\n\
+         ,,2026/000005,,,esclusa\n"
+    );
+    assert_eq!(
+        read(&out, "allocation.csv"),
+        "protocol,section,facility,choice,status\n\
+         2026/000001,,B,2,offered\n\
+         2026/000002,,A,1,offered\n"
+    );
+    assert_eq!(
+        read(&out, "waiting.csv"),
+        "list,position,protocol\n\
+         facility:A,1,2026/000003\n\
+         facility:B,1,2026/000003\n\
+         facility:B,2,2026/000004\n"
+    );
+    // Each facility row's breakdown: the application's points and the facility's, adding to the total.
+    let ranking = read(&out, "ranking.csv");
+    assert!(ranking.starts_with(
+        "list,position,protocol,section,status,total,single_parent,sibling_here,tie.1,reasons\n\
+         facility:A,1,2026/000002,,admitted,10,10,0,2026/000002,\n\
+         facility:A,2,2026/000003,,admitted,4,0,4,2026/000003,\n\
+         facility:A,3,2026/000001,,admitted,0,0,0,2026/000001,\n\
+         facility:B,1,2026/000002,,admitted,10,10,0,2026/000002,\n\
+         facility:B,2,2026/000001,,admitted,4,0,4,2026/000001,\n"
+    ));
+    let o = run(&["verify", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+}

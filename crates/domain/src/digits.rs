@@ -2,26 +2,15 @@
 //! write millions of numbers (points, positions, protocol numbers), and `format!` was a visible part
 //! of that time.
 
-/// Appends the decimal digits of `n`, with leading zeros up to `width` digits (any width).
-pub fn push_digits(mut n: u64, width: u32, out: &mut String) {
-    // `u64::MAX` has 20 digits.
-    let mut digits = [b'0'; 20];
-    let mut start = digits.len();
-    while n > 0 && start > 0 {
-        start -= 1;
-        if let Some(d) = digits.get_mut(start) {
-            // `n % 10` is a single digit.
-            *d = b'0' + u8::try_from(n % 10).unwrap_or(0);
-        }
-        n /= 10;
-    }
-    let written = digits.len() - start;
-    for _ in written..width as usize {
+/// Appends the decimal digits of `n`, with leading zeros up to `width` digits (any width; zero with no
+/// width is nothing).
+pub fn push_digits(n: u64, width: u32, out: &mut String) {
+    let mut buf = itoa::Buffer::new();
+    let digits = if n == 0 { "" } else { buf.format(n) };
+    for _ in digits.len()..width as usize {
         out.push('0');
     }
-    for &d in digits.get(start..).unwrap_or(&[]) {
-        out.push(char::from(d));
-    }
+    out.push_str(digits);
 }
 
 #[cfg(test)]

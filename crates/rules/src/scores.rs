@@ -224,6 +224,11 @@ impl BatchScores {
         }
     }
 
+    /// The facility of a facility row ([`BatchScores::facility`]'s `facility`), read alone.
+    pub fn facility_of(&self, row: usize) -> Option<u32> {
+        self.facilities.get(row).map(|&(f, _, _)| f)
+    }
+
     /// The total of a facility row ([`BatchScores::facility`]'s `total`), read alone.
     pub fn facility_total(&self, row: usize) -> i64 {
         self.facilities.get(row).map_or(0, |&(_, _, t)| t)
