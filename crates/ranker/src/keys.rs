@@ -98,23 +98,22 @@ pub(crate) struct Members<'m, F> {
     pub rows: Option<Rows<'m>>,
 }
 
-/// Rows of one batch's scores whose tie-break values are the members': the `i`th member's are those
-/// of `rows[i]`.
+/// Rows of one batch's scores whose tie-break values are the members': the first members' are those
+/// of the applications `apps`, the others' those of the facility rows `rows`
+/// ([`BatchScores::facility`]), in order.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Rows<'m> {
     pub scores: &'m BatchScores,
+    pub apps: &'m [u32],
     pub rows: &'m [u32],
-    /// Rows of the facility table ([`BatchScores::facility`]), not applications.
-    pub facility: bool,
 }
 
 impl Rows<'_> {
-    fn each_tie_ordinal(&self, k: usize, f: impl FnMut(usize, graduatorie_rules::Ordinal)) {
-        if self.facility {
-            self.scores.each_facility_tie_ordinal(k, self.rows, f);
-        } else {
-            self.scores.each_tie_ordinal(k, self.rows, f);
-        }
+    fn each_tie_ordinal(&self, k: usize, mut f: impl FnMut(usize, graduatorie_rules::Ordinal)) {
+        self.scores.each_tie_ordinal(k, self.apps, &mut f);
+        let first = self.apps.len();
+        self.scores
+            .each_facility_tie_ordinal(k, self.rows, |m, o| f(first + m, o));
     }
 }
 

@@ -17,6 +17,7 @@
 
 pub mod allocate;
 pub mod budget;
+mod facility_lists;
 mod instance;
 mod keys;
 mod prefetch;

@@ -10,7 +10,7 @@ pub use graduatorie_rules::model::ListKind;
 use graduatorie_rules::model::TieKind;
 use graduatorie_rules::{BatchScores, Evaluation, EvaluationError, Regulation, Standing, draw_value};
 
-use crate::keys;
+use crate::{facility_lists, keys};
 
 /// What a list is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -123,6 +123,13 @@ pub fn rank_scores(regulation: &Regulation, batch: Scored<'_>, kind: ListKind) -
         .tie_breaks()
         .iter()
         .any(|t| !t.section_order.is_empty());
+    if kind == ListKind::PerFacility
+        && !sectioned
+        && let Some(lists) =
+            facility_lists::facility_lists(regulation, s, admitted.clone(), &bare, batch.seed)
+    {
+        return lists;
+    }
     // Everyone in some list, one entry per list they are in: the applicant and, in a facility's
     // list, the facility row; and the list of each entry. In applicant order, lists gathered by
     // index (looking the list up in a map for every member was a sixth of ranking a million).
@@ -183,14 +190,15 @@ pub fn rank_scores(regulation: &Regulation, batch: Scored<'_>, kind: ListKind) -
     // applicant order (a list at a time missed the cache at most members; planning each of 2,000
     // facilities' lists apart was 5.5 s of 8 million entries). Tie-break values are read from the
     // facility rows in facilities' lists, else from the applicants.
+    let (apps, facility_rows): (&[u32], &[u32]) = if kind == ListKind::PerFacility {
+        (&[], &rows)
+    } else {
+        (&who, &[])
+    };
     let table = keys::Rows {
         scores: s,
-        rows: if kind == ListKind::PerFacility {
-            &rows
-        } else {
-            &who
-        },
-        facility: kind == ListKind::PerFacility,
+        apps,
+        rows: facility_rows,
     };
     let keyed = |m: usize| {
         let a = who.get(m).copied().unwrap_or(u32::MAX) as usize;

@@ -89,9 +89,15 @@ order = "desc"
 
 /// The regulation above, or (`protocol_step` false) the same without its protocol step, so that the
 /// protocol decides only as the last resort (ascending, missing numbers last); without its direction
-/// by section (`section_order` false), lists other than facilities' share one set of keys.
-fn regulation(protocol_step: bool, section_order: bool) -> Regulation {
+/// by section (`section_order` false), lists other than facilities' share one set of keys; without its
+/// step on the total (`total_step` false), a facility's points outside the subtotal show only in the
+/// total.
+fn regulation(protocol_step: bool, section_order: bool, total_step: bool) -> Regulation {
     let mut text = RULES.to_owned();
+    if !total_step {
+        text = text.replace("[[tie_break]]\nby = \"total\"\norder = \"asc\"\n", "");
+    }
+    assert_eq!(text.contains("by = \"total\""), total_step);
     if !protocol_step {
         text = text.replace("[[tie_break]]\nby = \"protocol\"\norder = \"desc\"\n", "");
     }
@@ -123,7 +129,7 @@ fn evaluation() -> impl Strategy<Value = (Evaluation, Option<u32>)> {
         prop::option::of(0u16..2),
         0u8..10,
         prop::option::weighted(0.9, 1u32..30),
-        prop::collection::vec((0u32..3, 0i64..3), 0..3),
+        prop::collection::vec((0u32..3, 0i64..3, 0u8..3), 0..3),
     )
         .prop_map(
             |(
@@ -157,15 +163,18 @@ fn evaluation() -> impl Strategy<Value = (Evaluation, Option<u32>)> {
                 let mut seen = Vec::new();
                 let facilities = facs
                     .into_iter()
-                    .filter(|(f, _)| {
+                    .filter(|(f, _, _)| {
                         let new = !seen.contains(f);
                         seen.push(*f);
                         new
                     })
                     .enumerate()
-                    .map(|(k, (f, bonus))| {
-                        let (home, total) =
-                            (home + Decimal::from(bonus * 3), total + Decimal::from(bonus * 3));
+                    .map(|(k, (f, bonus, place))| {
+                        // Points at the facility: in the subtotal (0), outside it (1), or in it with
+                        // as many taken away outside it (2: the total is the application's).
+                        let points = Decimal::from(bonus * 3);
+                        let home = if place == 1 { home } else { home + points };
+                        let total = if place == 2 { total } else { total + points };
                         FacilityScore {
                             facility: f,
                             rank: u32::try_from(k).unwrap() + 1,
@@ -255,9 +264,19 @@ proptest! {
         seed in prop::option::weighted(0.8, "[a-z]{1,4}"),
         protocol_step in any::<bool>(),
         section_order in any::<bool>(),
+        total_step in any::<bool>(),
     ) {
-        let reg = regulation(protocol_step, section_order);
-        let (evs, numbers): (Vec<Evaluation>, Vec<Option<u32>>) = apps.into_iter().unzip();
+        let reg = regulation(protocol_step, section_order, total_step);
+        let (mut evs, numbers): (Vec<Evaluation>, Vec<Option<u32>>) = apps.into_iter().unzip();
+        if !total_step {
+            // The total's step (the fourth) is gone: so is its value.
+            for ev in &mut evs {
+                ev.tie_keys.remove(3);
+                for f in &mut ev.facilities {
+                    f.tie_keys.remove(3);
+                }
+            }
+        }
         // Distinct protocol numbers (the tie-break chain's last resort), some missing.
         let protocols: Vec<Option<ProtocolNumber>> = numbers
             .iter()

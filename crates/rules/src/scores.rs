@@ -229,6 +229,35 @@ impl BatchScores {
         self.facilities.get(row).map(|&(f, _, _)| f)
     }
 
+    /// Whether facility row `row` ranks exactly as its application does ([`BatchScores::total`] and
+    /// [`BatchScores::tie_keys`]): the same total and the same value at every tie-break step, which
+    /// with the application's own tier, section, protocol and draw is all a ranking compares. Most
+    /// rows do (those the facility gives no points): a list of them is in the applications' order.
+    pub fn facility_row_ranks_as_application(&self, row: usize) -> bool {
+        let Some(a) = self.facility_app.get(row).map(|&a| a as usize) else {
+            return false;
+        };
+        let (total, app_total) = (
+            self.facility_total(row),
+            self.total.get(a).copied().unwrap_or_default(),
+        );
+        if total != app_total {
+            return false;
+        }
+        let (subtotals, app_subtotals) = (self.facility_subtotals_of(row), self.subtotals(a));
+        self.facility_ties
+            .steps
+            .iter()
+            .zip(&self.ties.steps)
+            .all(|(at_facility, own)| match at_facility {
+                Step::Nothing | Step::Applicant => true,
+                _ => {
+                    Step::ordinal(Some(at_facility), row, subtotals, total, self.scale)
+                        == Step::ordinal(Some(own), a, app_subtotals, app_total, self.scale)
+                }
+            })
+    }
+
     /// The total of a facility row ([`BatchScores::facility`]'s `total`), read alone.
     pub fn facility_total(&self, row: usize) -> i64 {
         self.facilities.get(row).map_or(0, |&(_, _, t)| t)
