@@ -104,6 +104,23 @@ fn main() {
         t.elapsed(),
         peak_kb()
     );
+    // `PHASE=peak` runs once and reports the peak memory of the input and that run alone (the
+    // timings below keep several runs' scores alive at once).
+    if std::env::var("PHASE").as_deref() == Ok("peak") {
+        let input = RunInput {
+            regulation: &reg,
+            facts: &facts,
+            seats: &seats,
+            seed: Some("2026"),
+            answers: &[],
+            joined: &[],
+            family: &[],
+        };
+        let t = std::time::Instant::now();
+        std::hint::black_box(run(input).unwrap());
+        println!("one run in {:.2?}; {}", t.elapsed(), peak_kb());
+        return;
+    }
     let scores = reg.score_batch(&facts).unwrap();
     // `PHASE=score`, `rank` or `run` repeats only scoring, ranking or the whole run, for a profiler attached after the set-up.
     if std::env::var("PHASE").as_deref() == Ok("rank") {
