@@ -122,7 +122,7 @@ fn main() {
         return;
     }
     let scores = reg.score_batch(&facts).unwrap();
-    // `PHASE=score`, `rank` or `run` repeats only scoring, ranking or the whole run, for a profiler attached after the set-up.
+    // `PHASE=score`, `rank`, `allocate` or `run` repeats only that phase (or the whole run), for a profiler attached after the set-up.
     if std::env::var("PHASE").as_deref() == Ok("rank") {
         let protocols = facts.protocols();
         let scored = Scored {
@@ -148,6 +148,14 @@ fn main() {
     if std::env::var("PHASE").as_deref() == Ok("score") {
         for _ in 0..30 {
             std::hint::black_box(reg.score_batch(&facts).unwrap());
+        }
+        println!("done");
+        return;
+    }
+    if std::env::var("PHASE").as_deref() == Ok("allocate") {
+        let (scores, lists) = score_and_rank(&reg, &facts, Some("2026")).unwrap();
+        for _ in 0..20 {
+            std::hint::black_box(allocate(input, &scores, &lists).unwrap());
         }
         println!("done");
         return;

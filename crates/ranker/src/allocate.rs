@@ -376,7 +376,20 @@ pub fn deferred_acceptance_with(
     // Per bucket: how many are held, and the priority of the worst of them.
     let mut count = vec![0u32; held.len()];
     let mut worst = vec![0u32; held.len()];
-    while let Some(r) = free.pop() {
+    // Turns that lost their seat propose again a few proposals later, not at once: their rows of the
+    // table are anywhere in memory, and are asked for when the seat is lost (proposing at once waited
+    // for that cache miss, a quarter of the loop with priorities that differ by facility). The order
+    // of proposals does not change the outcome.
+    const LATER: usize = 8;
+    let mut displaced: std::collections::VecDeque<u32> = std::collections::VecDeque::with_capacity(LATER + 1);
+    let row_of = |r: u32, k: u32| r as usize * stride + k as usize;
+    loop {
+        let r = if displaced.len() >= LATER {
+            displaced.pop_front()
+        } else {
+            free.pop().or_else(|| displaced.pop_front())
+        };
+        let Some(r) = r else { break };
         let Some(k) = next.get_mut(r as usize) else {
             continue;
         };
@@ -420,7 +433,12 @@ pub fn deferred_acceptance_with(
                     && let Some((_, worst)) = list.pop()
                 {
                     set(&mut holder, worst, NO_SEATS);
-                    free.push(worst);
+                    if let Some(k) = next.get(worst as usize)
+                        && let Some(p) = proposals.get(row_of(worst, *k))
+                    {
+                        prefetch(p);
+                    }
+                    displaced.push_back(worst);
                 }
             }
             Some(rule) => {
