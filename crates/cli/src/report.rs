@@ -298,8 +298,9 @@ fn by_blocks(
     cell: impl Fn(ListKey) -> String,
     tail: impl FnMut(&mut Table, usize, ListKey),
 ) {
-    // Rows per block: the block's tails take about a hundred bytes each.
-    in_blocks(t, lists, 1 << 19, cell, tail);
+    // Rows per block: the block's tails take about a hundred bytes each (two blocks, of ranking.csv
+    // and public.csv, are made at once).
+    in_blocks(t, lists, 1 << 18, cell, tail);
 }
 
 /// [`by_blocks`] with blocks of about `block` rows (a list is never split).
