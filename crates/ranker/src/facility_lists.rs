@@ -48,7 +48,10 @@ pub(crate) fn facility_lists<'a>(
         apps.push(index(i));
         starts.push(index(targets.len()));
         for r in rows {
-            let f = s.facility_of(r).map_or(usize::MAX, |f| f as usize);
+            // (Every row of an application has a facility.)
+            let Some(f) = s.facility_of(r).map(|f| f as usize) else {
+                continue;
+            };
             if counts.len() <= f {
                 // Every facility chosen has a list, whether its rows are dealt or apart.
                 counts.resize(f + 1, 0);
