@@ -402,15 +402,13 @@ fn compute_seats(
     // The ranking (most of it made already) and the public list on this thread, the allocation and the
     // waiting lists on another: about the same work. With facilities' lists, whose ranking rows are
     // all made here (eight per application), the public list goes to the other thread.
-    let by_facility = outcome
-        .lists
-        .iter()
-        .any(|l| matches!(l.key, graduatorie_ranker::ListKey::Facility(_)));
-    let public = || out.output("public.csv", |f| report::public(&cx, &outcome, f));
+    let by_facility = report::by_facility(&outcome.lists);
+    let status = report::statuses(&outcome);
+    let public = || out.output("public.csv", |f| report::public(&cx, &outcome, &status, f));
     std::thread::scope(|scope| {
         let others = scope.spawn(|| {
             out.output("allocation.csv", |f| report::allocation(&cx, &outcome, f))?;
-            out.output("waiting.csv", |f| report::waiting(&cx, &outcome, f))?;
+            out.output("waiting.csv", |f| report::waiting(&cx, &outcome, &status, f))?;
             if by_facility { public() } else { Ok(()) }
         });
         let ranking = out

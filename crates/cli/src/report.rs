@@ -287,6 +287,17 @@ impl Tails {
     }
 }
 
+/// Whether some list is a facility's: its rows then differ from list to list for one application.
+pub fn by_facility(lists: &[RankedList]) -> bool {
+    lists.iter().any(|l| matches!(l.key, ListKey::Facility(_)))
+}
+
+/// Where each application stands ([`RunOutcome::status`]), in application order: the lists read it
+/// row by row, eight rows per application with facilities' lists.
+pub fn statuses(out: &RunOutcome) -> Vec<Status> {
+    (0..out.scores.len).map(|i| out.status(i)).collect()
+}
+
 /// The rows of `lists` whose tails (what follows the list and the position) differ from list to list
 /// for one application (facilities' lists, eight rows per application): a block of lists at a time,
 /// the block's tails made in application order (so that the scores are read in order, not all over
@@ -562,9 +573,8 @@ impl RankingRows {
         range: std::ops::Range<usize>,
     ) -> Self {
         let mut reasons = Reasons::default();
-        let by_facility = lists.iter().any(|l| matches!(l.key, ListKey::Facility(_)));
-        let tails =
-            (!by_facility).then(|| Tails::of(s, range, |t, i| ranking_tail(cx, s, t, i, None, &mut reasons)));
+        let tails = (!by_facility(lists))
+            .then(|| Tails::of(s, range, |t, i| ranking_tail(cx, s, t, i, None, &mut reasons)));
         RankingRows {
             tails,
             excluded: Vec::new(),
@@ -618,22 +628,21 @@ pub fn ranking<'a>(
 ) {
     let mut t = Table::new(&ranking_header(cx.reg), file);
     let RankingRows { tails, excluded } = rows;
-    let mut reasons = Reasons::default();
-    let mut tails = tails;
-    for list in lists {
-        if let Some(tails) = tails.as_mut() {
-            tails.list(&mut t, &cx.list_id(list.key), &list.order);
+    match tails {
+        Some(mut tails) => {
+            for list in lists {
+                tails.list(&mut t, &cx.list_id(list.key), &list.order);
+            }
         }
-    }
-    if tails.is_none() {
-        by_blocks(
-            &mut t,
-            lists,
-            |k| cx.list_id(k),
-            |t, i, key| {
-                ranking_tail(cx, s, t, i, cx.facility_row(s, i, key), &mut reasons);
-            },
-        );
+        None => {
+            let mut reasons = Reasons::default();
+            by_blocks(
+                &mut t,
+                lists,
+                |k| cx.list_id(k),
+                |t, i, key| ranking_tail(cx, s, t, i, cx.facility_row(s, i, key), &mut reasons),
+            );
+        }
     }
     t.raw(&[&excluded]);
     t.close();
@@ -704,14 +713,13 @@ fn still_wanted(out: &RunOutcome, i: usize, f: u32) -> bool {
 }
 
 /// `waiting.csv`: per list, the applications still waiting, with their position in the waiting list.
-pub fn waiting<'a>(cx: &Context<'_>, out: &RunOutcome, file: &'a mut Chunks<'a>) {
+/// `status` is [`statuses`] of `out`.
+pub fn waiting<'a>(cx: &Context<'_>, out: &RunOutcome, status: &[Status], file: &'a mut Chunks<'a>) {
     let header: Vec<String> = ["list", "position", "protocol"]
         .iter()
         .map(|s| (*s).to_owned())
         .collect();
     let mut t = Table::new(&header, file);
-    // Read per row in list order: made once in application order.
-    let status: Vec<Status> = (0..out.scores.len).map(|i| out.status(i)).collect();
     for list in &out.lists {
         let list_id = cx.list_id(list.key);
         let mut p = 0;
@@ -732,12 +740,12 @@ pub fn waiting<'a>(cx: &Context<'_>, out: &RunOutcome, file: &'a mut Chunks<'a>)
 /// `public.csv`: what may be published. Only the protocol number, the position, the score, the tier
 /// (its label only for levels marked `public`, otherwise just "precedenza") and the outcome: never a
 /// name, a code, a birth date, an ISEE or a reason for exclusion.
-pub fn public<'a>(cx: &Context<'_>, out: &RunOutcome, file: &'a mut Chunks<'a>) {
+/// `status` is [`statuses`] of `out`.
+pub fn public<'a>(cx: &Context<'_>, out: &RunOutcome, status: &[Status], file: &'a mut Chunks<'a>) {
     let mut t = public_table(file);
     let s = &out.scores;
     // Read per row, in list order (eight rows per application when lists are facilities'): each
-    // status made once, in application order, and each distinct tier's text once.
-    let status: Vec<Status> = (0..s.len).map(|i| out.status(i)).collect();
+    // distinct tier's text made once.
     let mut tiers: Vec<(&[u16], String)> = Vec::new();
     let mut outcome = String::new();
     // What follows the position: written once per application in application order when no list is
@@ -781,7 +789,7 @@ pub fn public<'a>(cx: &Context<'_>, out: &RunOutcome, file: &'a mut Chunks<'a>) 
         t.field(&outcome);
         t.end();
     };
-    let by_facility = out.lists.iter().any(|l| matches!(l.key, ListKey::Facility(_)));
+    let by_facility = by_facility(&out.lists);
     let mut tails = if by_facility {
         Tails::default()
     } else {
